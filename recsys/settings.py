@@ -1,0 +1,119 @@
+"""One settings object for the whole service (env prefix ``RECSYS_``).
+
+Nothing is read at import time: call :func:`get_settings` (cached) or build
+``Settings()`` explicitly in tests.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
+IndexType = Literal["auto", "flat", "hnsw", "ivf"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore")
+
+    # --- local state -------------------------------------------------------
+    home: Path = Field(default=Path(".recsys"), description="All local state lives here.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite under RECSYS_HOME."
+    )
+    org: str = Field(default="default", description="Organisation used by the CLI.")
+
+    # --- MLflow ------------------------------------------------------------
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="Tracking URI; falls back to MLFLOW_TRACKING_URI, then SQLite in RECSYS_HOME.",
+    )
+    mlflow_experiment: str = "recsys"
+    model_alias: str = "champion"
+    ranker_model_name: str = "recsys-ranker"
+    signals_model_name: str = "recsys-signals"
+    risk_model_name: str = "recsys-risk"
+
+    # --- encoder -----------------------------------------------------------
+    encoder: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Model name (hub id) or local path. The default loads the bundled copy.",
+    )
+    encoder_backend: EncoderBackend = "torch"
+    encoder_batch_size: int = 64
+    threads: int = Field(default=2, ge=1, description="torch / FAISS / LightGBM threads.")
+
+    # --- candidate retrieval ----------------------------------------------
+    index_type: IndexType = "auto"
+    index_exact_max: int = Field(
+        default=20_000, description="Pools up to this size use exact search when index_type=auto."
+    )
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
+    retrieval_candidates: int = Field(
+        default=100, description="Candidates retrieved per request before re-ranking."
+    )
+
+    # --- serving -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_request_bytes: int = 2_000_000
+    rate_limit_per_minute: int = 1200
+    model_poll_seconds: float = 30.0
+
+    # --- insights / alerts -------------------------------------------------
+    alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    feedback_retention_days: int | None = Field(
+        default=None, description="Purge raw feedback text older than N days (signals are kept)."
+    )
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret: str = ""
+    slack_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "recsys@localhost"
+    alert_email_to: list[str] = Field(default_factory=list)
+
+    # --- derived paths ------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'recsys.db').resolve()}"
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        import os
+
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_dir(self) -> Path:
+        return (self.home / "mlartifacts").resolve()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Local cache of model bundles downloaded from MLflow."""
+        return self.home / "models"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
