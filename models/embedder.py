@@ -211,7 +211,8 @@ def _cpu_flags() -> set[str]:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@-]+", "__", text).strip("_")
+    # No "@" or "/": optimum parses "name@rev" and "org/name" in paths as hub references.
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", text).strip("-")
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,7 +229,10 @@ class Embedder:
         self._model = model
         self._encoder_id = encoder_id
         self._batch_size = batch_size
-        dim = model.get_sentence_embedding_dimension()
+        # sentence-transformers >= 5.4 renamed these; keep working with older 5.x too.
+        get_dim = getattr(model, "get_embedding_dimension", None)
+        dim = get_dim() if get_dim is not None else model.get_sentence_embedding_dimension()
+        self._preprocess = getattr(model, "preprocess", None) or model.tokenize
         if dim is None:
             raise ValueError(f"encoder {encoder_id} does not report an embedding dimension")
         self._dim = int(dim)
@@ -324,7 +328,7 @@ class Embedder:
         """
         import torch
 
-        features = self._model.tokenize([text])
+        features = self._preprocess([text])
         with torch.inference_mode():
             output = self._model(dict(features))
         vector = output["sentence_embedding"][0].to(torch.float32).cpu().numpy()

@@ -148,5 +148,251 @@ def export_cmd(
     out.print({"exported": counts})
 
 
+# --------------------------------------------------------------------------- recommendation
+TRAINABLE = ("all", "ranker", "signals", "risk")
+
+
+@app.command("train")
+def train_cmd(
+    what: Annotated[str, typer.Argument(help="all | ranker | signals | risk")] = "all",
+    objective: Annotated[
+        str, typer.Option("--objective", help="Ranker objective: lambdarank or pointwise")
+    ] = "lambdarank",
+    force: Annotated[
+        bool, typer.Option("--force", help="Move the champion alias even if not better")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    org: OrgOpt = None,
+) -> None:
+    """Train models on the stored programme, log them to MLflow, promote @champion if better."""
+    if what not in TRAINABLE:
+        raise fail(f"unknown model {what!r}; choose one of {', '.join(TRAINABLE)}", 2)
+    if objective not in ("lambdarank", "pointwise"):
+        raise fail("--objective must be lambdarank or pointwise", 2)
+    ctx = _ctx()
+    ctx.migrate()
+    o = _org(ctx, org)
+    if what in ("all", "signals"):
+        from training.pipeline import train_signals
+
+        run = train_signals(ctx, force=force, seed=seed)
+        _print_run("signals", run)
+    if what in ("all", "ranker"):
+        from training.pipeline import train_ranker
+
+        with progress_bar() as cb:
+            try:
+                rr = train_ranker(
+                    ctx, org=o, objective=objective, force=force, seed=seed, progress=cb
+                )
+            except ValueError as exc:
+                raise fail(str(exc)) from None
+        _print_run("ranker", rr.registered)
+    if what in ("all", "risk"):
+        from training.pipeline import train_risk
+
+        try:
+            run = train_risk(ctx, org=o, force=force, seed=seed)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        _print_run("risk", run)
+
+
+def _print_run(kind: str, run: Any) -> None:
+    shown = {k: round(v, 4) for k, v in run.metrics.items() if isinstance(v, float)}
+    out.print(f"[bold]{kind}[/bold] run {run.run_id} → version {run.version}: {run.decision}")
+    out.print(shown)
+
+
+def _read_mentees_file(path: Path) -> list[Any]:
+    """Mentee profiles from a JSONL file (need not be ingested); errors as file:line: field: reason."""
+    import orjson
+    from pydantic import ValidationError
+
+    from recsys.schemas import MenteeIn
+
+    mentees, errors = [], []
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                mentees.append(MenteeIn.model_validate(orjson.loads(raw)))
+            except orjson.JSONDecodeError as exc:
+                errors.append(f"{path}:{lineno}: -: invalid JSON ({exc})")
+            except ValidationError as exc:
+                for e in exc.errors():
+                    field = ".".join(str(p) for p in e["loc"]) or "-"
+                    errors.append(f"{path}:{lineno}: {field}: {e['msg']}")
+    if errors:
+        for line in errors[:200]:
+            err.print(line, markup=False, highlight=False)
+        raise fail(f"{len(errors)} invalid row(s) in {path}")
+    return mentees
+
+
+@app.command("recommend")
+def recommend_cmd(
+    mentees: Annotated[Path, typer.Option("--mentees", exists=True, dir_okay=False, help="JSONL")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per mentee")] = False,
+    as_of: AsOfOpt = None,
+    org: OrgOpt = None,
+) -> None:
+    """Recommend mentors for each mentee in a JSONL file, best first."""
+    import orjson
+
+    from recsys.engine import RecommendationEngine
+
+    profiles = _read_mentees_file(mentees)
+    ctx = _ctx()
+    ctx.migrate()
+    engine = RecommendationEngine(ctx)
+    results = engine.recommend(
+        _org(ctx, org), profiles, k=k, as_of=_as_of(as_of), cached_text=False
+    )
+    for mentee, recs in zip(profiles, results, strict=True):
+        row = {
+            "mentee_id": mentee.id,
+            "recommendations": [
+                {"mentor_id": r.mentor_id, "score": round(r.score, 6), "reasons": r.reasons}
+                for r in recs
+            ],
+        }
+        if as_json:
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        else:
+            out.print(f"[bold]{mentee.id}[/bold] (model {engine.model_version})")
+            for r in recs:
+                out.print(f"  {r.rank:>2}. {r.mentor_id}  {r.score:.3f}  " + "; ".join(r.reasons))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    ground_truth: Annotated[
+        Path | None,
+        typer.Option("--ground-truth", help="Generator ground truth dir (default: demo data's)"),
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report directory")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    sample: Annotated[int, typer.Option("--sample", min=1, help="Held-out mentees to score")] = 300,
+    compare_objectives: Annotated[
+        bool,
+        typer.Option("--compare-objectives", help="Also train lambdarank and pointwise in memory"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    org: OrgOpt = None,
+) -> None:
+    """Score the champion ranker and the baselines on held-out mentees; write a report."""
+    import orjson
+
+    from evaluation.ranking import evaluate_ground_truth
+    from recsys.engine import RecommendationEngine
+
+    ctx = _ctx()
+    ctx.migrate()
+    gt_dir = ground_truth or (ctx.settings.home / "demo" / "ground_truth")
+    if not gt_dir.exists():
+        raise fail(
+            f"no ground truth at {gt_dir}: pass --ground-truth DIR (from `recsys demo-data`)"
+        )
+    engine = RecommendationEngine(ctx)
+    o = _org(ctx, org)
+    extra = {}
+    if compare_objectives:
+        from training.pipeline import fit_in_memory
+
+        for objective in ("lambdarank", "pointwise"):
+            extra[f"ranker_{objective}"] = fit_in_memory(ctx, engine, org=o, objective=objective)
+    target = out_dir or (ctx.settings.home / "reports" / "evaluation")
+    try:
+        result = evaluate_ground_truth(
+            engine, o, gt_dir, target, k=k, sample=sample, extra_models=extra
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(result.table).decode() + "\n")
+    else:
+        cols = [
+            f"ndcg@{k}",
+            f"expected_outcome@{k}",
+            "coverage",
+            "gini",
+            f"ndcg@{k} vs embedding",
+            f"ndcg@{k} vs rules",
+        ]
+        out.print("strategy".ljust(22) + "".join(c.rjust(22) for c in cols))
+        for name, row in result.table.items():
+            out.print(name.ljust(22) + "".join(f"{row.get(c, float('nan')):>22.4f}" for c in cols))
+    err.print(f"report: {result.report}")
+
+
+models_app = typer.Typer(no_args_is_help=True, help="Registered models and the champion alias.")
+app.add_typer(models_app, name="models")
+KIND_OPT = Annotated[str, typer.Option("--kind", help="ranker | signals | risk")]
+
+
+def _model_name(ctx: AppContext, kind: str) -> str:
+    names = {
+        "ranker": ctx.settings.ranker_model_name,
+        "signals": ctx.settings.signals_model_name,
+        "risk": ctx.settings.risk_model_name,
+    }
+    if kind not in names:
+        raise fail(f"--kind must be one of {', '.join(names)}", 2)
+    return names[kind]
+
+
+@models_app.command("list")
+def models_list(
+    kind: KIND_OPT = "ranker", as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Versions of a model with their primary metric; * marks the champion."""
+    import orjson
+
+    from training.tracking import list_versions
+
+    ctx = _ctx()
+    rows = list_versions(ctx.settings, _model_name(ctx, kind))
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows).decode() + "\n")
+        return
+    if not rows:
+        out.print(f"no {kind} versions registered yet: run `recsys train {kind}`")
+    for r in rows:
+        mark = "*" if r["champion"] else " "
+        value = "-" if r["value"] is None else f"{r['value']:.4f}"
+        out.print(
+            f"{mark} v{r['version']}  run {r['run_id']}  {r['primary_metric']}={value}  {r['decision']}"
+        )
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[str, typer.Argument()], kind: KIND_OPT = "ranker") -> None:
+    """Point the champion alias at VERSION."""
+    from training.tracking import promote
+
+    ctx = _ctx()
+    try:
+        promote(ctx.settings, _model_name(ctx, kind), version)
+    except Exception as exc:
+        raise fail(f"cannot promote {kind} v{version}: {exc}") from None
+    out.print(f"{kind} v{version} is now @{ctx.settings.model_alias}")
+
+
+@models_app.command("rollback")
+def models_rollback(kind: KIND_OPT = "ranker") -> None:
+    """Move the champion alias back to the previous champion."""
+    from training.tracking import rollback
+
+    ctx = _ctx()
+    try:
+        version = rollback(ctx.settings, _model_name(ctx, kind))
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"{kind} @{ctx.settings.model_alias} rolled back to v{version}")
+
+
 def main() -> None:  # pragma: no cover - console script shim
     sys.exit(app())

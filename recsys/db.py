@@ -196,7 +196,9 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(String(64))
     pairing_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | acknowledged | resolved
+    status: Mapped[str] = mapped_column(
+        String(16), default="open"
+    )  # open | acknowledged | resolved
     risk: Mapped[float] = mapped_column(Float)
     signals: Mapped[list[str]] = mapped_column(JSON)
     reasons: Mapped[list[str]] = mapped_column(JSON)
@@ -242,9 +244,7 @@ class MatchDraft(Base):
 
 class MatchDraftItem(Base):
     __tablename__ = "match_draft_items"
-    __table_args__ = (
-        ForeignKeyConstraint(["draft_id"], ["match_drafts.id"], ondelete="CASCADE"),
-    )
+    __table_args__ = (ForeignKeyConstraint(["draft_id"], ["match_drafts.id"], ondelete="CASCADE"),)
     draft_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     mentee_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)

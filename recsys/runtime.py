@@ -11,6 +11,8 @@ library, plus inter-op pools) oversubscribe small serving hosts and make latency
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import threading
 from types import ModuleType
@@ -24,8 +26,8 @@ _interop_set = False
 
 def import_faiss() -> ModuleType:
     """Import and return ``faiss``, guaranteeing torch's OpenMP runtime is loaded first."""
-    import torch  # noqa: F401  (must precede faiss: see module docstring)
-
+    # Not a plain ``import torch`` line: import sorters would move it below faiss.
+    importlib.import_module("torch")
     import faiss
 
     return faiss
@@ -52,11 +54,9 @@ def configure_threads(n: int) -> None:
         torch.set_num_threads(n)
         if not _interop_set:
             _interop_set = True
-            try:
+            # Raises if already set or once inter-op work ran in this process: keep torch's value.
+            with contextlib.suppress(RuntimeError):
                 torch.set_num_interop_threads(n)
-            except RuntimeError:
-                # Already set, or parallel work already ran in this process: keep torch's value.
-                pass
         faiss = import_faiss()
         faiss.omp_set_num_threads(n)
         _configured_threads = n

@@ -12,7 +12,14 @@ from enum import StrEnum
 from typing import Annotated, Self
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 LanguageCode = Annotated[
@@ -52,7 +59,9 @@ class Signal(StrEnum):
     positive_progress = "positive_progress"
 
 
-CHALLENGE_SIGNALS: tuple[Signal, ...] = tuple(s for s in Signal if s is not Signal.positive_progress)
+CHALLENGE_SIGNALS: tuple[Signal, ...] = tuple(
+    s for s in Signal if s is not Signal.positive_progress
+)
 
 _TIMEZONES: frozenset[str] | None = None
 
@@ -96,7 +105,9 @@ class MentorIn(_PersonBase):
     active: bool = True
     # optional, never used as ranking features unless configured (fairness audit only)
     location: str | None = Field(default=None, max_length=200)
-    group: str | None = Field(default=None, max_length=200, description="opt-in self-described group")
+    group: str | None = Field(
+        default=None, max_length=200, description="opt-in self-described group"
+    )
 
 
 class MentorOut(MentorIn):

@@ -42,8 +42,6 @@ ENTITY_MODELS: dict[str, tuple[type[db.Base], tuple[str, ...]]] = {
     "interactions": (db.Interaction, ("org_id", "mentee_id", "mentor_id", "at", "event")),
 }
 
-_SQLITE_MAX_VARS = 30_000  # SQLite >= 3.32 allows 32766 bound parameters per statement
-
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, enforced foreign keys and a busy timeout."""
@@ -121,16 +119,14 @@ def upsert_rows(session: Session, entity: str, org: str, rows: Sequence[dict[str
     insert = _insert_for(session)
     table = model.__table__  # type: ignore[attr-defined]
     prepared = [_to_columns(entity, org, r) for r in rows]
-    n_cols = len(prepared[0])
-    chunk = max(1, _SQLITE_MAX_VARS // max(n_cols, 1))
-    for start in range(0, len(prepared), chunk):
-        part = prepared[start : start + chunk]
-        stmt = insert(table).values(part)
-        update_cols = {c: stmt.excluded[c] for c in part[0] if c not in key and c != "pk"}
-        if "updated_at" in table.c:
-            update_cols["updated_at"] = func.now()
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=update_cols)
-        session.execute(stmt)
+    # One statement executed with many parameter sets: compiled once (and cached), whereas a
+    # multi-row VALUES clause is recompiled per batch, which dominated ingest time (~5x slower).
+    stmt = insert(table)
+    update_cols = {c: stmt.excluded[c] for c in prepared[0] if c not in key and c != "pk"}
+    if "updated_at" in table.c:
+        update_cols["updated_at"] = func.now()
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=update_cols)
+    session.execute(stmt, prepared)
     return len(rows)
 
 
@@ -243,5 +239,3 @@ def mentor_load(session: Session, org: str, as_of: dt.date) -> dict[str, int]:
 def active_pairings(session: Session, org: str, as_of: dt.date) -> list[db.Pairing]:
     stmt = select(db.Pairing).where(db.Pairing.org_id == org, active_pairings_filter(as_of))
     return list(session.scalars(stmt.order_by(db.Pairing.id)))
-
-

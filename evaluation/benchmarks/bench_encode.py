@@ -1,0 +1,263 @@
+"""Encoder speed and fidelity per backend (torch fp32, ONNX fp32, ONNX int8).
+
+    .venv/bin/python -m evaluation.benchmarks.bench_encode
+    .venv/bin/python -m evaluation.benchmarks.bench_encode --texts 512 --singles 200 --threads 2
+
+For each backend: batched throughput (texts/s) on paragraph-length mentor bios and mentee
+goals, latency of one short text via ``encode_one`` (the serving path: p50/p99 ms), latency of
+one request's goal sentences as a small batch (the catalog encodes up to 4 sentences per
+text), and the mean / minimum cosine between the backend's vectors and torch fp32 vectors of
+the same texts. Texts come from ``recsys.synthetic.generate_programme`` when available,
+otherwise from the composer in this module. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.embedder import BACKENDS, Embedder
+
+# ------------------------------------------------------------------------------------------
+# realistic mentoring texts (fallback when the synthetic programme generator is unavailable)
+
+_DEPARTMENTS = (
+    "Engineering", "Data Science", "Product", "Design", "Finance", "Sales", "Marketing",
+    "People & Culture", "Legal", "Customer Success", "Operations", "Security", "Research",
+    "Supply Chain", "Infrastructure", "Quality Assurance",
+)  # fmt: skip
+_TITLES = (
+    "Software Engineer", "Senior Software Engineer", "Staff Engineer", "Engineering Manager",
+    "Data Scientist", "ML Engineer", "Product Manager", "Senior Product Manager",
+    "UX Designer", "Design Lead", "Financial Analyst", "Finance Director", "Account Executive",
+    "Sales Manager", "Marketing Lead", "HR Business Partner", "Counsel", "Support Lead",
+    "Operations Manager", "Security Engineer", "Research Scientist", "Director of Engineering",
+    "VP Product", "Programme Manager", "QA Engineer", "Site Reliability Engineer",
+)  # fmt: skip
+_TOPICS = {
+    "backend": ("designing distributed services", "API design and versioning",
+                "scaling databases under heavy load", "event-driven architectures"),
+    "data": ("building reliable data pipelines", "data modelling for analytics",
+             "streaming with Kafka", "data quality and lineage"),
+    "ml": ("taking machine learning models to production", "experiment design and A/B testing",
+           "feature engineering", "recommendation systems"),
+    "leadership": ("growing into a first management role", "running effective one-on-ones",
+                   "hiring and building teams", "leading through reorganisations"),
+    "product": ("product discovery and customer interviews", "writing roadmaps people trust",
+                "prioritising with limited engineering capacity", "pricing and packaging"),
+    "design": ("design systems", "usability research", "accessibility",
+               "presenting design work to executives"),
+    "finance": ("budgeting and forecasting", "building financial models",
+                "explaining numbers to non-finance colleagues", "month-end close"),
+    "sales": ("enterprise deal strategy", "negotiation", "territory planning",
+              "managing a sales pipeline"),
+    "career": ("navigating a career change", "preparing for a promotion case",
+               "finding a niche as a specialist", "returning to work after leave"),
+    "communication": ("public speaking", "giving hard feedback", "writing clear documents",
+                      "influencing without authority"),
+    "security": ("threat modelling", "incident response", "secure code review",
+                 "compliance audits"),
+    "ops": ("on-call practices", "observability and alerting", "cost optimisation in the cloud",
+            "capacity planning"),
+    "wellbeing": ("avoiding burnout", "setting boundaries at work", "managing stress",
+                  "building confidence as an introvert"),
+    "people": ("performance reviews", "compensation conversations", "employee relations",
+               "inclusive hiring"),
+}  # fmt: skip
+_BACKGROUND = (
+    "I'm a {title} in {dept} with {years} years of experience.",
+    "I have spent {years} years in {dept}, most recently as {title}.",
+    "Before joining {dept} as {title}, I worked at two start-ups and a consultancy.",
+    "I joined the company {years} years ago and have been a {title} in {dept} since.",
+    "{title}, {dept}. {years} years in the industry, the last few leading small teams.",
+    "I moved into {dept} from a very different field and am now a {title}.",
+)
+_EXPERTISE = (
+    "Most of my work is about {x}.",
+    "I can help with {x}; I've done a lot of it.",
+    "People usually come to me for advice on {x}.",
+    "My strongest area is {x}, and I enjoy teaching it.",
+    "Happy to go deep on {x}.",
+)
+_STYLE = (
+    "I prefer structured sessions with clear goals and notes.",
+    "I like informal chats over coffee and letting the agenda emerge.",
+    "I mentor remotely and am flexible on time zones.",
+    "I ask a lot of questions rather than handing out answers.",
+    "I share the mistakes I made so you can skip them.",
+    "Expect homework between sessions: small, concrete experiments.",
+    "I'm direct and will give candid feedback.",
+    "I meet every two weeks and keep sessions to forty-five minutes.",
+    "I learn as much from my mentees as they learn from me.",
+)
+_GOAL_INTRO = (
+    "I've been a {title} in {dept} for {months} months.",
+    "I recently moved into {dept} as a {title}.",
+    "As a {title} I'm at a point where I need outside perspective.",
+    "",
+)
+_GOAL_PROBLEM = (
+    "I want to get better at {x}.",
+    "I'm struggling with {x} and would like guidance.",
+    "My manager suggested I find a mentor for {x}.",
+    "I'd like to learn {x} from someone who has done it.",
+    "I keep getting stuck on {x}.",
+)
+_GOAL_OUTCOME = (
+    "By the end of the programme I'd like to lead a project on my own.",
+    "I'm hoping to build a plan for the next two years of my career.",
+    "I prefer someone who can meet in person now and then.",
+    "I'd value regular, structured sessions with accountability.",
+    "Ideally my mentor is outside my own department.",
+    "",
+)
+
+
+def compose_bio(rng: random.Random) -> str:
+    title, dept = rng.choice(_TITLES), rng.choice(_DEPARTMENTS)
+    topics = rng.sample(sorted(_TOPICS), k=rng.choice((1, 2, 2, 3)))
+    parts = [rng.choice(_BACKGROUND).format(title=title, dept=dept, years=rng.randint(2, 30))]
+    parts += [rng.choice(_EXPERTISE).format(x=rng.choice(_TOPICS[t])) for t in topics]
+    parts.append(rng.choice(_STYLE))
+    return " ".join(parts)
+
+
+def compose_goals(rng: random.Random) -> str:
+    title, dept = rng.choice(_TITLES), rng.choice(_DEPARTMENTS)
+    topics = rng.sample(sorted(_TOPICS), k=rng.choice((1, 1, 2)))
+    parts = [rng.choice(_GOAL_INTRO).format(title=title, dept=dept, months=rng.randint(2, 30))]
+    parts += [rng.choice(_GOAL_PROBLEM).format(x=rng.choice(_TOPICS[t])) for t in topics]
+    parts.append(rng.choice(_GOAL_OUTCOME))
+    return " ".join(p for p in parts if p)
+
+
+def _texts_from_programme(n_bios: int, n_goals: int, seed: int) -> tuple[list[str], list[str]]:
+    """Bios and goals from the project's synthetic programme generator (duck-typed)."""
+    from recsys.synthetic import generate_programme  # type: ignore[attr-defined]
+
+    programme: Any = generate_programme(n_mentors=n_bios, n_mentees=n_goals, seed=seed)
+
+    def field(rows: Any, name: str) -> list[str]:
+        return [str(r[name] if isinstance(r, dict) else getattr(r, name)) for r in rows]
+
+    return field(programme.mentors, "bio")[:n_bios], field(programme.mentees, "goals")[:n_goals]
+
+
+def realistic_texts(n_bios: int, n_goals: int, seed: int = 0) -> tuple[list[str], list[str], str]:
+    """(bios, goals, source): the synthetic programme's texts if importable, else composed."""
+    try:
+        bios, goals = _texts_from_programme(n_bios, n_goals, seed)
+        if len(bios) == n_bios and len(goals) == n_goals:
+            return bios, goals, "recsys.synthetic.generate_programme"
+    except Exception:  # generator missing or its interface differs: compose our own
+        pass
+    rng = random.Random(seed)
+    bios = [compose_bio(rng) for _ in range(n_bios)]
+    goals = [compose_goals(rng) for _ in range(n_goals)]
+    return bios, goals, "evaluation.benchmarks.bench_encode composer"
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+# ------------------------------------------------------------------------------------------
+# measurement
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def bench_backend(
+    embedder: Embedder,
+    texts: Sequence[str],
+    singles: Sequence[str],
+    requests: Sequence[list[str]],
+    batch_size: int,
+) -> tuple[dict[str, float], np.ndarray]:
+    embedder.encode(texts[:batch_size], batch_size=batch_size)  # warm-up (allocations, JIT)
+    for text in singles[:10]:
+        embedder.encode_one(text)
+    start = time.perf_counter()
+    vectors = embedder.encode(texts, batch_size=batch_size)
+    batch_s = time.perf_counter() - start
+
+    single_ms = []
+    for text in singles:
+        t0 = time.perf_counter()
+        embedder.encode_one(text)
+        single_ms.append((time.perf_counter() - t0) * 1000)
+    request_ms = []
+    for sentences in requests:
+        t0 = time.perf_counter()
+        embedder.encode(sentences)
+        request_ms.append((time.perf_counter() - t0) * 1000)
+    figures = {
+        "texts_per_s": round(len(texts) / batch_s, 1),
+        "single_ms_p50": round(statistics.median(single_ms), 2),
+        "single_ms_p99": round(_percentile(single_ms, 99), 2),
+        "request_sentences_ms_p50": round(statistics.median(request_ms), 2),
+        "request_sentences_ms_p99": round(_percentile(request_ms, 99), 2),
+    }
+    return figures, vectors
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--texts", type=int, default=512, help="texts for batched throughput")
+    parser.add_argument("--singles", type=int, default=200, help="single-text latency samples")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--home", type=Path, default=Path(".recsys"))
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    args = parser.parse_args(argv)
+
+    half = args.texts // 2
+    bios, goals, source = realistic_texts(args.texts - half, half, seed=7)
+    texts = [t for pair in zip(bios, goals, strict=False) for t in pair] + bios[len(goals) :]
+    _, single_goals, _ = realistic_texts(0, args.singles, seed=8)
+    requests = [split_sentences(g)[:4] or [g] for g in single_goals]
+    # A single short text: one goal sentence, the typical unit the catalog encodes.
+    singles = [r[min(1, len(r) - 1)] for r in requests]
+    words = [len(t.split()) for t in texts]
+
+    results: dict[str, Any] = {
+        "text_source": source,
+        "texts": len(texts),
+        "words_per_text_mean": round(statistics.mean(words), 1),
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "backends": {},
+    }
+    reference: np.ndarray | None = None
+    for backend in args.backends:
+        load_start = time.perf_counter()
+        embedder = Embedder.load(backend=backend, threads=args.threads, home=args.home)
+        load_s = time.perf_counter() - load_start
+        figures, vectors = bench_backend(embedder, texts, singles, requests, args.batch_size)
+        figures["load_s"] = round(load_s, 2)
+        figures["encoder_id"] = embedder.encoder_id  # type: ignore[assignment]
+        if backend == "torch":
+            reference = vectors
+        if reference is not None:
+            cosines = np.sum(vectors * reference, axis=1)
+            figures["cosine_to_torch_mean"] = round(float(cosines.mean()), 5)
+            figures["cosine_to_torch_min"] = round(float(cosines.min()), 5)
+        results["backends"][backend] = figures
+        print(json.dumps({backend: figures}), flush=True)
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

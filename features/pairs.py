@@ -1,0 +1,113 @@
+"""Assemble the ranker's feature matrix for (mentee, mentor) pairs.
+
+The single entry point for training *and* serving: both build a :class:`PairInputs` (aligned
+arrays, one row per pair) and call :func:`compute_pair_features`, so features cannot drift.
+The ordered list :data:`FEATURE_NAMES` and its hash :data:`FEATURE_VERSION` go into every
+model manifest; a model trained on another list is refused at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
+from features.text import best_sentence_match, cosine_rows
+
+FEATURE_NAMES: tuple[str, ...] = (
+    # text: what the mentee wants vs what the mentor offers
+    "text_goal_bio",
+    "text_best_sentence",
+    "text_mean_best_sentence",
+    "text_goal_skills",
+    # profile fit
+    "seniority_gap",
+    "mentee_seniority",
+    "shared_hours",
+    "shared_languages",
+    "same_department",
+    "skill_overlap",
+    # mentor state and track record (as of the request date)
+    "mentor_load",
+    "mentor_free_capacity",
+    "hist_n",
+    "hist_success_rate",
+    "hist_early_rate",
+    "hist_mean_rating",
+    "hist_goals_met_rate",
+    "hist_requests",
+    "hist_decline_rate",
+)
+FEATURE_VERSION = hashlib.sha256(",".join(FEATURE_NAMES).encode()).hexdigest()[:12]
+HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
+
+
+@dataclass
+class PairInputs:
+    """Aligned per-pair inputs. Vectors are L2-normalised sentence embeddings."""
+
+    goal_vec: np.ndarray  # (n, d) whole goals text
+    bio_vec: np.ndarray  # (n, d) whole bio
+    skills_vec: np.ndarray  # (n, d) mentor title + skills
+    goal_sents: np.ndarray  # (n, S, d)
+    goal_mask: np.ndarray  # (n, S)
+    bio_sents: np.ndarray  # (n, T, d)
+    bio_mask: np.ndarray  # (n, T)
+    mentee_seniority: np.ndarray
+    mentor_seniority: np.ndarray
+    mentee_utc_offset: np.ndarray
+    mentor_utc_offset: np.ndarray
+    mentee_languages: list[frozenset[str]]
+    mentor_languages: list[frozenset[str]]
+    mentee_department: np.ndarray
+    mentor_department: np.ndarray
+    mentee_skills: list[frozenset[str]]
+    mentor_skills: list[frozenset[str]]
+    mentor_capacity: np.ndarray
+    mentor_load: np.ndarray
+    history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
+
+
+@dataclass
+class PairFeatures:
+    matrix: np.ndarray  # (n, len(FEATURE_NAMES)) float32
+    best_goal_sentence: np.ndarray  # index of the goal sentence that matched best
+    best_bio_sentence: np.ndarray  # index of the bio sentence that matched best
+
+    def column(self, name: str) -> np.ndarray:
+        return self.matrix[:, FEATURE_NAMES.index(name)]
+
+    def as_dict(self, row: int) -> dict[str, Any]:
+        return {n: float(v) for n, v in zip(FEATURE_NAMES, self.matrix[row], strict=True)}
+
+
+def compute_pair_features(p: PairInputs) -> PairFeatures:
+    n = len(p.goal_vec)
+    best, mean_best, bq, bd = best_sentence_match(
+        p.goal_sents, p.goal_mask, p.bio_sents, p.bio_mask
+    )
+    cols: dict[str, np.ndarray] = {
+        "text_goal_bio": cosine_rows(p.goal_vec, p.bio_vec),
+        "text_best_sentence": best,
+        "text_mean_best_sentence": mean_best,
+        "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
+        "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),
+        "mentee_seniority": np.asarray(p.mentee_seniority, np.float32),
+        "shared_hours": shared_working_hours(p.mentee_utc_offset, p.mentor_utc_offset),
+        "shared_languages": set_overlap(p.mentee_languages, p.mentor_languages),
+        "same_department": (
+            np.asarray(p.mentee_department, object) == np.asarray(p.mentor_department, object)
+        ).astype(np.float32),
+        "skill_overlap": jaccard(p.mentee_skills, p.mentor_skills),
+        "mentor_load": np.asarray(p.mentor_load, np.float32),
+        "mentor_free_capacity": (
+            np.asarray(p.mentor_capacity, np.float32) - np.asarray(p.mentor_load, np.float32)
+        ),
+    }
+    for name in HISTORY_FEATURES:
+        cols[name] = np.asarray(p.history.get(name, np.full(n, np.nan)), np.float32)
+    matrix = np.column_stack([cols[name] for name in FEATURE_NAMES]).astype(np.float32)
+    return PairFeatures(matrix=matrix, best_goal_sentence=bq, best_bio_sentence=bd)

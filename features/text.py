@@ -1,0 +1,72 @@
+"""Pure text-similarity features over sentence embeddings (L2-normalised vectors).
+
+A mentee's goals and a mentor's bio are compared three ways: the whole texts, the best
+matching pair of sentences (a one-line goal buried in a long bio still counts), and the goals
+against the mentor's skills and title. Vectors are computed by the caller (cached encoder).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def split_sentences(text: str, max_sentences: int = 6, min_chars: int = 12) -> list[str]:
+    """Split free text into at most ``max_sentences`` sentence-like pieces.
+
+    Short fragments are merged into their neighbour so each piece carries meaning; the whole
+    text is returned as one piece when it does not split.
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(text or "") if p and p.strip()]
+    merged: list[str] = []
+    for p in parts:
+        if merged and len(p) < min_chars:
+            merged[-1] = f"{merged[-1]} {p}"
+        else:
+            merged.append(p)
+    if not merged:
+        return [text.strip()] if text and text.strip() else []
+    if len(merged) > max_sentences:
+        merged = [*merged[: max_sentences - 1], " ".join(merged[max_sentences - 1 :])]
+    return merged
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two aligned matrices of normalised vectors."""
+    return np.einsum("ij,ij->i", a, b, dtype=np.float32)
+
+
+def best_sentence_match(
+    query_sents: np.ndarray, query_mask: np.ndarray, doc_sents: np.ndarray, doc_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Max-sim between sentence sets, per pair.
+
+    query_sents (n, S, d), doc_sents (n, T, d) with boolean masks (n, S), (n, T).
+    Returns (best, mean_best, best_query_idx, best_doc_idx): the best single sentence pair,
+    the mean over query sentences of their best match (coverage of all goals), and which
+    sentences matched best (for reasons).
+    """
+    sims = np.einsum("nsd,ntd->nst", query_sents, doc_sents, dtype=np.float32)
+    sims = np.where(query_mask[:, :, None] & doc_mask[:, None, :], sims, -np.inf)
+    per_query = sims.max(axis=2)  # (n, S)
+    flat = sims.reshape(len(sims), -1).argmax(axis=1)
+    best_q, best_d = np.divmod(flat, sims.shape[2])
+    best = per_query.max(axis=1)
+    valid = np.isfinite(per_query)
+    mean_best = np.where(valid, per_query, 0.0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    best = np.where(np.isfinite(best), best, np.nan).astype(np.float32)
+    return best, mean_best.astype(np.float32), best_q, best_d
+
+
+def pad_sentences(vectors: list[np.ndarray], width: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack variable-length sentence matrices into (n, width, dim) plus a mask."""
+    out = np.zeros((len(vectors), width, dim), dtype=np.float32)
+    mask = np.zeros((len(vectors), width), dtype=bool)
+    for i, v in enumerate(vectors):
+        m = min(len(v), width)
+        out[i, :m] = v[:m]
+        mask[i, :m] = True
+    return out, mask

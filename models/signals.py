@@ -1,0 +1,860 @@
+"""Challenge-signal miner: a spaCy pipeline that finds the eight :class:`~recsys.schemas.Signal`
+labels in a check-in note, each with a score in [0, 1] and its evidence clause(s).
+
+Pipeline (``spacy.blank("en")``):
+
+``sentencizer`` → ``signal_normalizer`` → ``signal_clauses`` → ``signal_scorer``
+(+ ``textcat_multilabel``, kept disabled: the scorer runs its model on every clause).
+
+* ``signal_normalizer`` writes ``Token.norm_``: lower case, common typos and contractions fixed,
+  a light stem, synonyms folded into concept tokens (``swamped``/``slammed``/``snowed`` → one
+  feature) and a ``neg_`` prefix on the tokens inside a negation's scope. The text classifier
+  reads n-grams of these norms, so it learns "never replies" apart from "replies quickly" and
+  paraphrases share features with the phrasings seen in training.
+* ``signal_clauses`` splits sentences at contrast connectives (but, although, however …) and
+  flags clauses that are hypothetical ("if we ever …"), that report a discussion topic rather
+  than the pairing ("we discussed the time constraints on her project"), or that describe a
+  problem already resolved ("awkward at first, but …"). It also runs the high-recall rule layer
+  for ``boundary_concern``.
+* ``signal_scorer`` classifies every clause (the evidence span comes for free) and stores the
+  raw per-clause probabilities. :func:`aggregate_note` turns them into note-level scores.
+
+Scores are threshold-aligned: a per-label threshold tuned on validation data maps to 0.5, so
+``score >= 0.5`` means "detected" for every label. Note text is confidential: nothing here logs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys.schemas import Signal
+
+LABELS: tuple[str, ...] = tuple(s.value for s in Signal)
+CHALLENGE_LABELS: tuple[str, ...] = tuple(s for s in LABELS if s != Signal.positive_progress.value)
+BOUNDARY_INDEX = LABELS.index(Signal.boundary_concern.value)
+POSITIVE_INDEX = LABELS.index(Signal.positive_progress.value)
+CHALLENGE_MASK = np.array([label != Signal.positive_progress.value for label in LABELS])
+
+DECISION_SCORE = 0.5
+"""Calibrated score at which a signal counts as detected (every label's threshold maps here)."""
+SUPPRESSED_FACTOR = 0.3
+"""Calibrated scores of suppressed clauses are multiplied by this (keeps order, stays < 0.5)."""
+BOUNDARY_RULE_SCORES = {2: 0.92, 1: 0.62}
+"""Calibrated boundary score given by a strong (2) or weak (1) rule hit."""
+
+MANIFEST_FILE = "signal_manifest.json"
+PIPELINE_DIR = "pipeline"
+TEXTCAT = "textcat_multilabel"
+CLAUSES_KEY = "signal_clauses"
+SCORES_KEY = "signal_clause_scores"
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation: light stemming, typo/contraction fixes, concept folding, negation scope
+# ---------------------------------------------------------------------------------------------
+
+_TYPOS: dict[str, str] = {
+    "cancelled": "cancel", "canceled": "cancel", "cancled": "cancel", "cancelld": "cancel",
+    "cancellation": "cancel", "cancellations": "cancel", "cancelation": "cancel",
+    "recieve": "receive", "recieved": "receive", "definately": "definitely",
+    "alot": "lot", "tbh": "honestly", "imo": "opinion", "prob": "probably", "pls": "please",
+    "msg": "message", "msgs": "message", "mtg": "meeting", "mtgs": "meeting", "wk": "week",
+    "wks": "week", "sesh": "session", "seshes": "session", "convo": "conversation",
+    "convos": "conversation", "u": "you", "ur": "your", "thru": "through", "tho": "though",
+    "bc": "because", "cuz": "because", "coz": "because", "w/": "with", "w/o": "without",
+    "abt": "about", "rly": "really", "v": "very", "gonna": "going", "wanna": "want",
+    "1:1": "session", "1:1s": "session", "1-1": "session", "121": "session", "one-on-one": "session",
+    "catchup": "session", "catch-up": "session", "checkin": "session", "check-in": "session",
+    "seperate": "separate", "occured": "occur", "untill": "until", "wierd": "weird",
+    "awkard": "awkward", "freind": "friend", "beleive": "believe", "thier": "their",
+}
+
+_NEGATORS = frozenset({
+    "not", "n't", "nt", "never", "no", "nothing", "nobody", "none", "neither", "nor", "without",
+    "cannot", "dont", "doesnt", "didnt", "wont", "cant", "havent", "hasnt", "hadnt", "isnt",
+    "wasnt", "arent", "werent", "couldnt", "wouldnt", "shouldnt", "zero",
+})
+_NEG_SCOPE_BREAK = frozenset({
+    ",", ".", ";", ":", "!", "?", "-", "—", "–", "(", ")", "but", "however", "although", "though",
+    "yet", "whereas", "because", "since", "so", "and", "or", "while", "which", "who", "if",
+    "unless", "except", "until", "till", "anymore",
+})
+_NEG_SCOPE_MAX = 6
+"""Negation scope (tokens) when no punctuation or conjunction closes it earlier."""
+
+# Concept folding: every word (after stemming) in a group shares one feature. Groups are
+# meaning classes, not labels: "feedback" and "criticism" fold together, the classifier still
+# learns from context which label a clause carries.
+_CONCEPTS: dict[str, tuple[str, ...]] = {
+    "c_cancel": ("cancel", "reschedule", "postpone", "bail", "bailed", "rain-check",
+                 "raincheck", "scrap", "scrapped", "skip", "skipped", "ditch", "ditched",
+                 "call off", "drop", "dropped", "shelve", "shelved", "defer", "deferred"),
+    "c_noshow": ("ghost", "ghosted", "flake", "flaked", "flaky", "no-show", "noshow", "absent",
+                 "absence", "vanish", "vanished", "disappear", "disappeared", "mia", "awol"),
+    "c_late": ("late", "tardy", "latecomer", "lateness", "delayed", "overran", "behind"),
+    "c_busy": ("busy", "swamped", "slammed", "snowed", "overloaded", "overwhelmed", "stretched",
+               "underwater", "hectic", "crunch", "firefighting", "fire-fighting", "workload",
+               "bandwidth", "overtime", "overworked", "frantic", "manic", "mad", "flat-out",
+               "chaos", "chaotic", "juggling", "juggle", "pressure", "pressed", "rushed",
+               "rush", "deadline", "deadlines", "crazy", "insane", "packed", "full-on",
+               "backlog", "drowning", "stressful", "demanding", "capacity"),
+    "c_calendar": ("calendar", "diary", "schedule", "slot", "availability", "window", "gap",
+                   "timeslot", "invite", "booking", "book", "booked", "clash", "clashes",
+                   "overlap", "timezone", "time-zone", "shift", "shifts", "rota", "roster"),
+    "c_reply": ("reply", "respond", "response", "answer", "answered", "ping", "pinged",
+                "message", "messaged", "email", "emailed", "text", "texted", "slack",
+                "slacked", "dm", "dms", "voicemail", "inbox", "chase", "chased", "chasing",
+                "nudge", "nudged", "follow-up", "followup", "reach", "reached", "contact",
+                "contacted", "hear", "heard", "acknowledge", "acknowledged"),
+    "c_silence": ("silence", "silent", "unresponsive", "unreachable", "ignored", "ignore",
+                  "ignoring", "radio", "crickets", "void", "blank", "stonewall", "stonewalled",
+                  "dark", "quiet"),
+    "c_fear": ("afraid", "scared", "nervous", "anxious", "anxiety", "worried", "worry",
+               "worries", "fear", "fearful", "terrified", "dread", "dreading", "hesitant",
+               "reluctant", "uneasy", "wary", "apprehensive", "defensive", "freeze", "froze",
+               "frozen", "panic", "panicked", "shy", "timid", "embarrassed", "embarrass",
+               "ashamed", "flinch", "flinched", "intimidated", "daunted", "shaky", "clam",
+               "clammed", "shut", "shuts", "withdrawn", "fragile", "sensitive", "bristle",
+               "bristled", "tense", "tensed", "stung", "upset", "cry", "cried", "tears"),
+    "c_critique": ("feedback", "criticism", "critique", "critical", "criticise", "criticize",
+                   "criticised", "criticized", "judge", "judged", "judgement", "judgment",
+                   "harsh", "blunt", "negative", "pushback", "push-back", "correction",
+                   "corrected", "comments", "notes", "input", "review", "scrutiny",
+                   "challenge", "challenged", "pointers", "constructive"),
+    "c_unclear": ("unclear", "vague", "fuzzy", "lost", "aimless", "directionless", "unfocused",
+                  "confused", "confusing", "unsure", "drift", "drifting", "drifted", "wander",
+                  "wandering", "meander", "meandering", "rambling", "ramble", "circles",
+                  "undefined", "murky", "hazy", "woolly", "scattered", "shapeless", "random",
+                  "pointless", "purposeless", "unstructured", "nebulous", "clueless"),
+    "c_goal": ("goal", "goals", "objective", "objectives", "aim", "aims", "target", "targets",
+               "purpose", "direction", "focus", "plan", "plans", "outcome", "outcomes",
+               "milestone", "milestones", "agenda", "priorities", "priority", "intention",
+               "roadmap", "point", "structure", "okr", "okrs"),
+    "c_mismatch": ("mismatch", "mismatched", "incompatible", "clash", "clashed", "different",
+                   "unrelated", "irrelevant", "chemistry", "rapport", "gel", "gelled", "click",
+                   "clicked", "vibe", "vibes", "wavelength", "fit", "compatible", "aligned",
+                   "misaligned", "alignment", "odd", "strange", "awkward", "stilted", "forced",
+                   "clunky", "disconnect", "disconnected"),
+    "c_expertise": ("expertise", "experience", "background", "field", "domain", "area",
+                    "specialism", "specialty", "speciality", "discipline", "niche", "track",
+                    "career", "path", "industry", "function", "profession", "skillset",
+                    "skills", "knowledge", "depth", "world"),
+    "c_good": ("great", "brilliant", "fantastic", "excellent", "amazing", "wonderful",
+               "superb", "awesome", "terrific", "outstanding", "helpful", "useful",
+               "valuable", "insightful", "productive", "rewarding", "inspiring", "energising",
+               "energizing", "encouraging", "supportive", "positive", "good", "nice",
+               "solid", "fab", "fabulous", "lovely", "stellar", "excellent", "gold"),
+    "c_progress": ("progress", "improve", "improved", "improvement", "grow", "grown",
+                   "growth", "develop", "developed", "development", "confident", "confidence",
+                   "breakthrough", "milestone", "achieve", "achieved", "landed", "nailed",
+                   "succeeded", "success", "win", "wins", "stride", "momentum", "leap",
+                   "blossom", "blossomed", "flourish", "thrive", "thriving", "transformed",
+                   "shipped", "delivered", "promoted", "accomplish", "accomplished"),
+    "c_thanks": ("thank", "thanks", "grateful", "appreciate", "appreciated", "gratitude",
+                 "glad", "happy", "pleased", "delighted", "thrilled", "chuffed"),
+    "c_commit": ("commitment", "committed", "effort", "engaged", "engagement", "invested",
+                 "motivated", "motivation", "enthusiasm", "enthusiastic", "interest",
+                 "interested", "bother", "bothered", "care", "cared", "prepare", "prepared",
+                 "prep", "homework", "actions", "follow", "followed", "follow-through",
+                 "distracted", "disengaged", "checked-out", "apathetic", "indifferent",
+                 "half-hearted", "halfhearted", "lukewarm", "minimal", "uninterested",
+                 "passive", "phone", "laptop", "multitasking", "multitask", "going through",
+                 "tick-box", "box-ticking", "motions"),
+    "c_manager": ("manager", "boss", "supervisor", "director", "skip-level", "lead",
+                  "head", "vp", "management", "leadership", "exec", "executive"),
+    "c_disclose": ("told", "tell", "shared", "share", "repeated", "repeat", "passed",
+                   "relayed", "relay", "forwarded", "forward", "mentioned", "spread",
+                   "leaked", "leak", "disclosed", "disclose", "blabbed", "gossip",
+                   "gossiped", "gossiping", "cc'd", "cc", "screenshot", "screenshotted"),
+    "c_num": ("two", "three", "four", "five", "six", "several", "multiple", "2", "3", "4",
+              "5", "6", "twice", "thrice", "third", "fourth", "second"),
+    "c_period": ("week", "weeks", "month", "months", "fortnight", "fortnights", "day",
+                 "days", "quarter", "sprint", "sprints"),
+    "c_session": ("session", "sessions", "meeting", "meetings", "call", "calls",
+                  "conversation", "conversations", "chat", "chats", "sync", "syncs"),
+}
+
+
+def light_stem(word: str) -> str:
+    """A small suffix stripper: enough to fold inflections (cancels/cancelled/cancelling)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    base = word
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        base = word[:-3] + "y"
+    elif word.endswith("ing") and len(word) > 5:
+        base = word[:-3]
+    elif word.endswith("ed") and len(word) > 4:
+        base = word[:-2]
+    elif word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        base = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        base = word[:-1]
+    elif word.endswith("ly") and len(word) > 5:
+        base = word[:-2]
+    if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in "lsz":
+        base = base[:-1]
+    if len(base) > 3 and base.endswith("e"):
+        base = base[:-1]
+    return base
+
+
+@lru_cache(maxsize=1)
+def _concept_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for concept, words in _CONCEPTS.items():
+        for word in words:
+            if " " in word:
+                continue
+            table.setdefault(word, concept)
+            table.setdefault(light_stem(word), concept)
+    return table
+
+
+@lru_cache(maxsize=50_000)
+def normalize_word(lower: str) -> str:
+    """Norm of one lower-cased token (without negation scope)."""
+    lower = lower.replace("’", "'")
+    lower = _TYPOS.get(lower, lower)
+    if lower in _NEGATORS and lower not in ("no", "never", "nothing", "without", "zero"):
+        return "NEG"
+    table = _concept_table()
+    if lower in table:
+        return table[lower]
+    stem = light_stem(lower)
+    return table.get(stem, stem)
+
+
+def _is_negator(lower: str, next_lower: str | None) -> bool:
+    if lower not in _NEGATORS:
+        return False
+    # "no-show" is a thing that happened, not a negation
+    return not (lower == "no" and next_lower in ("-", "show", "shows"))
+
+
+_DO_FORMS = frozenset({"do", "does", "did", "is", "was", "are", "were", "have", "has", "had",
+                       "could", "would", "should", "wo", "ca"})
+
+
+def normalize_doc(doc: Any) -> Any:
+    """Set ``token.norm_`` on every token (see module docstring)."""
+    lowers = [t.lower_.replace("’", "'") for t in doc]
+    n = len(lowers)
+    scope = 0
+    for i, token in enumerate(doc):
+        lower = lowers[i]
+        nxt = lowers[i + 1] if i + 1 < n else None
+        if lower == "nt" and i > 0 and lowers[i - 1] in _DO_FORMS:
+            lower = "n't"
+        norm = normalize_word(lower)
+        if lower in _NEG_SCOPE_BREAK or token.is_sent_start:
+            scope = 0
+        if scope > 0 and token.is_alpha:
+            token.norm_ = "neg_" + norm
+            scope -= 1
+        else:
+            token.norm_ = norm
+        if _is_negator(lower, nxt):
+            scope = _NEG_SCOPE_MAX
+    return doc
+
+
+def in_negation_scope(token: Any) -> bool:
+    return bool(token.norm_.startswith("neg_"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Clauses and their flags
+# ---------------------------------------------------------------------------------------------
+
+_CONTRAST_SPLIT = ("but", "however", "although", "though", "whereas", "despite", "still")
+_CONCESSIVE_START = ("although", "though", "even though", "despite", "even if", "while",
+                     "in spite of", "even with", "notwithstanding")
+_POST_CONTRAST_START = ("but", "however", "that said", "having said", "whereas", "still",
+                        "yet", "mind you", "on the other hand", "even so", "then again")
+_HYPOTHETICAL = re.compile(
+    r"\b(if|unless|in case|what if|suppose|supposing|imagine|assuming|in the event|"
+    r"should (?:she|he|they|we|i|it)|were (?:she|he|they|we|i) to|hypothetically)\b")
+_NOT_HYPOTHETICAL_IF = re.compile(
+    r"\b(?:sure|know|knows|wonder|wondering|unsure|ask|asked|asking|check|checking|see|doubt|"
+    r"clear|idea|question|decide|tell|knew|even|as)\s+if\b"
+    r"|\bif (?:i'?m|i am|i was|i'm being|i am being|we'?re|we are) (?:being )?"
+    r"(?:honest|frank|candid|blunt|real|truthful)"
+    r"|\bif anything\b|\bif you ask me\b|\bif that makes sense\b|\bif not\b|\bas if\b")
+_REAL_DESPITE_IF = re.compile(r"\b(again|still|another|keeps|kept|keep|already|once more)\b")
+_TOPIC = re.compile(
+    r"\b(?:we|i)\s+(?:\w+\s+)?(?:discuss\w*|talk\w*|went over|go(?:ing)? over|cover\w*|"
+    r"explor\w*|brainstorm\w*|practi[cs]\w*|role[- ]?play\w*|rehears\w*|prepar\w*|prepp\w*|"
+    r"plann\w*|review\w*|walk\w* through|unpack\w*|debrief\w*|dug into|dig\w* into|"
+    r"look\w* at|work\w* on|work\w* through|chat\w* about|map\w* out|spent \w+ on|spoke about|"
+    r"spoke through|touched on|mapped|compared notes on)\b"
+    r"|\b(?:advice|tips|strategies|strategy|techniques|ideas|pointers|frameworks?|guidance)\s+"
+    r"(?:on|about|for|around)\b"
+    r"|\bhow (?:to|she|he|i|they) (?:could |can |might |should )?"
+    r"(?:handle|deal|cope|manage|navigate|push back|respond|approach|tackle|give|ask|"
+    r"prioriti[sz]e|negotiate|protect|set)\b"
+    r"|\bhelped me (?:with|to|think|prepare|plan|handle|deal|navigate|work|figure|reframe)\b"
+    r"|\b(?:her|his|their|the) (?:project|team|manager|stakeholders?|client|launch|reorg)'s\b")
+_TOPIC_ANCHORS = re.compile(
+    r"\b(we|we'?ve|we'?re|our|us|each other|sessions?|meetings?|mentoring|check-?ins?|"
+    r"catch-?ups?|1:1s?)\b")
+_RESOLVED = re.compile(
+    r"\b(at first|initially|early on|in the beginning|to begin with|at the start|"
+    r"used to|first (?:few|couple|two|three|month|weeks?|sessions?|meetings?)|originally|"
+    r"back then|for a while there|in the early days|to start with)\b")
+_RESOLUTION_FOLLOW = re.compile(
+    r"\b(now|since then|these days|lately|recently|that'?s changed|has changed|have changed|"
+    r"sorted|resolved|fixed|turned (?:a )?corner|much better|improved|anymore|no longer)\b")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a note: character span plus the flags the aggregation rules use."""
+
+    start: int
+    end: int
+    sentence: int
+    kind: str  # "main" | "concessive" | "pre_contrast" | "post_contrast"
+    hypothetical: bool = False
+    topic: bool = False
+    resolved: bool = False
+    boundary_rule: int = 0  # 0 none, 1 weak, 2 strong
+
+
+def _split_points(sent: Any) -> list[int]:
+    """Token indices (absolute) where a new clause starts inside ``sent``."""
+    points: list[int] = []
+    toks = list(sent)
+    for j, tok in enumerate(toks):
+        if j == 0:
+            continue
+        low = tok.lower_
+        prev = toks[j - 1].lower_
+        if low == ";":
+            if j + 1 < len(toks):
+                points.append(toks[j + 1].i)
+            continue
+        if low not in _CONTRAST_SPLIT:
+            continue
+        if low == "though" and prev in ("as", "even"):
+            if prev == "even":
+                points.append(toks[j - 1].i)
+            continue
+        if low == "still" and prev not in (",", "but", "-", "—"):
+            continue
+        if low == "though" and (j == len(toks) - 1 or toks[j + 1].is_punct):
+            # sentence-final "though" ("she's keen, though.") marks contrast with the
+            # previous sentence, not a clause boundary
+            continue
+        if prev in ("but",):
+            continue
+        points.append(tok.i if prev != "," else tok.i)
+    return sorted(set(points))
+
+
+def _clause_kind(text_lower: str) -> str:
+    if text_lower.startswith(_CONCESSIVE_START):
+        return "concessive"
+    if text_lower.startswith(_POST_CONTRAST_START):
+        return "post_contrast"
+    return "main"
+
+
+def _is_hypothetical(text_lower: str) -> bool:
+    cleaned = _NOT_HYPOTHETICAL_IF.sub(" ", text_lower)
+    if not _HYPOTHETICAL.search(cleaned):
+        return False
+    return not _REAL_DESPITE_IF.search(cleaned)
+
+
+def _is_topic(text_lower: str) -> bool:
+    match = _TOPIC.search(text_lower)
+    if match is None:
+        return False
+    return _TOPIC_ANCHORS.search(text_lower[match.end():]) is None
+
+
+def segment_clauses(doc: Any) -> list[Clause]:
+    """Clauses of a normalised, sentence-split doc, with hypothetical/topic/resolved flags."""
+    clauses: list[Clause] = []
+    sents = list(doc.sents)
+    for s_idx, sent in enumerate(sents):
+        bounds = [sent.start, *_split_points(sent), sent.end]
+        spans = [doc[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+        kinds: list[str] = []
+        for span in spans:
+            kinds.append(_clause_kind(span.text.lower().lstrip(" ,;-")))
+        for k in range(len(kinds) - 1):
+            if kinds[k] == "main" and kinds[k + 1] == "post_contrast":
+                kinds[k] = "pre_contrast"
+        next_sent_lower = sents[s_idx + 1].text.lower() if s_idx + 1 < len(sents) else ""
+        for k, span in enumerate(spans):
+            text = span.text
+            stripped = text.strip()
+            if not stripped or all(t.is_punct or t.is_space for t in span):
+                continue
+            lower = text.lower().replace("’", "'")
+            later = " ".join(s.text.lower() for s in spans[k + 1:])
+            resolved = bool(_RESOLVED.search(lower)) and bool(
+                kinds[k] in ("pre_contrast", "concessive")
+                or _RESOLUTION_FOLLOW.search(later)
+                or _RESOLUTION_FOLLOW.search(next_sent_lower[:60])
+            )
+            hypothetical = _is_hypothetical(lower)
+            topic = _is_topic(lower)
+            rule = 0 if (hypothetical or topic) else boundary_rule_level(span)
+            lead = len(text) - len(text.lstrip())
+            trail = len(text) - len(text.rstrip())
+            clauses.append(Clause(
+                start=span.start_char + lead,
+                end=span.end_char - trail,
+                sentence=s_idx,
+                kind=kinds[k],
+                hypothetical=hypothetical,
+                topic=topic,
+                resolved=resolved,
+                boundary_rule=rule,
+            ))
+    return clauses
+
+
+# ---------------------------------------------------------------------------------------------
+# High-recall rule layer for boundary_concern
+# ---------------------------------------------------------------------------------------------
+
+_BOUNDARY_STRONG = re.compile(
+    r"\b(inappropriat\w*|harass\w*|grop\w*|creep\w*|flirt\w*|sexual\w*|sexist\w*|racist\w*|"
+    r"homophob\w*|transphob\w*|misogyn\w*|slurs?|bull(?:y|ied|ying)|confidential\w*|"
+    r"gossip\w*|leak\w*|breach\w*|brib\w*|kickbacks?|fraud\w*|insider|nda|retaliat\w*|"
+    r"discriminat\w*|misconduct|unethical|improper\w*|coerc\w*|predator\w*|lewd|"
+    r"conflict of interest|conflicts of interest|behind my back|in confidence|"
+    r"off the record|between (?:the two of )?us|asked me out|hit on me|hitting on me|"
+    r"made a pass|date with (?:him|her)|on a date|kiss\w*|touch(?:ed|ing|y)|hugg?(?:ed|ing)|"
+    r"(?:yell|shout|scream|swor)\w* at me|belittl\w*|demean\w*|humiliat\w*|"
+    r"(?:my|her|his) (?:looks|appearance|body|figure|weight|outfit)|"
+    r"(?:personal|private) (?:number|phone|instagram|address|life)|"
+    r"hr (?:policy|issue|matter|complaint)|report(?:ed|ing)? (?:it |this |him |her )?to hr|"
+    r"code of conduct|compliance|falsif\w*|fudg\w*|off the books|cover(?:ed|ing)? up|"
+    r"client data|customer data|personal data|passwords?|credentials|share price|"
+    r"stock tips?|non-public|regulator\w*|kept it quiet|keep it quiet|without (?:my )?"
+    r"(?:consent|permission|asking)|wasn'?t (?:his|hers|theirs) to share|drunk|"
+    r"hotel|late[- ]night (?:texts|messages|calls)|midnight (?:texts|messages|calls))\b")
+_BOUNDARY_DISCLOSE = re.compile(
+    r"\b(told|tells|telling|shared|sharing|shares|repeat\w*|passed|passing|relay\w*|"
+    r"forward\w*|mention\w*|spread\w*|disclos\w*|blab\w*|brought (?:it )?up|cc'?d|"
+    r"screenshot\w*|word got|got back to|found out|knew about|knows about)\b")
+_BOUNDARY_PRIVATE = re.compile(
+    r"\b(what i (?:told|said|shared|confided)|i'?d (?:told|said|shared|confided)|"
+    r"i (?:had )?confided|private\w*|personal|sensitive|secret\w*|my (?:struggles|situation|"
+    r"health|salary|pay|divorce|diagnosis|therapy|notes|doubts|concerns|worries|plans to "
+    r"leave|job search|interview\w*)|about me|our (?:sessions?|conversations?|chats?|talks?))\b")
+_BOUNDARY_THIRD_PARTY = re.compile(
+    r"\b(manager|boss|team|colleagues?|others|everyone|everybody|director|lead|supervisor|"
+    r"people|hr|skip|whole|group|peers?|department|leadership|channel|stand-?up)\b")
+_BOUNDARY_CONFLICT = re.compile(
+    r"\b((?:is|he'?s|she'?s|being|also|now|became|becomes|become) (?:my|our) (?:line |direct |"
+    r"new |skip-level |acting )?(?:manager|boss|supervisor|reviewer|approver|assessor)|"
+    r"reports? (?:in)?to (?:him|her|them)|(?:on|chairs?|sits on|sitting on) my "
+    r"(?:promotion|review|assessment|interview|hiring) (?:panel|committee|board)|"
+    r"(?:decide|decides|deciding|approves?|signs? off|sign off on|rates?|rating|evaluat\w*|"
+    r"assess\w*|calibrat\w*) my (?:promotion|raise|bonus|rating|review|performance|pay|"
+    r"application)|"
+    r"(?:recruit|poach|hire|headhunt)\w* me|(?:her|his|their) (?:own )?(?:company|business|"
+    r"startup|firm|side (?:hustle|business|gig)|agency|consultancy)|"
+    r"(?:sell|selling|sold|pitch\w*) (?:me|us)|invest\w*|vendor|supplier|gifts?|"
+    r"married to|dating|related to|relative|(?:her|his) (?:wife|husband|partner|brother|"
+    r"sister|cousin|son|daughter)|same (?:role|job|position) (?:as|i)|compet\w* (?:with|for|"
+    r"against) (?:me|her|him)|referral bonus|commission|favou?rs?)\b")
+
+
+def boundary_rule_level(span: Any) -> int:
+    """2 when a strong boundary pattern fires outside negation scope, 1 for a weaker
+    combination (disclosure + private matter + third party, or a conflict of interest),
+    0 otherwise. Patterns are matched on the clause text; a pattern whose tokens are all
+    negated ("he has never said anything inappropriate") does not count."""
+    text = span.text.lower().replace("’", "'")
+    offset = span.start_char
+
+    def _outside_negation(match: re.Match[str]) -> bool:
+        tokens = [t for t in span if t.idx - offset < match.end() and
+                  t.idx + len(t) - offset > match.start() and t.is_alpha]
+        return not tokens or not all(in_negation_scope(t) for t in tokens)
+
+    for match in _BOUNDARY_STRONG.finditer(text):
+        if _outside_negation(match):
+            return 2
+    disclose = [m for m in _BOUNDARY_DISCLOSE.finditer(text) if _outside_negation(m)]
+    if disclose and _BOUNDARY_PRIVATE.search(text) and _BOUNDARY_THIRD_PARTY.search(text):
+        return 2
+    for match in _BOUNDARY_CONFLICT.finditer(text):
+        if _outside_negation(match):
+            return 1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# spaCy components and the text-classifier architecture
+# ---------------------------------------------------------------------------------------------
+
+_REGISTERED = False
+
+
+def register_components() -> None:
+    """Register the pipeline's factories and model architecture with spaCy (idempotent)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    from spacy.language import Language
+    from spacy.util import registry
+
+    @Language.component("signal_normalizer")
+    def _normalizer(doc: Any) -> Any:
+        return normalize_doc(doc)
+
+    @Language.component("signal_clauses")
+    def _clauses(doc: Any) -> Any:
+        doc.user_data[CLAUSES_KEY] = segment_clauses(doc)
+        return doc
+
+    @Language.factory("signal_scorer", default_config={"textcat": TEXTCAT})
+    def _scorer(nlp: Any, name: str, textcat: str) -> SignalClauseScorer:
+        return SignalClauseScorer(nlp, name, textcat)
+
+    registry.architectures.register("recsys.SignalNormBOW.v1", func=build_norm_bow_classifier)
+    _REGISTERED = True
+
+
+def build_norm_bow_classifier(
+    exclusive_classes: bool = False,
+    ngram_size: int = 2,
+    length: int = 262144,
+    nO: int | None = None,
+) -> Any:
+    """spaCy's sparse bag-of-n-grams classifier, reading ``NORM`` (our normalised tokens)
+    instead of ``ORTH``, and accepting clause ``Span`` objects as well as ``Doc`` objects."""
+    from spacy.attrs import NORM
+    from spacy.ml.models.textcat import (
+        SparseLinear_v2,
+        resize_and_set_ref,
+        resize_linear_weighted,
+    )
+    from spacy.ml.models.textcat import resizable as make_resizable
+    from thinc.api import Logistic, Model, chain, with_cpu
+    from thinc.layers.softmax_activation import softmax_activation
+
+    def _forward(model: Any, docs: Any, is_train: bool) -> Any:
+        ops = model.ops
+        size = model.attrs["ngram_size"]
+        batch_keys = []
+        batch_vals = []
+        for doc in docs:
+            if hasattr(doc, "to_array"):
+                unigrams = doc.to_array(NORM)
+            else:  # a Span: slice the parent doc's array
+                unigrams = doc.doc.to_array(NORM)[doc.start:doc.end]
+            unigrams = ops.asarray(unigrams)
+            grams = [unigrams]
+            for n in range(2, size + 1):
+                grams.append(ops.ngrams(n, unigrams))
+            keys = ops.xp.concatenate(grams)
+            keys, vals = ops.xp.unique(keys, return_counts=True)
+            batch_keys.append(keys)
+            batch_vals.append(vals)
+        lengths = ops.asarray([len(k) for k in batch_keys], dtype="int32")
+        keys_arr = ops.xp.concatenate(batch_keys)
+        vals_arr = ops.asarray(ops.xp.concatenate(batch_vals), dtype="f")
+
+        def backprop(d_y: Any) -> list[Any]:
+            return []
+
+        return (keys_arr, vals_arr, lengths), backprop
+
+    extract: Any = Model("extract_norm_ngrams", _forward, attrs={"ngram_size": ngram_size})
+    length = 2 ** (length - 1).bit_length()
+    sparse = SparseLinear_v2(nO=nO, length=length)
+    # same structure as spaCy's TextCatBOW.v3, so textcat.add_label can resize the output
+    resizable_layer = make_resizable(
+        sparse, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": -10.0, "W": 0})
+    )
+    model = chain(extract, resizable_layer)
+    model = with_cpu(model, model.ops)
+    output = softmax_activation() if exclusive_classes else Logistic()
+    model = chain(model, with_cpu(output, output.ops))
+    if nO is not None:
+        model.set_dim("nO", nO)
+    model.set_ref("output_layer", sparse)
+    model.attrs["multi_label"] = not exclusive_classes
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
+    return model
+
+
+class SignalClauseScorer:
+    """Runs the (disabled) text classifier on every clause and stores the raw probabilities
+    as ``doc.user_data["signal_clause_scores"]`` (n_clauses × len(LABELS))."""
+
+    def __init__(self, nlp: Any, name: str, textcat: str) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.textcat = textcat
+
+    def __call__(self, doc: Any) -> Any:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Any], batch_size: int = 256) -> Iterator[Any]:
+        batch: list[Any] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._score_batch(batch)
+                batch = []
+        if batch:
+            yield from self._score_batch(batch)
+
+    def _score_batch(self, docs: list[Any]) -> list[Any]:
+        textcat = self.nlp.get_pipe(self.textcat)
+        order = [list(textcat.labels).index(label) for label in LABELS]
+        spans: list[Any] = []
+        counts: list[int] = []
+        for doc in docs:
+            clauses: list[Clause] = doc.user_data.get(CLAUSES_KEY, [])
+            doc_spans = [doc.char_span(c.start, c.end, alignment_mode="expand") for c in clauses]
+            spans.extend(doc_spans)
+            counts.append(len(doc_spans))
+        if spans:
+            probs = np.asarray(textcat.model.predict(spans), dtype=np.float32)[:, order]
+        else:
+            probs = np.zeros((0, len(LABELS)), dtype=np.float32)
+        pos = 0
+        for doc, count in zip(docs, counts, strict=True):
+            doc.user_data[SCORES_KEY] = probs[pos:pos + count]
+            pos += count
+        return docs
+
+    # spaCy serialisation hooks: the scorer has no weights of its own
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> SignalClauseScorer:
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return b""
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> SignalClauseScorer:
+        return self
+
+
+def textcat_config(ngram_size: int = 2, length: int = 262144) -> dict[str, Any]:
+    return {
+        "threshold": 0.5,
+        "model": {
+            "@architectures": "recsys.SignalNormBOW.v1",
+            "exclusive_classes": False,
+            "ngram_size": ngram_size,
+            "length": length,
+            "nO": None,
+        },
+    }
+
+
+def build_blank_pipeline(*, ngram_size: int = 2, length: int = 262144) -> Any:
+    """The untrained pipeline: rule components plus an uninitialised, enabled text classifier
+    (training disables it once trained, see :func:`finalize_pipeline`)."""
+    import spacy
+
+    register_components()
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("signal_normalizer")
+    nlp.add_pipe("signal_clauses")
+    textcat = nlp.add_pipe(TEXTCAT, config=textcat_config(ngram_size, length))
+    for label in LABELS:
+        textcat.add_label(label)
+    return nlp
+
+
+def finalize_pipeline(nlp: Any) -> Any:
+    """Disable the text classifier as a doc-level component and add the clause scorer."""
+    if "signal_scorer" not in nlp.pipe_names:
+        nlp.add_pipe("signal_scorer", config={"textcat": TEXTCAT})
+    if TEXTCAT in nlp.pipe_names:
+        nlp.disable_pipe(TEXTCAT)
+    return nlp
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation: clause probabilities + flags → calibrated note-level scores and evidence
+# ---------------------------------------------------------------------------------------------
+
+
+def calibrate(raw: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Piecewise-linear map per label sending 0 → 0, threshold → 0.5, 1 → 1."""
+    raw = np.clip(np.asarray(raw, dtype=np.float64), 0.0, 1.0)
+    t = np.clip(np.asarray(thresholds, dtype=np.float64), 1e-6, 1 - 1e-6)
+    low = 0.5 * raw / t
+    high = 0.5 + 0.5 * (raw - t) / (1.0 - t)
+    return np.where(raw < t, low, high)
+
+
+def clause_scores(
+    clauses: Sequence[Clause], raw: np.ndarray, thresholds: np.ndarray
+) -> np.ndarray:
+    """Calibrated per-clause scores after the negation-independent rules:
+
+    * hypothetical clauses carry no signal; off-topic and resolved clauses carry no challenge;
+    * a concessive clause ("although we're both swamped, …") carries no challenge unless the
+      rest of its sentence does; likewise the clause before "but" when what follows is
+      positive and carries no challenge ("it's been slow, but we've really found our feet");
+    * ``boundary_concern`` ignores the contrast rules and is raised by the rule layer.
+    """
+    n = len(clauses)
+    if n == 0:
+        return np.zeros((0, len(LABELS)))
+    cal = calibrate(raw, thresholds)
+    detected = cal >= DECISION_SCORE
+    challenge_hit = (detected & CHALLENGE_MASK).any(axis=1)
+    out = cal.copy()
+    contrast_mask = CHALLENGE_MASK.copy()
+    contrast_mask[BOUNDARY_INDEX] = False
+    for k, clause in enumerate(clauses):
+        if clause.hypothetical:
+            out[k] *= SUPPRESSED_FACTOR
+            continue
+        if clause.topic:
+            out[k, CHALLENGE_MASK] *= SUPPRESSED_FACTOR
+        if clause.resolved:
+            out[k, contrast_mask] *= SUPPRESSED_FACTOR
+        same = [j for j in range(n) if j != k and clauses[j].sentence == clause.sentence]
+        if clause.kind == "concessive" and same and not any(
+            challenge_hit[j] for j in same if clauses[j].kind != "concessive"
+        ):
+            out[k, contrast_mask] *= SUPPRESSED_FACTOR
+        if clause.kind == "pre_contrast" and k + 1 < n:
+            nxt = k + 1
+            if (clauses[nxt].sentence == clause.sentence and detected[nxt, POSITIVE_INDEX]
+                    and not challenge_hit[nxt]):
+                out[k, contrast_mask] *= SUPPRESSED_FACTOR
+        if clause.boundary_rule:
+            rule_score = BOUNDARY_RULE_SCORES[clause.boundary_rule]
+            out[k, BOUNDARY_INDEX] = max(out[k, BOUNDARY_INDEX], rule_score)
+    return out
+
+
+@dataclass
+class DetectedSignal:
+    label: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+def aggregate_note(
+    text: str, clauses: Sequence[Clause], raw: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, list[DetectedSignal]]:
+    """Note-level calibrated scores (max over clauses) and the detected signals with their
+    evidence clauses (exact substrings of ``text``, in reading order)."""
+    per_clause = clause_scores(clauses, raw, thresholds)
+    if len(clauses) == 0:
+        return np.zeros(len(LABELS)), []
+    note = per_clause.max(axis=0)
+    found: list[DetectedSignal] = []
+    for j, label in enumerate(LABELS):
+        if note[j] < DECISION_SCORE:
+            continue
+        evidence = [text[c.start:c.end] for k, c in enumerate(clauses)
+                    if per_clause[k, j] >= DECISION_SCORE]
+        found.append(DetectedSignal(label=label, score=round(float(note[j]), 4),
+                                    evidence=list(dict.fromkeys(evidence))))
+    return note, found
+
+
+# ---------------------------------------------------------------------------------------------
+# The public wrapper
+# ---------------------------------------------------------------------------------------------
+
+
+def fingerprint_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """SHA-256 over the canonical JSON of training rows (identifies the data, not the text)."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+class SignalMiner:
+    """Load / save / run a trained signal pipeline. ``scores`` columns follow ``LABELS``
+    (the :class:`~recsys.schemas.Signal` enum order)."""
+
+    def __init__(self, nlp: Any, thresholds: dict[str, float], manifest: dict[str, Any] | None
+                 = None) -> None:
+        register_components()
+        self.nlp = finalize_pipeline(nlp)
+        self.thresholds = {label: float(thresholds[label]) for label in LABELS}
+        self._threshold_array = np.array([self.thresholds[label] for label in LABELS])
+        import spacy
+
+        base = dict(manifest or {})
+        base.update({
+            "labels": list(LABELS),
+            "thresholds": self.thresholds,
+            "decision_score": DECISION_SCORE,
+            "spacy_version": spacy.__version__,
+            "pipeline": list(self.nlp.pipe_names),
+        })
+        base.setdefault("training_data_fingerprint", None)
+        self.manifest: dict[str, Any] = base
+
+    @classmethod
+    def load(cls, path: Path) -> SignalMiner:
+        import spacy
+
+        register_components()
+        path = Path(path)
+        manifest = json.loads((path / MANIFEST_FILE).read_text())
+        nlp = spacy.load(path / PIPELINE_DIR)
+        return cls(nlp, manifest["thresholds"], manifest)
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.nlp.to_disk(path / PIPELINE_DIR)
+        (path / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2, sort_keys=True))
+
+    def _docs(self, texts: Sequence[str], batch_size: int) -> Iterator[Any]:
+        return self.nlp.pipe((t if t else " " for t in texts), batch_size=batch_size)
+
+    def clause_details(
+        self, texts: Sequence[str], batch_size: int = 256
+    ) -> list[tuple[list[Clause], np.ndarray]]:
+        """Per note: its clauses and raw classifier probabilities (used by training)."""
+        return [(doc.user_data[CLAUSES_KEY], doc.user_data[SCORES_KEY])
+                for doc in self._docs(texts, batch_size)]
+
+    def analyze(self, texts: Sequence[str], batch_size: int = 256) -> list[list[DetectedSignal]]:
+        results: list[list[DetectedSignal]] = []
+        for text, doc in zip(texts, self._docs(texts, batch_size), strict=True):
+            _, found = aggregate_note(text, doc.user_data[CLAUSES_KEY],
+                                      doc.user_data[SCORES_KEY], self._threshold_array)
+            results.append(found)
+        return results
+
+    def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+        for i, (text, doc) in enumerate(zip(texts, self._docs(texts, batch_size), strict=True)):
+            out[i], _ = aggregate_note(text, doc.user_data[CLAUSES_KEY],
+                                       doc.user_data[SCORES_KEY], self._threshold_array)
+        return out
+
+    def with_thresholds(self, thresholds: dict[str, float]) -> SignalMiner:
+        return SignalMiner(self.nlp, thresholds, self.manifest)
+
+
+ProgressCallback = Callable[[str, float], None]

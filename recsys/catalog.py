@@ -1,0 +1,300 @@
+"""In-memory, columnar views of profiles used by training and serving alike.
+
+:class:`MentorCatalog` holds one organisation's mentors as arrays (profile fields, text
+embeddings, track record) plus the FAISS :class:`CandidateIndex` over their bios.
+:class:`MenteeBatch` holds the mentee side of a set of pairs. :func:`pair_inputs` joins the two
+into :class:`features.pairs.PairInputs` — the one path from profiles to features, so what the
+ranker was trained on is exactly what it sees when serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from features.history import MentorHistory, PairingHistory, ResponseLog
+from features.pairs import PairInputs
+from features.profile import normalise_tags, utc_offset_hours
+from features.text import pad_sentences, split_sentences
+from recsys.schemas import MenteeIn, MentorIn
+
+MAX_BIO_SENTENCES = 4
+MAX_GOAL_SENTENCES = 4
+
+
+class Encoder(Protocol):
+    @property
+    def encoder_id(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+
+
+EncodeFn = Callable[[Sequence[str]], np.ndarray]
+"""Texts -> unit vectors; usually ``EmbeddingCache.encode_cached`` bound to an embedder."""
+
+
+def skills_text(title: str, skills: Sequence[str]) -> str:
+    """What a mentor's title and tags say, as one sentence for the encoder."""
+    tags = ", ".join(skills)
+    return f"{title}. {tags}".strip(". ") if tags else (title or "mentor")
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def encode_texts(
+    encode: EncodeFn, docs: Sequence[str], max_sentences: int
+) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]:
+    """Whole-text vectors and per-sentence vectors for each document.
+
+    The whole text is the normalised mean of its sentence vectors: one encoder pass per
+    sentence instead of sentences + whole text, and long bios are not truncated by the
+    encoder's 256-token window.
+    """
+    sentences = [split_sentences(d, max_sentences) or [d or "-"] for d in docs]
+    flat = [s for sents in sentences for s in sents]
+    vecs = encode(flat) if flat else np.zeros((0, 0), np.float32)
+    per_doc: list[np.ndarray] = []
+    whole = []
+    pos = 0
+    for sents in sentences:
+        v = vecs[pos : pos + len(sents)]
+        pos += len(sents)
+        per_doc.append(v)
+        whole.append(v.mean(axis=0))
+    whole_mat = _unit_rows(np.vstack(whole)) if whole else np.zeros((0, 0), np.float32)
+    return whole_mat, sentences, per_doc
+
+
+def language_bits(languages: Sequence[frozenset[str]], vocab: dict[str, int]) -> np.ndarray:
+    """Languages as bitsets (n, words) of uint64 for a vectorised "share a language" test."""
+    for langs in languages:
+        for code in langs:
+            vocab.setdefault(code, len(vocab))
+    words = max(1, (len(vocab) + 63) // 64)
+    bits = np.zeros((len(languages), words), dtype=np.uint64)
+    for i, langs in enumerate(languages):
+        for code in langs:
+            b = vocab[code]
+            bits[i, b // 64] |= np.uint64(1) << np.uint64(b % 64)
+    return bits
+
+
+@dataclass
+class MentorCatalog:
+    org: str
+    ids: list[str]
+    row_of: dict[str, int]
+    seniority: np.ndarray
+    timezone: list[str]
+    languages: list[frozenset[str]]
+    lang_vocab: dict[str, int]
+    lang_bits: np.ndarray
+    skills: list[frozenset[str]]
+    skills_raw: list[list[str]]
+    department: np.ndarray
+    capacity: np.ndarray
+    active: np.ndarray
+    location: list[str | None]
+    group: list[str | None]
+    bio_sentences: list[list[str]]
+    bio_vec: np.ndarray  # (N, d) float32
+    skills_vec: np.ndarray  # (N, d) float16 (memory: 100k mentors ≈ 77 MB)
+    bio_sent_vecs: np.ndarray  # (N, T, d) float16
+    bio_sent_mask: np.ndarray  # (N, T)
+    history: MentorHistory
+    encoder_id: str
+    index: Any = None  # CandidateIndex, attached by the serving engine / evaluation
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a mentor's id or vectors change (index cache key)."""
+        h = hashlib.sha256(self.encoder_id.encode())
+        h.update("\n".join(self.ids).encode())
+        h.update(np.ascontiguousarray(self.bio_vec).tobytes())
+        return h.hexdigest()
+
+    @classmethod
+    def build(
+        cls,
+        org: str,
+        mentors: Sequence[MentorIn],
+        encode: EncodeFn,
+        encoder_id: str,
+        pairings: PairingHistory | None = None,
+        responses: ResponseLog | None = None,
+    ) -> MentorCatalog:
+        ids = [m.id for m in mentors]
+        bio_vec, bio_sents, per_doc = encode_texts(
+            encode, [m.bio for m in mentors], MAX_BIO_SENTENCES
+        )
+        dim = bio_vec.shape[1] if len(mentors) else 0
+        sent_vecs, sent_mask = pad_sentences(per_doc, MAX_BIO_SENTENCES, dim)
+        sk = encode([skills_text(m.title, m.skills) for m in mentors]) if mentors else bio_vec
+        languages = [frozenset(m.languages) for m in mentors]
+        vocab: dict[str, int] = {}
+        if pairings is None:
+            empty = np.array([], dtype="datetime64[D]")
+            pairings = PairingHistory(
+                mentor=np.array([], np.int64), started=empty, ended=empty,
+                success=np.array([]), early=np.array([]), rating=np.array([]),
+                goals_met=np.array([]),
+            )  # fmt: skip
+        return cls(
+            org=org,
+            ids=ids,
+            row_of={m: i for i, m in enumerate(ids)},
+            seniority=np.array([m.seniority for m in mentors], np.float32),
+            timezone=[m.timezone for m in mentors],
+            languages=languages,
+            lang_vocab=vocab,
+            lang_bits=language_bits(languages, vocab),
+            skills=[normalise_tags(m.skills) for m in mentors],
+            skills_raw=[list(m.skills) for m in mentors],
+            department=np.array([m.department for m in mentors], dtype=object),
+            capacity=np.array([m.capacity for m in mentors], np.float32),
+            active=np.array([m.active for m in mentors], bool),
+            location=[m.location for m in mentors],
+            group=[m.group for m in mentors],
+            bio_sentences=bio_sents,
+            bio_vec=bio_vec,
+            skills_vec=sk.astype(np.float16),
+            bio_sent_vecs=sent_vecs.astype(np.float16),
+            bio_sent_mask=sent_mask,
+            history=MentorHistory(pairings, responses),
+            encoder_id=encoder_id,
+        )
+
+    # ------------------------------------------------------------------ constraints
+    def mentee_language_bits(self, languages: Sequence[str]) -> np.ndarray:
+        bits = np.zeros(self.lang_bits.shape[1], dtype=np.uint64)
+        for code in languages:
+            b = self.lang_vocab.get(code)
+            if b is not None:
+                bits[b // 64] |= np.uint64(1) << np.uint64(b % 64)
+        return bits
+
+    def load(self, rows: np.ndarray, as_of: dt.date) -> np.ndarray:
+        day = np.full(len(rows), np.datetime64(as_of, "D"))
+        return self.history.load(np.asarray(rows, np.int64), day)
+
+    def feasible(
+        self,
+        rows: np.ndarray,
+        mentee_id: str | None,
+        mentee_languages: Sequence[str],
+        as_of: dt.date,
+        excluded: frozenset[str] = frozenset(),
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Hard constraints for candidate rows: (mask, load as of the date).
+
+        Active, free capacity (active pairings < capacity), at least one shared language,
+        never the mentee themself, never an excluded mentor.
+        """
+        rows = np.asarray(rows, np.int64)
+        load = self.load(rows, as_of)
+        shares = (self.lang_bits[rows] & self.mentee_language_bits(mentee_languages)).any(axis=1)
+        ok = self.active[rows] & (self.capacity[rows] > load) & shares
+        if excluded or mentee_id is not None:
+            banned = set(excluded)
+            if mentee_id is not None:
+                banned.add(mentee_id)
+            ok &= np.fromiter((self.ids[r] not in banned for r in rows), bool, count=len(rows))
+        return ok, load
+
+
+@dataclass
+class MenteeBatch:
+    """The mentee side: one row per mentee, with goal embeddings."""
+
+    ids: list[str]
+    seniority: np.ndarray
+    timezone: list[str]
+    languages: list[frozenset[str]]
+    skills: list[frozenset[str]]
+    department: np.ndarray
+    excluded: list[frozenset[str]]
+    goal_sentences: list[list[str]]
+    goal_vec: np.ndarray
+    goal_sent_vecs: np.ndarray  # (M, S, d) float32
+    goal_sent_mask: np.ndarray
+
+    @classmethod
+    def build(cls, mentees: Sequence[MenteeIn], encode: EncodeFn) -> MenteeBatch:
+        goal_vec, sents, per_doc = encode_texts(
+            encode, [m.goals for m in mentees], MAX_GOAL_SENTENCES
+        )
+        dim = goal_vec.shape[1] if len(mentees) else 0
+        sv, sm = pad_sentences(per_doc, MAX_GOAL_SENTENCES, dim)
+        return cls(
+            ids=[m.id for m in mentees],
+            seniority=np.array([m.seniority for m in mentees], np.float32),
+            timezone=[m.timezone for m in mentees],
+            languages=[frozenset(m.languages) for m in mentees],
+            skills=[normalise_tags(m.skills) for m in mentees],
+            department=np.array([m.department for m in mentees], dtype=object),
+            excluded=[frozenset(m.excluded_mentor_ids) for m in mentees],
+            goal_sentences=sents,
+            goal_vec=goal_vec,
+            goal_sent_vecs=sv,
+            goal_sent_mask=sm,
+        )
+
+
+def pair_inputs(
+    catalog: MentorCatalog,
+    mentor_rows: np.ndarray,
+    mentees: MenteeBatch,
+    mentee_rows: np.ndarray,
+    dates: np.ndarray,
+    *,
+    load: np.ndarray | None = None,
+    exclude_self: np.ndarray | None = None,
+) -> PairInputs:
+    """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving."""
+    mr = np.asarray(mentor_rows, np.int64)
+    er = np.asarray(mentee_rows, np.int64)
+    days = np.asarray(dates, dtype="datetime64[D]")
+    if load is None:
+        load = catalog.history.load(mr, days, exclude_self)
+    day_list = days.astype(object)
+    mentee_off = np.fromiter(
+        (utc_offset_hours(mentees.timezone[j], d) for j, d in zip(er, day_list, strict=True)),
+        np.float32, count=len(er),
+    )  # fmt: skip
+    mentor_off = np.fromiter(
+        (utc_offset_hours(catalog.timezone[i], d) for i, d in zip(mr, day_list, strict=True)),
+        np.float32, count=len(mr),
+    )  # fmt: skip
+    return PairInputs(
+        goal_vec=mentees.goal_vec[er],
+        bio_vec=catalog.bio_vec[mr],
+        skills_vec=catalog.skills_vec[mr].astype(np.float32),
+        goal_sents=mentees.goal_sent_vecs[er],
+        goal_mask=mentees.goal_sent_mask[er],
+        bio_sents=catalog.bio_sent_vecs[mr].astype(np.float32),
+        bio_mask=catalog.bio_sent_mask[mr],
+        mentee_seniority=mentees.seniority[er],
+        mentor_seniority=catalog.seniority[mr],
+        mentee_utc_offset=mentee_off,
+        mentor_utc_offset=mentor_off,
+        mentee_languages=[mentees.languages[j] for j in er],
+        mentor_languages=[catalog.languages[i] for i in mr],
+        mentee_department=mentees.department[er],
+        mentor_department=catalog.department[mr],
+        mentee_skills=[mentees.skills[j] for j in er],
+        mentor_skills=[catalog.skills[i] for i in mr],
+        mentor_capacity=catalog.capacity[mr],
+        mentor_load=load,
+        history=catalog.history.features(mr, days),
+    )

@@ -1,0 +1,189 @@
+"""The recommendation engine of one process: encoder, embedding cache, ranker, and a mentor
+catalog + candidate index per organisation.
+
+The CLI, the HTTP service and evaluation all go through :class:`RecommendationEngine`, so a
+recommendation is computed the same way everywhere. Models load in the process that uses
+them (never before a fork); the index is persisted per organisation and reused when the
+mentor set is unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from models.ranker import ModelMismatchError, RankerModel
+from recsys.catalog import MenteeBatch, MentorCatalog
+from recsys.context import AppContext
+from recsys.recommend import FeasibilityCache, Recommendation, recommend
+from recsys.schemas import MenteeIn
+
+log = logging.getLogger(__name__)
+FINGERPRINT_FILE = "catalog.fingerprint"
+
+
+@dataclass
+class OrgState:
+    catalog: MentorCatalog
+    feasibility: FeasibilityCache
+
+
+class RecommendationEngine:
+    def __init__(self, ctx: AppContext, ranker: RankerModel | None = None):
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self._ranker = ranker
+        self._orgs: dict[str, OrgState] = {}
+        self._lock = threading.RLock()
+        self.ranker_run = None  # MLflow model version of the loaded ranker, if any
+
+    # ------------------------------------------------------------------ models
+    @cached_property
+    def embedder(self):  # type: ignore[no-untyped-def]
+        from models.embedder import Embedder
+
+        return Embedder.from_settings(self.settings)
+
+    @cached_property
+    def cache(self):  # type: ignore[no-untyped-def]
+        from recsys.retrieval.cache import EmbeddingCache
+
+        return EmbeddingCache(self.ctx.engine)
+
+    def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
+        return self.cache.encode_cached(self.embedder, list(texts))
+
+    def encode_fresh(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode without touching the cache (inline request text is not stored)."""
+        if len(texts) == 1:
+            return self.embedder.encode_one(texts[0])[None, :]
+        return self.embedder.encode(list(texts))
+
+    @property
+    def ranker(self) -> RankerModel:
+        if self._ranker is None:
+            self._ranker = self.load_champion_ranker()
+        return self._ranker
+
+    def load_champion_ranker(self) -> RankerModel:
+        """The ranker under the champion alias, or the cold-start scorer if none is trained."""
+        from training.tracking import download_bundle
+
+        found = download_bundle(self.settings, self.settings.ranker_model_name)
+        if found is None:
+            log.info("no trained ranker registered: using the cold-start scorer")
+            return RankerModel.cold_start(self.embedder.encoder_id)
+        path, mv = found
+        try:
+            model = RankerModel.load(path, expected_encoder_id=self.embedder.encoder_id)
+        except ModelMismatchError as exc:
+            log.warning("champion ranker unusable (%s): using the cold-start scorer", exc)
+            return RankerModel.cold_start(self.embedder.encoder_id)
+        model.manifest.run_id = mv.run_id
+        self.ranker_run = mv
+        return model
+
+    def set_ranker(self, ranker: RankerModel) -> None:
+        self._ranker = ranker
+
+    @property
+    def model_version(self) -> str:
+        return self.ranker.version
+
+    # ------------------------------------------------------------------ catalogs
+    def org_state(self, org: str) -> OrgState:
+        with self._lock:
+            state = self._orgs.get(org)
+            if state is None:
+                state = self._orgs[org] = self._build_state(org)
+            return state
+
+    def catalog(self, org: str) -> MentorCatalog:
+        return self.org_state(org).catalog
+
+    def invalidate(self, org: str | None = None) -> None:
+        """Drop cached catalogs (after mentors or pairings changed); rebuilt on next use."""
+        with self._lock:
+            if org is None:
+                self._orgs.clear()
+            else:
+                self._orgs.pop(org, None)
+
+    def _build_state(self, org: str) -> OrgState:
+        from recsys.snapshot import load_catalog
+
+        with self.ctx.sessions() as session:
+            catalog = load_catalog(session, org, self.encode_cached, self.embedder.encoder_id)
+        catalog.index = self._index_for(catalog)
+        return OrgState(catalog, FeasibilityCache(catalog))
+
+    def _index_dir(self, org: str) -> Path:
+        return self.settings.index_dir / org
+
+    def _index_for(self, catalog: MentorCatalog):  # type: ignore[no-untyped-def]
+        from recsys.retrieval.index import CandidateIndex, IndexMismatchError
+
+        directory = self._index_dir(catalog.org)
+        stamp = directory / FINGERPRINT_FILE
+        fingerprint = catalog.fingerprint
+        if stamp.exists() and stamp.read_text() == fingerprint:
+            try:
+                index = CandidateIndex.load(directory, expected_encoder_id=catalog.encoder_id)
+                index.ef_search = self.settings.hnsw_ef_search
+                return index
+            except IndexMismatchError as exc:
+                log.warning("rebuilding index for %s: %s", catalog.org, exc)
+        index = CandidateIndex.from_settings(
+            catalog.ids, catalog.bio_vec, encoder_id=catalog.encoder_id, settings=self.settings
+        )
+        if len(catalog):
+            index.save(directory)
+            stamp.write_text(fingerprint)
+        return index
+
+    def refresh_mentors(self, org: str) -> None:
+        """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged)."""
+        self.invalidate(org)
+        self.org_state(org)
+
+    # ------------------------------------------------------------------ recommend
+    def mentee_batch(self, mentees: Sequence[MenteeIn], *, cached: bool = True) -> MenteeBatch:
+        return MenteeBatch.build(mentees, self.encode_cached if cached else self.encode_fresh)
+
+    def recommend(
+        self,
+        org: str,
+        mentees: Sequence[MenteeIn],
+        *,
+        k: int = 10,
+        as_of: dt.date | None = None,
+        exclude: Sequence[str] = (),
+        cached_text: bool = True,
+        strategy: str = "model",
+    ) -> list[list[Recommendation]]:
+        state = self.org_state(org)
+        batch = self.mentee_batch(mentees, cached=cached_text)
+        day = as_of or dt.date.today()
+        model = self.ranker
+        return [
+            recommend(
+                state.catalog,
+                state.feasibility,
+                batch,
+                j,
+                model,
+                k=k,
+                as_of=day,
+                exclude=frozenset(exclude),
+                n_candidates=self.settings.retrieval_candidates,
+                strategy=strategy,  # type: ignore[arg-type]
+            )
+            for j in range(len(mentees))
+        ]

@@ -1,0 +1,185 @@
+"""The recommend pipeline: embed goals → retrieve candidates → hard constraints → pair
+features → ranker → reasons. Used as is by the CLI, the HTTP service and evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from features.pairs import FEATURE_NAMES, PairFeatures, compute_pair_features
+from models.ranker import RankerModel
+from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
+from recsys.reasons import ReasonContext, explain
+
+Strategy = Literal["model", "embedding"]
+
+
+@dataclass
+class Recommendation:
+    mentor_id: str
+    rank: int
+    score: float
+    reasons: list[str]
+    success_probability: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Candidates:
+    """Feasible candidates for one mentee with their features (before the final cut to k)."""
+
+    rows: np.ndarray
+    retrieval_score: np.ndarray
+    features: PairFeatures
+    load: np.ndarray
+
+
+class FeasibilityCache:
+    """Active + free-capacity mask for all mentors, per as-of date (a few dates kept)."""
+
+    def __init__(self, catalog: MentorCatalog, max_dates: int = 8):
+        self.catalog = catalog
+        self._by_date: OrderedDict[dt.date, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._max = max_dates
+
+    def base(self, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        hit = self._by_date.get(as_of)
+        if hit is None:
+            rows = np.arange(len(self.catalog), dtype=np.int64)
+            load = self.catalog.load(rows, as_of)
+            mask = self.catalog.active & (self.catalog.capacity > load)
+            hit = self._by_date[as_of] = (mask, load)
+            while len(self._by_date) > self._max:
+                self._by_date.popitem(last=False)
+        else:
+            self._by_date.move_to_end(as_of)
+        return hit
+
+
+def retrieve_candidates(
+    catalog: MentorCatalog,
+    feasibility: FeasibilityCache,
+    mentees: MenteeBatch,
+    j: int,
+    *,
+    n_candidates: int,
+    as_of: dt.date,
+    exclude: frozenset[str] = frozenset(),
+) -> Candidates:
+    """Top ``n_candidates`` feasible mentors by goal–bio similarity, widening past filters."""
+    base_ok, base_load = feasibility.base(as_of)
+    mentee_bits = catalog.mentee_language_bits(sorted(mentees.languages[j]))
+    banned = set(exclude) | set(mentees.excluded[j])
+    banned.add(mentees.ids[j])
+    row_of, lang_bits = catalog.row_of, catalog.lang_bits
+
+    def accept(mentor_id: str) -> bool:
+        r = row_of.get(mentor_id)
+        return (
+            r is not None
+            and bool(base_ok[r])
+            and bool((lang_bits[r] & mentee_bits).any())
+            and mentor_id not in banned
+        )
+
+    hits = catalog.index.search_filtered(
+        mentees.goal_vec[j], n_candidates, accept, start=n_candidates
+    )
+    rows = np.fromiter((row_of[m] for m, _ in hits), np.int64, count=len(hits))
+    sims = np.array([s for _, s in hits], dtype=np.float32)
+    load = base_load[rows]
+    inputs = pair_inputs(
+        catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
+        load=load,
+    )  # fmt: skip
+    return Candidates(
+        rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load
+    )
+
+
+def rank_candidates(
+    catalog: MentorCatalog,
+    cands: Candidates,
+    mentees: MenteeBatch,
+    j: int,
+    model: RankerModel,
+    *,
+    k: int,
+    as_of: dt.date,
+    strategy: Strategy = "model",
+    explain_top: bool = True,
+    exposure_penalty: np.ndarray | None = None,
+) -> list[Recommendation]:
+    """Score candidates, keep the best ``k``, attach reasons from feature contributions.
+
+    ``exposure_penalty`` (per candidate, in score units) lets callers spread exposure.
+    """
+    if len(cands.rows) == 0:
+        return []
+    x = cands.features.matrix
+    scores = model.score(x) if strategy == "model" else cands.retrieval_score.astype(np.float64)
+    ranked_scores = scores - exposure_penalty if exposure_penalty is not None else scores
+    top = np.argsort(-ranked_scores, kind="stable")[:k]
+    probs = model.success_probability(scores[top]) if strategy == "model" else None
+    contrib = model.contributions(x[top]) if explain_top else None
+    if explain_top:
+        day = np.full(len(top), np.datetime64(as_of, "D"))
+        totals, completed = catalog.history.completed_counts(cands.rows[top], day)
+    out = []
+    for rank, t in enumerate(top, start=1):
+        reasons: list[str] = []
+        if contrib is not None:
+            r = int(cands.rows[t])
+            gq = int(cands.features.best_goal_sentence[t])
+            bq = int(cands.features.best_bio_sentence[t])
+            gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
+            ctx = ReasonContext(
+                goal_sentence=gs[min(gq, len(gs) - 1)] if gs else "",
+                bio_sentence=bs[min(bq, len(bs) - 1)] if bs else "",
+                mentor_skills=catalog.skills_raw[r],
+                mentor_languages=sorted(catalog.languages[r]),
+                mentee_languages=sorted(mentees.languages[j]),
+                mentor_department=str(catalog.department[r]),
+                mentee_department=str(mentees.department[j]),
+                past_completed=int(completed[rank - 1]),
+                past_total=int(totals[rank - 1]),
+            )
+            reasons = explain(x[t], contrib[rank - 1], ctx)
+        out.append(
+            Recommendation(
+                mentor_id=catalog.ids[int(cands.rows[t])],
+                rank=rank,
+                score=float(scores[t]),
+                reasons=reasons,
+                success_probability=float(probs[rank - 1]) if probs is not None else None,
+            )
+        )
+    return out
+
+
+def recommend(
+    catalog: MentorCatalog,
+    feasibility: FeasibilityCache,
+    mentees: MenteeBatch,
+    j: int,
+    model: RankerModel,
+    *,
+    k: int = 10,
+    as_of: dt.date,
+    exclude: frozenset[str] = frozenset(),
+    n_candidates: int = 100,
+    strategy: Strategy = "model",
+) -> list[Recommendation]:
+    cands = retrieve_candidates(
+        catalog, feasibility, mentees, j, n_candidates=max(n_candidates, k), as_of=as_of,
+        exclude=exclude,
+    )  # fmt: skip
+    return rank_candidates(catalog, cands, mentees, j, model, k=k, as_of=as_of, strategy=strategy)
+
+
+__all__ = ["FEATURE_NAMES", "Candidates", "FeasibilityCache", "Recommendation", "recommend"]

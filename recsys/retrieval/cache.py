@@ -1,0 +1,157 @@
+"""Persistent text-embedding cache: unchanged texts are never encoded twice.
+
+Rows live in the ``embedding_cache`` table (:class:`recsys.db.EmbeddingCacheEntry`), keyed by
+(encoder id, sha256 of the exact text). Encoder ids name model, revision and backend, so a
+model or backend change simply misses the cache instead of mixing vector spaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import sqlalchemy as sa
+
+from recsys.db import EmbeddingCacheEntry
+
+# SQLite builds before 3.32 allow 999 bound parameters per statement; stay below for reads
+# (one per hash, plus the encoder id) and for multi-row inserts (4 per row).
+_READ_CHUNK = 900
+_WRITE_CHUNK = 200
+_ENCODE_CHUNK = 4096
+
+
+class TextEncoder(Protocol):
+    """What the cache needs from an encoder (``models.embedder.Embedder`` satisfies it)."""
+
+    @property
+    def encoder_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+    ) -> np.ndarray: ...
+
+
+def content_hash(text: str) -> str:
+    """sha256 hex of the UTF-8 text: the cache key (no normalisation, exact text only)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _on_conflict_update(dialect: str, table: sa.Table, rows: list[dict[str, Any]]) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    stmt: Any = insert(table).values(rows)
+    # Two writers encoding the same text store the same vector: last write wins.
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.encoder_id, table.c.content_hash],
+        set_={"dim": stmt.excluded.dim, "vector": stmt.excluded.vector},
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class EmbeddingCache:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._table: sa.Table = EmbeddingCacheEntry.__table__  # type: ignore[assignment]
+
+    def get_many(self, encoder_id: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """Cached vectors for the given content hashes; rows of the wrong size are ignored."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        table = self._table
+        with self._engine.connect() as conn:
+            for chunk in _chunks(unique, _READ_CHUNK):
+                rows = conn.execute(
+                    sa.select(table.c.content_hash, table.c.dim, table.c.vector).where(
+                        table.c.encoder_id == encoder_id, table.c.content_hash.in_(chunk)
+                    )
+                )
+                for key, row_dim, blob in rows:
+                    if row_dim != dim or blob is None or len(blob) != dim * 4:
+                        continue  # damaged or from an incompatible writer: re-encode it
+                    found[key] = np.frombuffer(blob, dtype="<f4")
+        return found
+
+    def put_many(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+        """Store vectors by content hash, replacing existing rows for the same key."""
+        if not vectors:
+            return
+        rows = [
+            {
+                "encoder_id": encoder_id,
+                "content_hash": key,
+                "dim": int(vec.shape[0]),
+                "vector": np.ascontiguousarray(vec, dtype="<f4").tobytes(),
+            }
+            for key, vec in vectors.items()
+        ]
+        table = self._table
+        dialect = self._engine.dialect.name
+        with self._engine.begin() as conn:
+            for chunk in _chunks(rows, _WRITE_CHUNK):
+                if dialect in ("sqlite", "postgresql"):
+                    conn.execute(_on_conflict_update(dialect, table, list(chunk)))
+                else:  # no ON CONFLICT: delete-then-insert inside the same transaction
+                    for row in chunk:
+                        conn.execute(
+                            table.delete().where(
+                                table.c.encoder_id == row["encoder_id"],
+                                table.c.content_hash == row["content_hash"],
+                            )
+                        )
+                    conn.execute(table.insert(), list(chunk))
+
+    def encode_cached(
+        self, embedder: TextEncoder, texts: Sequence[str], show_progress: bool = False
+    ) -> np.ndarray:
+        """Vectors for all ``texts`` (row i for text i), encoding only texts not yet cached.
+
+        Identical texts are encoded once; new vectors are stored every few thousand texts.
+        """
+        dim = embedder.dim
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        if not texts:
+            return out
+        hashes = [content_hash(t) for t in texts]
+        cached = self.get_many(embedder.encoder_id, hashes, dim)
+        missing: dict[str, str] = {}
+        for key, text in zip(hashes, texts, strict=True):
+            if key not in cached and key not in missing:
+                missing[key] = text
+        pending = list(missing.items())
+        # Encode and store in slices so an interrupted bulk run keeps what it already paid for.
+        for chunk in _chunks(pending, _ENCODE_CHUNK):
+            keys = [key for key, _ in chunk]
+            fresh = embedder.encode([text for _, text in chunk], show_progress=show_progress)
+            if fresh.shape != (len(keys), dim):
+                raise ValueError(
+                    f"encoder {embedder.encoder_id} returned shape {fresh.shape}, "
+                    f"expected {(len(keys), dim)}"
+                )
+            new = dict(zip(keys, np.asarray(fresh, dtype=np.float32), strict=True))
+            self.put_many(embedder.encoder_id, new)
+            cached.update(new)
+        for row, key in enumerate(hashes):
+            out[row] = cached[key]
+        return out
+
+    def count(self, encoder_id: str | None = None) -> int:
+        stmt = sa.select(sa.func.count()).select_from(self._table)
+        if encoder_id is not None:
+            stmt = stmt.where(self._table.c.encoder_id == encoder_id)
+        with self._engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,593 @@
+"""Candidate retrieval: a FAISS inner-product index over unit vectors, keyed by mentor id.
+
+Vectors are L2-normalised, so inner product is cosine similarity. Small pools use exact
+search (``IndexIDMap2(IndexFlatIP)``); large pools use HNSW, chosen by
+``index_type="auto"`` at ``exact_max`` vectors. Figures behind the defaults are produced by
+``python -m evaluation.benchmarks.bench_index``.
+
+Storage model: every vector occupies a *slot* (its FAISS id). The float32 matrix of all
+slots is kept alongside the FAISS index, because pair features need the stored vectors and
+the filtered brute-force fallback scans them. HNSW cannot delete, so removing or replacing a
+vector tombstones its slot (excluded from searches by an id selector); once tombstones exceed
+``tombstone_fraction`` of the live vectors the index is rebuilt from the live ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from recsys.runtime import import_faiss
+
+ResolvedIndexType = Literal["flat", "hnsw"]
+Accept = Callable[[str], bool] | set[str] | frozenset[str] | None
+
+MANIFEST_FILE = "manifest.json"
+INDEX_FILE = "index.faiss"
+IDS_FILE = "ids.json"
+FORMAT_VERSION = 1
+
+#: Defaults chosen from bench_index measurements (see module docstring of that benchmark).
+DEFAULT_EXACT_MAX = 20_000
+DEFAULT_HNSW_M = 32
+DEFAULT_EF_CONSTRUCTION = 200
+DEFAULT_EF_SEARCH = 128
+DEFAULT_TOMBSTONE_FRACTION = 0.2
+
+# When the widening search would need more than this share of the pool from the approximate
+# index, scanning the stored matrix exactly is both cheaper and complete.
+_BRUTE_FORCE_SHARE = 0.25
+
+
+class IndexMismatchError(RuntimeError):
+    """A persisted index cannot be used: built by another encoder, or in a different shape."""
+
+
+class IndexIntegrityError(IndexMismatchError):
+    """A persisted index file does not match the checksum recorded in its manifest."""
+
+
+def resolve_index_type(index_type: str, count: int, exact_max: int) -> ResolvedIndexType:
+    if index_type == "auto":
+        return "flat" if count <= exact_max else "hnsw"
+    if index_type in ("flat", "hnsw"):
+        return index_type  # type: ignore[return-value]
+    raise ValueError(f"unsupported index type {index_type!r}; expected auto, flat or hnsw")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
+    matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    if matrix.ndim != 2:
+        raise ValueError(f"expected a 2-D array of vectors, got shape {vectors.shape}")
+    if dim is not None and matrix.shape[1] != dim:
+        raise ValueError(f"vectors have dimension {matrix.shape[1]}, index has {dim}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("vectors contain NaN or infinite values")
+    return matrix
+
+
+class CandidateIndex:
+    """Mentor vectors searchable by cosine similarity. Use :meth:`build` or :meth:`load`.
+
+    Methods are thread-safe: searches and mutations serialise on one lock (a FAISS index must
+    not be searched while it is modified).
+    """
+
+    def __init__(
+        self,
+        *,
+        dim: int,
+        encoder_id: str,
+        index_type: str = "auto",
+        exact_max: int = DEFAULT_EXACT_MAX,
+        hnsw_m: int = DEFAULT_HNSW_M,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        tombstone_fraction: float = DEFAULT_TOMBSTONE_FRACTION,
+    ) -> None:
+        if dim < 1:
+            raise ValueError("dim must be positive")
+        resolve_index_type(index_type, 0, exact_max)  # validates the name
+        self.dim = dim
+        self.encoder_id = encoder_id
+        self.requested_type = index_type
+        self.exact_max = exact_max
+        self.hnsw_m = hnsw_m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
+        self.tombstone_fraction = tombstone_fraction
+        self._lock = threading.RLock()
+        self._faiss = import_faiss()
+        self._type: ResolvedIndexType = resolve_index_type(index_type, 0, exact_max)
+        self._index: Any = None
+        self._matrix = np.zeros((0, dim), dtype=np.float32)  # capacity >= slot count
+        self._slot_ids: list[str | None] = []  # slot -> id, None = tombstone / free
+        self._slot_of: dict[str, int] = {}
+        self._tombstones = 0
+        self._selector: tuple[Any, np.ndarray] | None = None  # (IDSelectorBitmap, its bits)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(
+        cls,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        encoder_id: str,
+        index_type: str = "auto",
+        exact_max: int = DEFAULT_EXACT_MAX,
+        hnsw_m: int = DEFAULT_HNSW_M,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        tombstone_fraction: float = DEFAULT_TOMBSTONE_FRACTION,
+    ) -> CandidateIndex:
+        matrix = _as_matrix(vectors)
+        ids = list(ids)
+        if len(ids) != matrix.shape[0]:
+            raise ValueError(f"{len(ids)} ids for {matrix.shape[0]} vectors")
+        if len(set(ids)) != len(ids):
+            raise ValueError("ids must be unique")
+        index = cls(
+            dim=matrix.shape[1],
+            encoder_id=encoder_id,
+            index_type=index_type,
+            exact_max=exact_max,
+            hnsw_m=hnsw_m,
+            ef_construction=ef_construction,
+            ef_search=ef_search,
+            tombstone_fraction=tombstone_fraction,
+        )
+        index._rebuild(ids, matrix)
+        return index
+
+    @classmethod
+    def from_settings(
+        cls, ids: Sequence[str], vectors: np.ndarray, *, encoder_id: str, settings: Any
+    ) -> CandidateIndex:
+        """Build with the retrieval parameters of a :class:`recsys.settings.Settings`."""
+        return cls.build(
+            ids,
+            vectors,
+            encoder_id=encoder_id,
+            index_type=settings.index_type,
+            exact_max=settings.index_exact_max,
+            hnsw_m=settings.hnsw_m,
+            ef_construction=settings.hnsw_ef_construction,
+            ef_search=settings.hnsw_ef_search,
+        )
+
+    def _new_faiss_index(self, kind: ResolvedIndexType) -> Any:
+        faiss = self._faiss
+        if kind == "flat":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        index = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.ef_construction
+        index.hnsw.efSearch = self.ef_search
+        return index
+
+    def _rebuild(self, ids: list[str], matrix: np.ndarray) -> None:
+        """Replace all state with ``ids``/``matrix`` in fresh consecutive slots."""
+        kind = resolve_index_type(self.requested_type, len(ids), self.exact_max)
+        index = self._new_faiss_index(kind)
+        if len(ids):
+            if kind == "flat":
+                index.add_with_ids(matrix, np.arange(len(ids), dtype=np.int64))
+            else:
+                index.add(matrix)
+        self._type = kind
+        self._index = index
+        self._matrix = matrix.copy()
+        self._slot_ids = list(ids)
+        self._slot_of = {mentor_id: slot for slot, mentor_id in enumerate(ids)}
+        self._tombstones = 0
+        self._selector = None
+
+    # ------------------------------------------------------------------ introspection
+
+    @property
+    def index_type(self) -> ResolvedIndexType:
+        """The structure in use now: ``flat`` (exact) or ``hnsw`` (approximate)."""
+        return self._type
+
+    @property
+    def ids(self) -> list[str]:
+        """Live ids in slot order."""
+        with self._lock:
+            return [i for i in self._slot_ids if i is not None]
+
+    @property
+    def tombstones(self) -> int:
+        return self._tombstones
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, mentor_id: object) -> bool:
+        return mentor_id in self._slot_of
+
+    def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
+        """Stored vectors, row i for ``ids[i]``. Raises ``KeyError`` for unknown ids."""
+        with self._lock:
+            try:
+                slots = [self._slot_of[i] for i in ids]
+            except KeyError as exc:
+                raise KeyError(f"id not in index: {exc.args[0]!r}") from None
+            return self._matrix[np.asarray(slots, dtype=np.int64)].copy()
+
+    # ------------------------------------------------------------------ mutation
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Insert new ids and replace the vectors of existing ones, without a full rebuild."""
+        matrix = _as_matrix(vectors, self.dim)
+        ids = list(ids)
+        if len(ids) != matrix.shape[0]:
+            raise ValueError(f"{len(ids)} ids for {matrix.shape[0]} vectors")
+        if not ids:
+            return
+        # A repeated id within one call: the last vector wins, as with sequential upserts.
+        last = {mentor_id: row for row, mentor_id in enumerate(ids)}
+        ids = list(last)
+        matrix = matrix[np.fromiter(last.values(), dtype=np.int64, count=len(last))]
+        with self._lock:
+            if self._type == "flat":
+                self._upsert_flat(ids, matrix)
+            else:
+                self._upsert_hnsw(ids, matrix)
+            self._maybe_restructure()
+
+    def _upsert_flat(self, ids: list[str], matrix: np.ndarray) -> None:
+        existing = np.asarray([self._slot_of[i] for i in ids if i in self._slot_of], np.int64)
+        if existing.size:
+            self._index.remove_ids(existing)
+        slots = np.empty(len(ids), dtype=np.int64)
+        for row, mentor_id in enumerate(ids):
+            slot = self._slot_of.get(mentor_id)
+            slots[row] = self._new_slot(mentor_id) if slot is None else slot
+        self._index.add_with_ids(matrix, slots)
+        self._matrix[slots] = matrix
+
+    def _upsert_hnsw(self, ids: list[str], matrix: np.ndarray) -> None:
+        for mentor_id in ids:
+            if mentor_id in self._slot_of:
+                self._tombstone(mentor_id)
+        # HNSW ids are insertion positions, so new slots must be appended in order.
+        first = self._index.ntotal
+        if first != len(self._slot_ids):
+            raise RuntimeError("HNSW index and slot table are out of step")
+        for mentor_id in ids:
+            self._new_slot(mentor_id)
+        self._index.add(matrix)
+        self._matrix[first : first + len(ids)] = matrix
+
+    def _new_slot(self, mentor_id: str) -> int:
+        slot = len(self._slot_ids)
+        self._slot_ids.append(mentor_id)
+        self._slot_of[mentor_id] = slot
+        self._selector = None  # its bitmap covers the old slot count only
+        if slot >= self._matrix.shape[0]:
+            grown = np.zeros((max(16, 2 * self._matrix.shape[0]), self.dim), dtype=np.float32)
+            grown[: self._matrix.shape[0]] = self._matrix
+            self._matrix = grown
+        return slot
+
+    def _tombstone(self, mentor_id: str) -> None:
+        slot = self._slot_of.pop(mentor_id)
+        self._slot_ids[slot] = None
+        self._tombstones += 1
+        self._selector = None
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Remove ids (unknown ones are ignored); returns how many were removed."""
+        with self._lock:
+            present = [i for i in dict.fromkeys(ids) if i in self._slot_of]
+            if not present:
+                return 0
+            if self._type == "flat":
+                slots = np.asarray([self._slot_of.pop(i) for i in present], dtype=np.int64)
+                self._index.remove_ids(slots)
+                for slot in slots:
+                    self._slot_ids[slot] = None
+                # Flat removal is real; freed slots are reclaimed by the next compaction.
+                self._tombstones += len(present)
+                self._selector = None
+            else:
+                for mentor_id in present:
+                    self._tombstone(mentor_id)
+            self._maybe_restructure()
+            return len(present)
+
+    def _maybe_restructure(self) -> None:
+        live = len(self._slot_of)
+        wanted = resolve_index_type(self.requested_type, live, self.exact_max)
+        grew_past_exact = self._type == "flat" and wanted == "hnsw"
+        too_many_dead = self._tombstones > max(64, self.tombstone_fraction * live)
+        if grew_past_exact or too_many_dead:
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild from live vectors: drops tombstones, re-picks the structure for ``auto``."""
+        with self._lock:
+            live_slots = [s for s, i in enumerate(self._slot_ids) if i is not None]
+            ids = [self._slot_ids[s] for s in live_slots]
+            matrix = self._matrix[np.asarray(live_slots, dtype=np.int64)]
+            self._rebuild([i for i in ids if i is not None], np.ascontiguousarray(matrix))
+
+    # ------------------------------------------------------------------ search
+
+    def _search_params(self, k: int) -> Any:
+        if self._type != "hnsw":
+            return None
+        faiss = self._faiss
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(self.ef_search, k)
+        if self._tombstones:
+            if self._selector is None:
+                live = np.fromiter(
+                    (i is not None for i in self._slot_ids), dtype=bool, count=len(self._slot_ids)
+                )
+                bits = np.packbits(live, bitorder="little")
+                self._selector = (
+                    faiss.IDSelectorBitmap(len(self._slot_ids), faiss.swig_ptr(bits)),
+                    bits,  # keeps the buffer alive as long as the selector
+                )
+            params.sel = self._selector[0]
+        return params
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[list[list[str]], np.ndarray]:
+        """Top-``k`` ids and cosine scores per query row, best first.
+
+        ``k`` is capped at the pool size. Scores has shape ``(n_queries, min(k, len(self)))``;
+        should the approximate index return fewer hits for a row, its id list is shorter and
+        the missing scores are ``-inf``.
+        """
+        matrix = _as_matrix(queries, self.dim)
+        with self._lock:
+            k_eff = min(k, len(self._slot_of))
+            if k_eff <= 0:
+                return [[] for _ in range(matrix.shape[0])], np.zeros(
+                    (matrix.shape[0], 0), dtype=np.float32
+                )
+            params = self._search_params(k_eff)
+            if params is None:
+                scores, slots = self._index.search(matrix, k_eff)
+            else:
+                scores, slots = self._index.search(matrix, k_eff, params=params)
+            ids: list[list[str]] = []
+            for row in range(matrix.shape[0]):
+                row_ids: list[str] = []
+                for slot in slots[row]:
+                    mentor_id = self._slot_ids[slot] if slot >= 0 else None
+                    if mentor_id is not None:
+                        row_ids.append(mentor_id)
+                ids.append(row_ids)
+                if len(row_ids) < k_eff:
+                    scores[row, len(row_ids) :] = -np.inf
+        return ids, np.asarray(scores, dtype=np.float32)
+
+    def search_filtered(
+        self,
+        query: np.ndarray,
+        k: int,
+        accept: Accept,
+        *,
+        start: int = 100,
+    ) -> list[tuple[str, float]]:
+        """Best ``k`` accepted (id, cosine) pairs for one query, best first.
+
+        Retrieves ``max(start, k)`` candidates, then doubles the depth while filters leave
+        fewer than ``k``. When the depth would exceed a quarter of the pool, it scans the
+        stored vectors exactly instead, so the answer has ``k`` results whenever the pool
+        holds ``k`` accepted ids, however far down the ranking they are (e.g. a mentee whose
+        closest mentors are all at capacity). ``accept`` is called at most once per id.
+        """
+        vector = _as_matrix(query, self.dim)
+        if vector.shape[0] != 1:
+            raise ValueError("search_filtered takes a single query vector")
+        if k <= 0:
+            return []
+        if accept is None:
+            ids, scores = self.search(vector, k)
+            return [(i, float(s)) for i, s in zip(ids[0], scores[0], strict=False)]
+        predicate = accept.__contains__ if isinstance(accept, set | frozenset) else accept
+        verdicts: dict[str, bool] = {}
+
+        def accepted(mentor_id: str) -> bool:
+            verdict = verdicts.get(mentor_id)
+            if verdict is None:
+                verdict = verdicts[mentor_id] = bool(predicate(mentor_id))
+            return verdict
+
+        with self._lock:
+            pool = len(self._slot_of)
+            depth = max(start, k)
+            while depth < pool * _BRUTE_FORCE_SHARE or (depth <= pool and self._type == "flat"):
+                ids, scores = self.search(vector, depth)
+                hits = [
+                    (i, float(s)) for i, s in zip(ids[0], scores[0], strict=False) if accepted(i)
+                ]
+                if len(hits) >= k or depth >= pool:
+                    return hits[:k]
+                depth *= 2
+            return self._scan_filtered(vector[0], k, accepted)
+
+    def _scan_filtered(
+        self, query: np.ndarray, k: int, accepted: Callable[[str], bool]
+    ) -> list[tuple[str, float]]:
+        """Exact scan of every live vector, best first, until ``k`` are accepted."""
+        slot_count = len(self._slot_ids)
+        scores = self._matrix[:slot_count] @ query
+        live = np.fromiter((i is not None for i in self._slot_ids), dtype=bool, count=slot_count)
+        scores[~live] = -np.inf
+        hits: list[tuple[str, float]] = []
+        # Sort lazily in growing blocks: usually the first block already yields k hits.
+        order_done = 0
+        block = max(4 * k, 256)
+        remaining = np.flatnonzero(live)
+        while len(hits) < k and order_done < remaining.size:
+            end = min(remaining.size, order_done + block)
+            if end < remaining.size:
+                part = np.argpartition(-scores[remaining], end - 1)[:end]
+            else:
+                part = np.arange(remaining.size)
+            ranked = remaining[part[np.argsort(-scores[remaining[part]], kind="stable")]]
+            for slot in ranked[order_done:end]:
+                mentor_id = self._slot_ids[slot]
+                if mentor_id is not None and accepted(mentor_id):
+                    hits.append((mentor_id, float(scores[slot])))
+                    if len(hits) == k:
+                        break
+            order_done = end
+            block *= 4
+        return hits
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path | str) -> Path:
+        """Write index, ids and manifest to ``directory``, replacing it as a whole."""
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+            try:
+                index_path = staging / INDEX_FILE
+                self._faiss.write_index(self._index, str(index_path))
+                ids_path = staging / IDS_FILE
+                ids_path.write_text(json.dumps(self._slot_ids))
+                manifest = {
+                    "format_version": FORMAT_VERSION,
+                    "encoder_id": self.encoder_id,
+                    "dim": self.dim,
+                    "index_type": self._type,
+                    "requested_index_type": self.requested_type,
+                    "metric": "inner_product",
+                    "count": len(self._slot_of),
+                    "slots": len(self._slot_ids),
+                    "params": {
+                        "exact_max": self.exact_max,
+                        "hnsw_m": self.hnsw_m,
+                        "ef_construction": self.ef_construction,
+                        "ef_search": self.ef_search,
+                        "tombstone_fraction": self.tombstone_fraction,
+                    },
+                    "sha256": {
+                        INDEX_FILE: _sha256_file(index_path),
+                        IDS_FILE: _sha256_file(ids_path),
+                    },
+                    "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "faiss_version": self._faiss.__version__,
+                }
+                (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+                _swap_directory(staging, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    @classmethod
+    def load(cls, directory: Path | str, expected_encoder_id: str | None) -> CandidateIndex:
+        """Load a saved index, verifying checksums and (if given) the encoder id."""
+        source = Path(directory)
+        manifest_path = source / MANIFEST_FILE
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except FileNotFoundError:
+            raise IndexMismatchError(f"no index manifest at {manifest_path}") from None
+        except ValueError as exc:
+            raise IndexIntegrityError(f"unreadable index manifest {manifest_path}: {exc}") from None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index at {source} has format {manifest.get('format_version')!r}, "
+                f"this version reads {FORMAT_VERSION}; rebuild the index"
+            )
+        built_with = manifest.get("encoder_id")
+        if expected_encoder_id is not None and built_with != expected_encoder_id:
+            raise IndexMismatchError(
+                f"index at {source} was built with encoder {built_with!r} but the service "
+                f"encodes queries with {expected_encoder_id!r}; their vectors are not "
+                "comparable. Rebuild the index with the current encoder."
+            )
+        for name in (INDEX_FILE, IDS_FILE):
+            expected = manifest.get("sha256", {}).get(name)
+            path = source / name
+            if not path.is_file():
+                raise IndexIntegrityError(f"index file missing: {path}")
+            actual = _sha256_file(path)
+            if actual != expected:
+                raise IndexIntegrityError(
+                    f"checksum mismatch for {path}: manifest says {expected}, file is {actual}; "
+                    "the index is corrupt or was modified. Rebuild it."
+                )
+        params = manifest.get("params", {})
+        index = cls(
+            dim=int(manifest["dim"]),
+            encoder_id=str(built_with),
+            index_type=manifest.get("requested_index_type", manifest["index_type"]),
+            exact_max=params.get("exact_max", DEFAULT_EXACT_MAX),
+            hnsw_m=params.get("hnsw_m", DEFAULT_HNSW_M),
+            ef_construction=params.get("ef_construction", DEFAULT_EF_CONSTRUCTION),
+            ef_search=params.get("ef_search", DEFAULT_EF_SEARCH),
+            tombstone_fraction=params.get("tombstone_fraction", DEFAULT_TOMBSTONE_FRACTION),
+        )
+        faiss_index = index._faiss.read_index(str(source / INDEX_FILE))
+        slot_ids: list[str | None] = json.loads((source / IDS_FILE).read_text())
+        index._restore(manifest["index_type"], faiss_index, slot_ids)
+        if len(index) != manifest.get("count") or faiss_index.d != index.dim:
+            raise IndexIntegrityError(f"index at {source} disagrees with its manifest")
+        return index
+
+    def _restore(
+        self, kind: ResolvedIndexType, faiss_index: Any, slot_ids: list[str | None]
+    ) -> None:
+        matrix = np.zeros((len(slot_ids), self.dim), dtype=np.float32)
+        live_slots = np.asarray([s for s, i in enumerate(slot_ids) if i is not None], np.int64)
+        if kind == "flat":
+            if live_slots.size:
+                matrix[live_slots] = faiss_index.reconstruct_batch(live_slots)
+        elif slot_ids:
+            if faiss_index.ntotal != len(slot_ids):
+                raise IndexIntegrityError("HNSW index size differs from its slot table")
+            matrix[:] = faiss_index.reconstruct_n(0, len(slot_ids))
+        self._type = kind
+        self._index = faiss_index
+        self._matrix = matrix
+        self._slot_ids = slot_ids
+        self._slot_of = {i: s for s, i in enumerate(slot_ids) if i is not None}
+        self._tombstones = len(slot_ids) - len(self._slot_of)
+        self._selector = None
+        if kind == "hnsw":
+            faiss_index.hnsw.efSearch = self.ef_search
+
+
+def _swap_directory(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; an existing target is replaced, never half-written."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = target.with_name(f".{target.name}-old-{os.getpid()}-{threading.get_ident()}")
+    os.replace(target, retired)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

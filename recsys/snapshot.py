@@ -1,0 +1,124 @@
+"""Read one organisation's programme from the store into the columnar structures that
+training, evaluation and serving share (:mod:`recsys.catalog`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from features.history import PairingHistory, ResponseLog
+from features.labels import COMPLETED_HIGH, ENDED_EARLY, outcome_grades
+from recsys import db, store
+from recsys.catalog import EncodeFn, MentorCatalog
+from recsys.schemas import MenteeIn, MentorIn
+
+
+def load_mentors(session: Session, org: str) -> list[MentorIn]:
+    return [store.mentor_schema(r) for r in store.list_rows(session, db.Mentor, org)]
+
+
+def load_mentees(session: Session, org: str, ids: Sequence[str] | None = None) -> list[MenteeIn]:
+    if ids is None:
+        return [store.mentee_schema(r) for r in store.list_rows(session, db.Mentee, org)]
+    out = []
+    for start in range(0, len(ids), 5000):
+        part = list(ids[start : start + 5000])
+        rows = session.scalars(
+            select(db.Mentee).where(db.Mentee.org_id == org, db.Mentee.id.in_(part))
+        )
+        out.extend(store.mentee_schema(r) for r in rows)
+    order = {m: i for i, m in enumerate(ids)}
+    return sorted(out, key=lambda m: order[m.id])
+
+
+def pairing_frame(session: Session, org: str) -> dict[str, np.ndarray]:
+    """All pairings as column arrays (fast tuple query, no ORM objects)."""
+    p = db.Pairing
+    rows = session.execute(
+        select(
+            p.id,
+            p.mentor_id,
+            p.mentee_id,
+            p.started_at,
+            p.ended_at,
+            p.status,
+            p.rating,
+            p.goals_met,
+        )
+        .where(p.org_id == org)
+        .order_by(p.started_at, p.id)
+    ).all()
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    return {
+        "id": np.array(cols[0], dtype=object),
+        "mentor_id": np.array(cols[1], dtype=object),
+        "mentee_id": np.array(cols[2], dtype=object),
+        "started_at": np.array(cols[3], dtype="datetime64[D]"),
+        "ended_at": np.array(
+            [d if d is not None else np.datetime64("NaT") for d in cols[4]], dtype="datetime64[D]"
+        ),
+        "status": np.array(cols[5], dtype=object),
+        "rating": np.array([np.nan if r is None else r for r in cols[6]], dtype=float),
+        "goals_met": np.array([np.nan if g is None else float(g) for g in cols[7]], dtype=float),
+    }
+
+
+def interaction_frame(session: Session, org: str) -> dict[str, np.ndarray]:
+    i = db.Interaction
+    rows = session.execute(
+        select(i.mentee_id, i.mentor_id, i.at, i.position, i.event)
+        .where(i.org_id == org)
+        .order_by(i.at, i.mentee_id, i.pk)
+    ).all()
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(5)]
+    return {
+        "mentee_id": np.array(cols[0], dtype=object),
+        "mentor_id": np.array(cols[1], dtype=object),
+        "at": np.array(cols[2], dtype="datetime64[D]"),
+        "position": np.array([np.nan if p is None else p for p in cols[3]], dtype=float),
+        "event": np.array(cols[4], dtype=object),
+    }
+
+
+def _codes(ids: np.ndarray, row_of: dict[str, int]) -> np.ndarray:
+    # unknown mentors (deleted since) get a code no catalog row has
+    return np.fromiter((row_of.get(m, -1) for m in ids), np.int64, count=len(ids))
+
+
+def pairing_history(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> PairingHistory:
+    grade = outcome_grades(frame["status"], frame["rating"], frame["goals_met"])
+    return PairingHistory(
+        mentor=_codes(frame["mentor_id"], row_of),
+        started=frame["started_at"],
+        ended=frame["ended_at"],
+        success=(grade == COMPLETED_HIGH).astype(float),
+        early=(grade == ENDED_EARLY).astype(float),
+        rating=frame["rating"],
+        goals_met=frame["goals_met"],
+    )
+
+
+def response_log(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> ResponseLog:
+    ev = frame["event"]
+    requested = np.isin(ev, ["requested", "accepted", "declined"])
+    # one request can appear as requested + accepted/declined: count requests once
+    is_request = ev == "requested"
+    if not is_request.any():
+        is_request = requested
+    return ResponseLog(
+        mentor=_codes(frame["mentor_id"], row_of),
+        at=frame["at"],
+        declined=(ev == "declined").astype(float),
+        requested=is_request.astype(float),
+    )
+
+
+def load_catalog(session: Session, org: str, encode: EncodeFn, encoder_id: str) -> MentorCatalog:
+    mentors = load_mentors(session, org)
+    row_of = {m.id: i for i, m in enumerate(mentors)}
+    hist = pairing_history(pairing_frame(session, org), row_of)
+    responses = response_log(interaction_frame(session, org), row_of)
+    return MentorCatalog.build(org, mentors, encode, encoder_id, hist, responses)

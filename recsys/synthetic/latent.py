@@ -1,0 +1,266 @@
+"""The latent compatibility model behind the synthetic programme (documented in docs/demo-data.md).
+
+A pairing's success has log-odds
+
+    logit = intercept
+          + w_topic   * topic_fit                 # mentee topic mixture vs mentor expertise
+          + seniority_by_gap[mentor - mentee]     # ideal mentor 2-3 levels above, below is bad
+          + w_timezone * shared_hours / 8         # overlap of 09-17 local working hours
+          + w_structure * s_mentee * s_mentor     # structured (+1) vs informal (-1)
+          + w_modality  * m_mentee * m_mentor     # written (+1) vs live (-1)
+          + w_engagement * (engagement - 0.5)     # latent mentor trait, seen only in outcomes
+          + w_load * load                         # other mentees the mentor has at the time
+          + mentee_term                           # commitment, unclear goals, fear of feedback
+
+and ``P(success) = sigmoid(logit)``. The realised outcome is ``u = logit + Logistic(0, 1)``, so
+``P(u > 0) = sigmoid(logit)`` exactly; ``u`` drives status, rating and goals_met.
+
+Everything here is pure numpy on arrays of traits; nothing reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+I64 = NDArray[np.int64]
+
+WORK_HOURS = 8.0  # 09:00-17:00 local
+
+
+@dataclass(frozen=True)
+class LatentModel:
+    """Weights of the compatibility model (log-odds units)."""
+
+    intercept: float = -2.2
+    w_topic: float = 3.2
+    family_similarity: float = 0.4
+    # index = mentor seniority - mentee seniority + 7  (gap -7 .. +7)
+    seniority_by_gap: tuple[float, ...] = (
+        -1.8,
+        -1.8,
+        -1.8,
+        -1.8,
+        -1.8,
+        -1.8,
+        -1.6,  # mentor junior to mentee
+        -0.9,  # same level
+        0.1,
+        0.9,
+        0.9,
+        0.4,
+        -0.1,
+        -0.3,
+        -0.4,  # +1 .. +7
+    )
+    w_timezone: float = 1.8
+    w_structure: float = 0.55
+    w_modality: float = 0.45
+    w_engagement: float = 2.6
+    w_load: float = -0.5
+    w_commitment: float = 0.5
+    w_unclear_goals: float = -0.5
+    w_feedback_anxiety: float = -0.35
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seniority_by_gap"] = list(self.seniority_by_gap)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LatentModel:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if "seniority_by_gap" in kw:
+            kw["seniority_by_gap"] = tuple(float(x) for x in kw["seniority_by_gap"])
+        return cls(**kw)
+
+    def seniority_values(self, gap: NDArray[Any]) -> F32:
+        table = np.asarray(self.seniority_by_gap, dtype=np.float32)
+        return table[np.clip(np.asarray(gap, dtype=np.int64) + 7, 0, 14)]
+
+
+@dataclass
+class MentorTraits:
+    """Latent and observable traits of all mentors, index i = ``mentor-{i+1}``."""
+
+    expertise: F32  # (n, T) depth of expertise per topic, 0..1, at most 3 non-zero
+    seniority: NDArray[np.int8]
+    tz_index: NDArray[np.int16]
+    languages: NDArray[np.int32]  # bit mask over the language list
+    structure: NDArray[np.int8]  # +1 structured, -1 informal
+    modality: NDArray[np.int8]  # +1 written/async, -1 live
+    engagement: F32  # 0..1
+
+    def __len__(self) -> int:
+        return len(self.seniority)
+
+
+@dataclass
+class MenteeTraits:
+    """Latent and observable traits of all mentees, index i = ``mentee-{i+1}``."""
+
+    mixture: F32  # (n, T) topic mixture, rows sum to 1
+    seniority: NDArray[np.int8]
+    tz_index: NDArray[np.int16]
+    languages: NDArray[np.int32]
+    structure: NDArray[np.int8]
+    modality: NDArray[np.int8]
+    commitment: F32  # standard normal
+    unclear_goals: NDArray[np.bool_]
+    feedback_anxiety: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.seniority)
+
+
+def topic_similarity(families: list[str], within_family: float) -> F32:
+    """T x T: 1 on the diagonal, ``within_family`` for topics of the same family, else 0."""
+    fam = np.asarray(families)
+    sim = np.where(fam[:, None] == fam[None, :], within_family, 0.0).astype(np.float32)
+    np.fill_diagonal(sim, 1.0)
+    return sim
+
+
+def smoothed_expertise(expertise: F32, similarity: F32, chunk: int = 20_000) -> F32:
+    """Expertise credited to related topics: ``max_s sim[t, s] * expertise[s]`` per topic."""
+    out = np.empty_like(expertise)
+    for lo in range(0, len(expertise), chunk):
+        block = expertise[lo : lo + chunk]
+        nz_rows, nz_cols = np.nonzero(block)
+        res = np.zeros_like(block)
+        # at most a few non-zero topics per mentor: fold them in with a running max
+        np.maximum.at(res, nz_rows, similarity[nz_cols] * block[nz_rows, nz_cols][:, None])
+        out[lo : lo + chunk] = res
+    return out
+
+
+def timezone_overlap(offsets_hours: NDArray[Any]) -> F32:
+    """Z x Z fraction of 09-17 local working hours two time zones share (1 = same zone)."""
+    off = np.asarray(offsets_hours, dtype=np.float64)
+    diff = np.abs(off[:, None] - off[None, :]) % 24.0
+    diff = np.minimum(diff, 24.0 - diff)
+    return (np.clip(WORK_HOURS - diff, 0.0, WORK_HOURS) / WORK_HOURS).astype(np.float32)
+
+
+def mentee_terms(model: LatentModel, mentees: MenteeTraits) -> F32:
+    """Per-mentee part of the logit (does not depend on the mentor)."""
+    return (
+        model.w_commitment * mentees.commitment
+        + model.w_unclear_goals * mentees.unclear_goals.astype(np.float32)
+        + model.w_feedback_anxiety * mentees.feedback_anxiety.astype(np.float32)
+    ).astype(np.float32)
+
+
+def mentor_terms(model: LatentModel, mentors: MentorTraits) -> F32:
+    """Per-mentor part of the logit, load excluded."""
+    return (model.w_engagement * (mentors.engagement - 0.5)).astype(np.float32)
+
+
+@dataclass
+class PairComponents:
+    """The terms of the logit for a batch of (mentee, mentor) pairs, before weighting."""
+
+    topic_fit: F32
+    seniority: F32  # already in logit units
+    tz_overlap: F32
+    structure: F32  # product of the two styles, -1 or +1
+    modality: F32
+    engagement: F32
+    load: F32
+    mentee_term: F32  # already in logit units
+
+    def logit(self, model: LatentModel) -> F32:
+        return (
+            model.intercept
+            + model.w_topic * self.topic_fit
+            + self.seniority
+            + model.w_timezone * self.tz_overlap
+            + model.w_structure * self.structure
+            + model.w_modality * self.modality
+            + model.w_engagement * (self.engagement - 0.5)
+            + model.w_load * self.load
+            + self.mentee_term
+        ).astype(np.float32)
+
+
+class CompatibilityModel:
+    """Bound to one population: scores pairs and blocks of pairs."""
+
+    def __init__(
+        self,
+        model: LatentModel,
+        mentees: MenteeTraits,
+        mentors: MentorTraits,
+        topic_families: list[str],
+        tz_offsets_hours: NDArray[Any],
+    ) -> None:
+        self.model = model
+        self.mentees = mentees
+        self.mentors = mentors
+        self.similarity = topic_similarity(topic_families, model.family_similarity)
+        self.smoothed = smoothed_expertise(mentors.expertise, self.similarity)
+        self.tz_overlap = timezone_overlap(tz_offsets_hours)
+        self.mentee_term = mentee_terms(model, mentees)
+        self.mentor_term = mentor_terms(model, mentors)
+
+    def components(
+        self, mentee_idx: NDArray[Any], mentor_idx: NDArray[Any], load: NDArray[Any] | float = 0.0
+    ) -> PairComponents:
+        e = np.asarray(mentee_idx, dtype=np.int64)
+        m = np.asarray(mentor_idx, dtype=np.int64)
+        fit = np.einsum(
+            "ij,ij->i", self.mentees.mixture[e], self.smoothed[m], dtype=np.float32
+        ).astype(np.float32)
+        gap = self.mentors.seniority[m].astype(np.int64) - self.mentees.seniority[e]
+        return PairComponents(
+            topic_fit=fit,
+            seniority=self.model.seniority_values(gap),
+            tz_overlap=self.tz_overlap[self.mentees.tz_index[e], self.mentors.tz_index[m]],
+            structure=(self.mentees.structure[e] * self.mentors.structure[m]).astype(np.float32),
+            modality=(self.mentees.modality[e] * self.mentors.modality[m]).astype(np.float32),
+            engagement=self.mentors.engagement[m],
+            load=np.broadcast_to(np.asarray(load, dtype=np.float32), e.shape).astype(np.float32),
+            mentee_term=self.mentee_term[e],
+        )
+
+    def logit(
+        self,
+        mentee_idx: NDArray[Any],
+        mentor_idx: NDArray[Any],
+        load: NDArray[Any] | float = 0.0,
+        chunk: int = 200_000,
+    ) -> F32:
+        """Log-odds of success for elementwise pairs (chunked to bound memory)."""
+        e = np.asarray(mentee_idx, dtype=np.int64).ravel()
+        m = np.asarray(mentor_idx, dtype=np.int64).ravel()
+        ld = np.broadcast_to(np.asarray(load, dtype=np.float32), e.shape)
+        out = np.empty(len(e), dtype=np.float32)
+        for lo in range(0, len(e), chunk):
+            sl = slice(lo, lo + chunk)
+            out[sl] = self.components(e[sl], m[sl], ld[sl]).logit(self.model)
+        return out
+
+    def logit_block(self, mentee_idx: NDArray[Any], load: NDArray[Any]) -> F32:
+        """(len(mentee_idx), n_mentors) log-odds for every mentor, with per-mentor ``load``."""
+        e = np.asarray(mentee_idx, dtype=np.int64)
+        md = self.model
+        mt = self.mentors
+        out = self.mentees.mixture[e] @ self.smoothed.T
+        out *= md.w_topic
+        gap = mt.seniority[None, :].astype(np.int16) - self.mentees.seniority[e][:, None]
+        out += md.seniority_values(gap)
+        out += md.w_timezone * self.tz_overlap[self.mentees.tz_index[e]][:, mt.tz_index]
+        out += md.w_structure * (self.mentees.structure[e][:, None] * mt.structure[None, :])
+        out += md.w_modality * (self.mentees.modality[e][:, None] * mt.modality[None, :])
+        out += (self.mentor_term + md.w_load * np.asarray(load, dtype=np.float32))[None, :]
+        out += (self.mentee_term[e] + md.intercept)[:, None]
+        return out.astype(np.float32, copy=False)
+
+
+def sigmoid(x: NDArray[Any]) -> F32:
+    return (1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float32)))).astype(np.float32)

@@ -1,0 +1,135 @@
+"""Request limits: a body size cap (413) and per-key token-bucket rate limits (429)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import error_response
+
+
+class BodySizeLimitMiddleware:
+    """Rejects request bodies larger than ``max_bytes`` with 413 before any route sees them.
+
+    A declared ``Content-Length`` over the cap is refused at once. Bodies without one (chunked
+    uploads) are read up to the cap and then replayed to the app, so a lying or absent length
+    cannot get past it. Buffering is fine here: routes parse the whole JSON body anyway.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, f"request body exceeds the limit of {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """One token bucket per key: ``per_minute`` requests per minute, bursts up to that many.
+
+    In-process and thread-safe; with several workers each holds its own buckets, so the
+    effective limit is per worker (the service runs one worker by default).
+    """
+
+    def __init__(
+        self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be >= 1")
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # tokens per second
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 when allowed, else seconds until one is available."""
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self._max_keys:
+                    self._evict_full(now)
+                bucket = self._buckets[key] = _Bucket(self.capacity, now)
+            else:
+                elapsed = max(0.0, now - bucket.updated)
+                bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
+                bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+    def _evict_full(self, now: float) -> None:
+        # Buckets that would be full again carry no state worth keeping.
+        full_after = self.capacity / self.rate
+        stale = [k for k, b in self._buckets.items() if now - b.updated >= full_after]
+        for k in stale:
+            del self._buckets[k]
+        if len(self._buckets) >= self._max_keys:  # still full: drop the oldest half
+            by_age = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
+            for k in by_age[: len(by_age) // 2]:
+                del self._buckets[k]
+
+
+def retry_after_header(wait_seconds: float) -> str:
+    """Retry-After takes whole seconds; round up so a client that obeys it is never early."""
+    return str(max(1, math.ceil(wait_seconds)))

@@ -1,0 +1,30 @@
+"""HTTP routers, one per resource. ``ALL_ROUTERS`` is what the app mounts, in order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serving.routers import (
+    alerts,
+    feedback,
+    health,
+    interactions,
+    keys,
+    models,
+    pairings,
+    profiles,
+    recommendations,
+)
+
+ALL_ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    profiles.mentors,
+    profiles.mentees,
+    pairings.router,
+    feedback.router,
+    interactions.router,
+    recommendations.router,
+    alerts.router,
+    models.router,
+    keys.router,
+)

@@ -1,0 +1,33 @@
+"""The interaction log: apps report what happened to recommended mentors (``app`` role).
+
+Events are idempotent per (mentee, mentor, day, event): reporting the same one twice keeps one
+row. A ``recommendation_id`` must name a list served to the caller's organisation.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from recsys import db, store
+from recsys.schemas import InteractionIn, InteractionOut
+from serving.deps import AppPrincipal, SessionDep
+from serving.errors import invalid
+from serving.routers._common import ERROR_RESPONSES
+
+router = APIRouter(prefix="/v1/interactions", tags=["interactions"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=InteractionOut)
+def record_interaction(
+    body: InteractionIn, principal: AppPrincipal, session: SessionDep
+) -> InteractionOut:
+    """Record one event (shown, requested, accepted, declined)."""
+    org = principal.org
+    if body.recommendation_id is not None:
+        served = session.get(db.RecommendationList, body.recommendation_id)
+        if served is None or served.org_id != org:
+            raise invalid(
+                "body.recommendation_id", f"unknown recommendation {body.recommendation_id!r}"
+            )
+    store.upsert_models(session, "interactions", org, [body])
+    return InteractionOut(**body.model_dump())

@@ -1,0 +1,108 @@
+"""Mentor recommendations (``app`` role).
+
+The route resolves the mentee (inline profile or stored id), awaits the engine (inference runs
+off the event loop) and records what it served: the list (``recommendation_lists``) and one
+``shown`` interaction per mentor with its position, so every served list becomes training data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from recsys import db, store
+from recsys.schemas import InteractionEvent, MenteeIn
+from serving.deps import AppPrincipal, EngineDep, MetricsDep, SessionsDep
+from serving.engine import RecommendResult
+from serving.errors import not_found
+from serving.routers._common import ERROR_RESPONSES, NOT_FOUND, NOT_READY
+from serving.schemas import RecommendationRequest, RecommendationResponse, RecommendedMentor
+
+router = APIRouter(
+    prefix="/v1/recommendations", tags=["recommendations"], responses=ERROR_RESPONSES
+)
+
+
+def _load_mentee(sessions: sessionmaker[Session], org: str, mentee_id: str) -> MenteeIn | None:
+    with sessions() as session:
+        row = store.get_row(session, db.Mentee, org, mentee_id)
+        return None if row is None else store.mentee_schema(row)
+
+
+def _record_served(
+    sessions: sessionmaker[Session],
+    org: str,
+    rec_id: str,
+    mentee_id: str,
+    result: RecommendResult,
+    items: list[RecommendedMentor],
+) -> None:
+    today = dt.date.today()  # the day it was shown, whatever as_of the caller replayed
+    shown: list[dict[str, Any]] = [
+        {
+            "mentee_id": mentee_id,
+            "mentor_id": item.mentor_id,
+            "at": today,
+            "position": item.rank,
+            "event": InteractionEvent.shown.value,
+            "recommendation_id": rec_id,
+        }
+        for item in items
+    ]
+    with store.transaction(sessions) as session:
+        session.add(
+            db.RecommendationList(
+                id=rec_id,
+                org_id=org,
+                mentee_id=mentee_id,
+                model_version=result.model_version,
+                items=[i.model_dump() for i in items],
+            )
+        )
+        session.flush()
+        store.upsert_rows(session, "interactions", org, shown)
+
+
+@router.post("", response_model=RecommendationResponse, responses={**NOT_FOUND, **NOT_READY})
+async def recommend(
+    body: RecommendationRequest,
+    principal: AppPrincipal,
+    sessions: SessionsDep,
+    engine: EngineDep,
+    metrics: MetricsDep,
+) -> RecommendationResponse:
+    """Rank mentors for a mentee (inline profile or stored ``mentee_id``)."""
+    org = principal.org
+    if body.mentee is not None:
+        mentee = body.mentee
+    else:
+        assert body.mentee_id is not None  # the request model requires one of the two
+        loaded = await run_in_threadpool(_load_mentee, sessions, org, body.mentee_id)
+        if loaded is None:
+            raise not_found("mentee", body.mentee_id)
+        mentee = loaded
+    as_of = body.as_of or dt.date.today()
+    exclude = list(dict.fromkeys([*body.exclude_mentor_ids, *mentee.excluded_mentor_ids]))
+    start = time.perf_counter()
+    result = await engine.recommend(org, mentee, k=body.k, exclude=exclude, as_of=as_of)
+    metrics.recommend_latency.observe(time.perf_counter() - start)
+    items = [
+        RecommendedMentor(mentor_id=s.mentor_id, rank=i, score=s.score, reasons=list(s.reasons))
+        for i, s in enumerate(result.items[: body.k], start=1)
+    ]
+    metrics.recommended_items.inc(len(items))
+    rec_id = uuid.uuid4().hex
+    await run_in_threadpool(_record_served, sessions, org, rec_id, mentee.id, result, items)
+    return RecommendationResponse(
+        recommendation_id=rec_id,
+        mentee_id=mentee.id,
+        model_version=result.model_version,
+        as_of=as_of,
+        recommendations=items,
+    )

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from features.history import MentorHistory, PairingHistory, ResponseLog, asof_sums
+
+D = lambda s: np.datetime64(s, "D")  # noqa: E731
+
+
+def _hist():
+    # mentor 0: completed (ended Mar), ended early (ended May), running since Jun
+    return PairingHistory(
+        mentor=np.array([0, 0, 0, 1]),
+        started=np.array(["2024-01-01", "2024-02-01", "2024-06-01", "2024-01-01"], dtype="datetime64[D]"),
+        ended=np.array(["2024-03-01", "2024-05-01", "NaT", "2024-02-01"], dtype="datetime64[D]"),
+        success=np.array([1.0, 0.0, 0.0, 1.0]),
+        early=np.array([0.0, 1.0, 0.0, 0.0]),
+        rating=np.array([5.0, np.nan, np.nan, 4.0]),
+        goals_met=np.array([1.0, 0.0, np.nan, np.nan]),
+    )
+
+
+def test_asof_sums_counts_only_earlier_events():
+    counts, sums = asof_sums(
+        np.array([1, 1, 2]), np.array(["2024-01-01", "2024-02-01", "2024-01-01"], dtype="datetime64[D]"),
+        np.array([1.0, 2.0, 4.0]), np.array([1, 1, 2]), np.array(["2024-02-01", "2024-02-02", "2024-01-01"], dtype="datetime64[D]"),
+    )  # fmt: skip
+    assert counts.tolist() == [1, 2, 0]
+    assert sums[:, 0].tolist() == [1.0, 3.0, 0.0]
+
+
+def test_history_never_sees_outcomes_from_the_future():
+    h = MentorHistory(_hist())
+    before = h.features(np.array([0]), np.array([D("2024-02-15")]))
+    after = h.features(np.array([0]), np.array([D("2024-06-15")]))
+    assert before["hist_n"][0] == 0 and after["hist_n"][0] == 2
+    # smoothed towards the prior, but more success before the early end than after it
+    assert before["hist_early_rate"][0] < after["hist_early_rate"][0]
+    n, completed = h.completed_counts(np.array([0]), np.array([D("2024-06-15")]))
+    assert (n[0], completed[0]) == (2, 1)
+
+
+def test_load_counts_running_pairings_as_of_a_date():
+    h = MentorHistory(_hist())
+    days = np.array([D("2023-12-31"), D("2024-02-15"), D("2024-03-01"), D("2024-07-01")])
+    assert h.load(np.zeros(4, np.int64), days).tolist() == [0, 2, 1, 1]
+    # a pairing is not its own load
+    assert h.load(np.array([0]), np.array([D("2024-06-01")]), np.array([True]))[0] == 0
+
+
+def test_decline_rate_from_the_response_log():
+    log = ResponseLog(
+        mentor=np.array([0, 0, 0]), at=np.array(["2024-01-01"] * 3, dtype="datetime64[D]"),
+        declined=np.array([1.0, 1.0, 0.0]), requested=np.array([1.0, 1.0, 1.0]),
+    )  # fmt: skip
+    f = MentorHistory(_hist(), log).features(np.array([0, 0]), np.array([D("2024-01-01"), D("2024-01-02")]))
+    assert f["hist_requests"].tolist() == [0.0, 3.0]
+    assert f["hist_decline_rate"][1] == pytest.approx((2 + 3 * (2 / 3)) / 6)

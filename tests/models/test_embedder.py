@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import embedder as embedder_module
+from models.embedder import (
+    BUNDLED_SHA256,
+    Embedder,
+    EncoderIntegrityError,
+    cached_sha256,
+    int8_quantization_config,
+    resolve_source,
+    sha256_file,
+)
+from recsys.settings import Settings
+
+# ----------------------------------------------------------------------------- fast, no model
+
+
+def test_cached_sha256_reuses_and_invalidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"abc")
+    cache_dir = tmp_path / "cache"
+    first = cached_sha256(weights, cache_dir)
+    assert first == sha256_file(weights)
+
+    calls: list[Path] = []
+    real = embedder_module.sha256_file
+
+    def counting(path: Path, chunk_size: int = 1 << 20) -> str:
+        calls.append(path)
+        return real(path, chunk_size)
+
+    monkeypatch.setattr(embedder_module, "sha256_file", counting)
+    assert cached_sha256(weights, cache_dir) == first
+    assert calls == []  # served from the cache file
+
+    weights.write_bytes(b"abcd")  # size changes: the cached digest must not be trusted
+    assert cached_sha256(weights, cache_dir) == real(weights)
+    assert len(calls) == 1
+
+
+def test_bundled_weights_with_wrong_hash_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "model"
+    fake.mkdir()
+    (fake / "model.safetensors").write_bytes(b"not the real weights")
+    monkeypatch.setattr(embedder_module, "bundled_model_path", lambda: fake)
+    with pytest.raises(EncoderIntegrityError, match=BUNDLED_SHA256):
+        resolve_source("all-MiniLM-L6-v2", tmp_path / "encoders")
+
+
+def test_bundled_source_is_verified_and_named() -> None:
+    source = resolve_source("all-MiniLM-L6-v2", None)
+    assert source.bundled and source.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert source.revision == "1110a243"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_local_directory_source_is_named_by_weight_hash(tmp_path: Path) -> None:
+    model_dir = tmp_path / "my-encoder"
+    model_dir.mkdir()
+    (model_dir / "model.safetensors").write_bytes(b"weights v1")
+    first = resolve_source(str(model_dir), None)
+    (model_dir / "model.safetensors").write_bytes(b"weights v2")
+    second = resolve_source(str(model_dir), None)
+    assert first.name == "my-encoder" and not first.bundled
+    assert first.revision != second.revision
+
+
+def test_int8_config_is_a_known_preset() -> None:
+    assert int8_quantization_config() in {"avx512_vnni", "avx2", "arm64"}
+
+
+def test_unknown_backend_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="backend"):
+        Embedder.load(backend="tensorrt", home=tmp_path)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- real model
+
+TEXTS = [
+    "I lead a data engineering team and enjoy coaching people on pipeline design.",
+    "Twenty years in finance; I mentor on budgeting, forecasting and stakeholder management.",
+    "I want to learn how to design reliable data pipelines and grow into a tech lead role.",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    home = tmp_path_factory.mktemp("home")
+    return Embedder.from_settings(Settings(home=home, encoder_backend="torch", threads=2))
+
+
+@pytest.mark.slow
+def test_torch_encode_shapes_norms_and_meaning(torch_embedder: Embedder) -> None:
+    assert torch_embedder.encoder_id == "sentence-transformers/all-MiniLM-L6-v2@1110a243/torch"
+    assert torch_embedder.dim == 384
+    vectors = torch_embedder.encode(TEXTS, batch_size=2)
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # The data-engineering goal is closer to the data-engineering mentor than to finance.
+    assert vectors[2] @ vectors[0] > vectors[2] @ vectors[1] + 0.1
+    assert torch_embedder.encode([]).shape == (0, 384)
+    with pytest.raises(TypeError):
+        torch_embedder.encode("a single string")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_encode_one_matches_batch_encode(torch_embedder: Embedder) -> None:
+    single = torch_embedder.encode_one(TEXTS[1])
+    batch = torch_embedder.encode(TEXTS)
+    assert single.shape == (384,) and single.dtype == np.float32
+    assert float(single @ batch[1]) > 0.9999
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("backend", "min_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_onnx_backends_agree_with_torch(
+    torch_embedder: Embedder, tmp_path: Path, backend: str, min_cosine: float
+) -> None:
+    onnx = Embedder.load(backend=backend, home=tmp_path)  # type: ignore[arg-type]
+    assert onnx.encoder_id.startswith("sentence-transformers/all-MiniLM-L6-v2@1110a243/onnx")
+    assert onnx.encoder_id != torch_embedder.encoder_id
+    cosines = np.sum(onnx.encode(TEXTS) * torch_embedder.encode(TEXTS), axis=1)
+    assert cosines.min() > min_cosine
+    assert float(onnx.encode_one(TEXTS[0]) @ torch_embedder.encode_one(TEXTS[0])) > min_cosine
+    # The export is written once under home/encoders and reused by the next load.
+    exported = sorted(p.name for p in tmp_path.glob("encoders/*/onnx/*.onnx"))
+    assert "model.onnx" in exported
+    reloaded = Embedder.load(backend=backend, home=tmp_path)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.glob("encoders/*/onnx/*.onnx")) == exported
+    np.testing.assert_allclose(reloaded.encode(TEXTS), onnx.encode(TEXTS), atol=1e-6)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from recsys.db import Base, EmbeddingCacheEntry
+from recsys.retrieval import cache as cache_module
+from recsys.retrieval.cache import EmbeddingCache, content_hash
+
+
+class CountingEncoder:
+    """Deterministic fake encoder that records every text it is asked to encode."""
+
+    def __init__(self, encoder_id: str = "fake@1/torch", dim: int = 8) -> None:
+        self.encoder_id = encoder_id
+        self.dim = dim
+        self.encoded: list[str] = []
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        self.encoded.extend(texts)
+        rows = []
+        for text in texts:
+            seed = int(content_hash(text)[:8], 16)
+            vec = np.random.default_rng(seed).normal(size=self.dim).astype(np.float32)
+            rows.append(vec / np.linalg.norm(vec))
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def test_encodes_only_uncached_texts(engine: sa.Engine) -> None:
+    cache = EmbeddingCache(engine)
+    encoder = CountingEncoder()
+    first = cache.encode_cached(encoder, ["alpha", "beta"])
+    assert encoder.encoded == ["alpha", "beta"]
+    np.testing.assert_array_equal(first, CountingEncoder().encode(["alpha", "beta"]))
+
+    encoder.encoded.clear()
+    again = cache.encode_cached(encoder, ["beta", "alpha"])
+    assert encoder.encoded == []  # unchanged texts never reach the encoder
+    np.testing.assert_array_equal(again, first[::-1])
+
+    mixed = cache.encode_cached(encoder, ["alpha", "gamma"])
+    assert encoder.encoded == ["gamma"]
+    np.testing.assert_array_equal(mixed[0], first[0])
+    assert cache.count() == 3
+
+
+def test_duplicate_texts_are_encoded_once(engine: sa.Engine) -> None:
+    encoder = CountingEncoder()
+    out = EmbeddingCache(engine).encode_cached(encoder, ["same", "other", "same"])
+    assert encoder.encoded == ["same", "other"]
+    np.testing.assert_array_equal(out[0], out[2])
+    assert out.shape == (3, 8) and out.dtype == np.float32
+
+
+def test_cache_survives_a_new_engine(tmp_path: Path, engine: sa.Engine) -> None:
+    EmbeddingCache(engine).encode_cached(CountingEncoder(), ["persisted"])
+    engine.dispose()
+    reopened = sa.create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    encoder = CountingEncoder()
+    EmbeddingCache(reopened).encode_cached(encoder, ["persisted"])
+    assert encoder.encoded == []
+
+
+def test_entries_are_scoped_by_encoder_id(engine: sa.Engine) -> None:
+    cache = EmbeddingCache(engine)
+    cache.encode_cached(CountingEncoder("a@1/torch"), ["text"])
+    other = CountingEncoder("a@1/onnx")
+    cache.encode_cached(other, ["text"])
+    assert other.encoded == ["text"]
+    assert cache.count("a@1/torch") == 1 and cache.count("a@1/onnx") == 1
+
+
+def test_many_texts_cross_sqlite_variable_limit(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks exercise the multi-statement read/write and multi-slice encode paths.
+    monkeypatch.setattr(cache_module, "_READ_CHUNK", 7)
+    monkeypatch.setattr(cache_module, "_WRITE_CHUNK", 5)
+    monkeypatch.setattr(cache_module, "_ENCODE_CHUNK", 11)
+    texts = [f"bio number {i}" for i in range(2500)]
+    cache = EmbeddingCache(engine)
+    encoder = CountingEncoder()
+    first = cache.encode_cached(encoder, texts)
+    assert len(encoder.encoded) == 2500
+    encoder.encoded.clear()
+    second = cache.encode_cached(encoder, texts)
+    assert encoder.encoded == []
+    np.testing.assert_array_equal(first, second)
+
+
+def test_damaged_rows_are_re_encoded(engine: sa.Engine) -> None:
+    cache = EmbeddingCache(engine)
+    encoder = CountingEncoder()
+    expected = cache.encode_cached(encoder, ["fragile"])
+    with engine.begin() as conn:
+        conn.execute(sa.update(EmbeddingCacheEntry).values(vector=b"\x00\x01"))
+    encoder.encoded.clear()
+    again = cache.encode_cached(encoder, ["fragile"])
+    assert encoder.encoded == ["fragile"]
+    np.testing.assert_array_equal(again, expected)
+    assert cache.count() == 1  # the bad row was replaced, not duplicated
+
+
+def test_empty_input_and_wrong_encoder_output(engine: sa.Engine) -> None:
+    cache = EmbeddingCache(engine)
+    assert cache.encode_cached(CountingEncoder(), []).shape == (0, 8)
+
+    class Broken(CountingEncoder):
+        def encode(self, texts, *, batch_size=None, show_progress=False):  # type: ignore[no-untyped-def]
+            return np.zeros((len(texts), 3), dtype=np.float32)
+
+    with pytest.raises(ValueError, match="shape"):
+        cache.encode_cached(Broken(), ["x"])
+
+
+def test_content_hash_is_sha256_of_exact_text() -> None:
+    assert content_hash("abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+    assert content_hash("abc ") != content_hash("abc")

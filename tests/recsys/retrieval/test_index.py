@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys.retrieval.index import (
+    CandidateIndex,
+    IndexIntegrityError,
+    IndexMismatchError,
+    resolve_index_type,
+)
+
+ENCODER = "test-encoder@0000/torch"
+DIM = 16
+
+
+def unit_rows(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def ids_for(n: int, prefix: str = "m") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def exact_top(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    order = np.argsort(-(vectors @ query), kind="stable")[:k]
+    return [ids[i] for i in order]
+
+
+@pytest.fixture(params=["flat", "hnsw"])
+def index_type(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_exact_search_matches_brute_force() -> None:
+    vectors, ids = unit_rows(300), ids_for(300)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="flat")
+    queries = unit_rows(5, seed=1)
+    got_ids, scores = index.search(queries, 10)
+    assert scores.shape == (5, 10)
+    for row, query in enumerate(queries):
+        assert got_ids[row] == exact_top(vectors, ids, query, 10)
+        expected = np.sort(vectors @ query)[::-1][:10]
+        np.testing.assert_allclose(scores[row], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_search_caps_k_at_pool_size() -> None:
+    index = CandidateIndex.build(ids_for(3), unit_rows(3), encoder_id=ENCODER)
+    got_ids, scores = index.search(unit_rows(1, seed=2), 10)
+    assert len(got_ids[0]) == 3 and scores.shape == (1, 3)
+    assert list(scores[0]) == sorted(scores[0], reverse=True)
+
+
+def test_hnsw_recall_is_high_on_small_pool() -> None:
+    vectors, ids = unit_rows(2000), ids_for(2000)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
+    assert index.index_type == "hnsw"
+    queries = unit_rows(20, seed=3)
+    got_ids, _ = index.search(queries, 10)
+    recall = np.mean(
+        [
+            len(set(g) & set(exact_top(vectors, ids, q, 10))) / 10
+            for g, q in zip(got_ids, queries, strict=True)
+        ]
+    )
+    assert recall >= 0.95
+
+
+def test_auto_switches_to_approximate_above_exact_max() -> None:
+    at_limit = CandidateIndex.build(ids_for(50), unit_rows(50), encoder_id=ENCODER, exact_max=50)
+    above = CandidateIndex.build(ids_for(51), unit_rows(51), encoder_id=ENCODER, exact_max=50)
+    assert at_limit.index_type == "flat"
+    assert above.index_type == "hnsw"
+    assert resolve_index_type("flat", 10**6, 50) == "flat"
+    with pytest.raises(ValueError):
+        resolve_index_type("annoy", 1, 50)
+
+
+def test_auto_index_growing_past_exact_max_becomes_hnsw() -> None:
+    index = CandidateIndex.build(ids_for(50), unit_rows(50), encoder_id=ENCODER, exact_max=50)
+    index.upsert(["new"], unit_rows(1, seed=9))
+    assert index.index_type == "hnsw"
+    assert len(index) == 51
+    got, _ = index.search(unit_rows(1, seed=9), 1)
+    assert got[0] == ["new"]
+
+
+def test_upsert_and_remove_are_visible_in_search(index_type: str) -> None:
+    vectors, ids = unit_rows(200), ids_for(200)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
+    query = unit_rows(1, seed=5)[0]
+    # A new id identical to the query must rank first.
+    index.upsert(["newcomer"], query[None, :])
+    got, scores = index.search(query[None, :], 1)
+    assert got[0] == ["newcomer"] and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+    # Moving an existing id onto the query replaces its old vector.
+    index.upsert(["m7"], query[None, :])
+    got, _ = index.search(query[None, :], 2)
+    assert set(got[0]) == {"newcomer", "m7"}
+    np.testing.assert_allclose(index.vectors_for(["m7"])[0], query, atol=1e-6)
+    assert len(index) == 201
+    # Removed ids never come back.
+    assert index.remove(["newcomer", "m7", "unknown"]) == 2
+    got, _ = index.search(query[None, :], 201)
+    assert "newcomer" not in got[0] and "m7" not in got[0]
+    assert len(got[0]) == len(index) == 199
+    assert "m7" not in index and "m8" in index
+
+
+def test_hnsw_compacts_when_tombstones_pile_up() -> None:
+    vectors, ids = unit_rows(400), ids_for(400)
+    index = CandidateIndex.build(
+        ids, vectors, encoder_id=ENCODER, index_type="hnsw", tombstone_fraction=0.2
+    )
+    index.remove(ids[:60])
+    assert index.tombstones == 60  # below max(64, 0.2 * 340): kept as tombstones
+    index.remove(ids[60:80])
+    assert index.tombstones == 0  # 80 > 64: rebuilt from the live vectors
+    assert len(index) == 320 and index.ids == ids[80:]
+    np.testing.assert_allclose(index.vectors_for(["m100"]), vectors[[100]], atol=1e-6)
+    got, _ = index.search(vectors[[100]], 1)
+    assert got[0] == ["m100"]
+
+
+def test_search_filtered_widens_until_k_accepted(index_type: str) -> None:
+    vectors, ids = unit_rows(1000), ids_for(1000)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
+    query = unit_rows(1, seed=11)[0]
+    ranking = exact_top(vectors, ids, query, 1000)
+    blocked = set(ranking[:150])  # the 150 best are all "full": more than one start batch
+    calls: list[str] = []
+
+    def accept(mentor_id: str) -> bool:
+        calls.append(mentor_id)
+        return mentor_id not in blocked
+
+    hits = index.search_filtered(query, 5, accept, start=100)
+    assert [h for h, _ in hits] == ranking[150:155]
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert len(calls) == len(set(calls))  # each id judged once
+
+
+def test_search_filtered_scans_when_only_far_candidates_pass() -> None:
+    vectors, ids = unit_rows(2000), ids_for(2000)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
+    query = unit_rows(1, seed=12)[0]
+    worst = exact_top(vectors, ids, query, 2000)[-3:]  # only the 3 least similar are open
+    hits = index.search_filtered(query, 3, set(worst), start=10)
+    assert [h for h, _ in hits] == worst
+
+
+def test_search_filtered_pool_exhaustion_returns_all_accepted(index_type: str) -> None:
+    vectors, ids = unit_rows(300), ids_for(300)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
+    allowed = {"m3", "m200", "m299"}
+    hits = index.search_filtered(unit_rows(1, seed=13)[0], 10, allowed.__contains__, start=5)
+    assert {h for h, _ in hits} == allowed
+    assert index.search_filtered(unit_rows(1, seed=13)[0], 10, set()) == []
+
+
+def test_search_filtered_without_filter_is_plain_search() -> None:
+    vectors, ids = unit_rows(100), ids_for(100)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER)
+    query = unit_rows(1, seed=14)
+    got, scores = index.search(query, 4)
+    hits = index.search_filtered(query[0], 4, None)
+    assert [h for h, _ in hits] == got[0]
+    np.testing.assert_allclose([s for _, s in hits], scores[0])
+
+
+def test_vectors_for_returns_stored_rows_and_rejects_unknown() -> None:
+    vectors, ids = unit_rows(10), ids_for(10)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER)
+    np.testing.assert_array_equal(index.vectors_for(["m3", "m1"]), vectors[[3, 1]])
+    with pytest.raises(KeyError, match="nope"):
+        index.vectors_for(["nope"])
+
+
+def test_build_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        CandidateIndex.build(["a", "a"], unit_rows(2), encoder_id=ENCODER)
+    with pytest.raises(ValueError, match="ids for"):
+        CandidateIndex.build(["a"], unit_rows(2), encoder_id=ENCODER)
+    index = CandidateIndex.build(["a"], unit_rows(1), encoder_id=ENCODER)
+    with pytest.raises(ValueError, match="dimension"):
+        index.upsert(["b"], unit_rows(1, dim=DIM + 1))
+
+
+def test_manifest_round_trip(tmp_path: Path, index_type: str) -> None:
+    vectors, ids = unit_rows(120), ids_for(120)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
+    index.remove(["m5"])  # persisted tombstone / freed slot
+    target = index.save(tmp_path / "idx")
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["encoder_id"] == ENCODER
+    assert manifest["dim"] == DIM and manifest["count"] == 119
+    assert manifest["index_type"] == index_type
+    assert {"created_at", "faiss_version", "sha256"} <= manifest.keys()
+
+    loaded = CandidateIndex.load(target, expected_encoder_id=ENCODER)
+    assert loaded.index_type == index_type and len(loaded) == 119
+    assert loaded.ids == index.ids
+    queries = unit_rows(3, seed=21)
+    assert loaded.search(queries, 7)[0] == index.search(queries, 7)[0]
+    np.testing.assert_array_equal(loaded.vectors_for(["m9"]), vectors[[9]])
+    loaded.upsert(["extra"], queries[:1])  # still mutable after loading
+    assert loaded.search(queries[:1], 1)[0] == [["extra"]]
+
+
+def test_save_replaces_existing_directory(tmp_path: Path) -> None:
+    first = CandidateIndex.build(ids_for(5), unit_rows(5), encoder_id=ENCODER)
+    second = CandidateIndex.build(ids_for(8, "x"), unit_rows(8), encoder_id=ENCODER)
+    first.save(tmp_path / "idx")
+    second.save(tmp_path / "idx")
+    assert CandidateIndex.load(tmp_path / "idx", ENCODER).ids == ids_for(8, "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
+
+
+def test_load_refuses_other_encoder(tmp_path: Path) -> None:
+    CandidateIndex.build(ids_for(5), unit_rows(5), encoder_id=ENCODER).save(tmp_path / "idx")
+    with pytest.raises(IndexMismatchError, match="other-encoder"):
+        CandidateIndex.load(tmp_path / "idx", expected_encoder_id="other-encoder@1/onnx")
+    assert len(CandidateIndex.load(tmp_path / "idx", expected_encoder_id=None)) == 5
+
+
+@pytest.mark.parametrize("victim", ["index.faiss", "ids.json"])
+def test_load_detects_corruption(tmp_path: Path, victim: str) -> None:
+    CandidateIndex.build(ids_for(5), unit_rows(5), encoder_id=ENCODER).save(tmp_path / "idx")
+    path = tmp_path / "idx" / victim
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexIntegrityError, match="checksum"):
+        CandidateIndex.load(tmp_path / "idx", expected_encoder_id=ENCODER)
+
+
+def test_load_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexMismatchError, match="no index manifest"):
+        CandidateIndex.load(tmp_path, expected_encoder_id=None)

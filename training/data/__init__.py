@@ -1,0 +1,1 @@
+"""Data shipped with the training pipelines."""

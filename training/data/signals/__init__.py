@@ -1,0 +1,1 @@
+"""Signal-miner corpus: fragments, composer and the generated JSONL files."""

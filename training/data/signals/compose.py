@@ -1,0 +1,170 @@
+"""Compose the signal corpus from hand-written fragments.
+
+``python -m training.data.signals.compose`` rewrites ``train.jsonl`` and ``validation.jsonl``
+(from ``fragments_train``) in this folder and ``evaluation/data/signals_test.jsonl`` (from
+``fragments_test``). Output is deterministic for a given seed.
+
+Each row: ``{"text", "labels", "spans"}`` where ``spans`` lists the character range and labels
+of every fragment that carries a signal (training uses them to learn per clause; the test set
+uses them to check evidence). Notes mix voices (mentee, mentor, coordinator), lengths, a few
+typos and lower-case scribbles, multi-label notes, negated / hypothetical / off-topic fragments
+and notes with no label at all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from models.signals import LABELS
+from training.data.signals import fragments_test, fragments_train
+
+HERE = Path(__file__).resolve().parent
+TEST_PATH = HERE.parents[2] / "evaluation" / "data" / "signals_test.jsonl"
+
+
+@dataclass(frozen=True)
+class Persona:
+    subject: str
+    obj: str
+    possessive: str
+
+
+def _persona(rng: random.Random, bank: ModuleType, role: str) -> Persona:
+    other = {"mentee": "mentor", "mentor": "mentee", "coordinator": rng.choice(["mentor", "mentee"])}
+    name, gender = rng.choice(bank.NAMES)
+    pron = ("she", "her", "her") if gender == "f" else ("he", "him", "his")
+    choice = rng.random()
+    if choice < 0.45:
+        return Persona(*pron)
+    if choice < 0.75:
+        return Persona(name, name if rng.random() < 0.5 else pron[1], f"{name}'s"
+                       if rng.random() < 0.5 else pron[2])
+    role_noun = f"my {other[role]}" if role != "coordinator" else f"the {other[role]}"
+    return Persona(role_noun, pron[1], pron[2])
+
+
+def _fill(fragment: str, persona: Persona) -> str:
+    text = fragment.replace("{S}", persona.subject).replace("{O}", persona.obj)
+    text = text.replace("{P}", persona.possessive)
+    return text[0].upper() + text[1:] if text and text[0].islower() and fragment[0] == "{" else text
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 2)
+    if rng.random() < 0.5:
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]  # swap two letters
+    else:
+        w = w[:j] + w[j + 1:]  # drop a letter
+    words[i] = w
+    return " ".join(words)
+
+
+def _note(
+    rng: random.Random,
+    bank: ModuleType,
+    parts: list[tuple[str, list[str]]],
+    *,
+    n_neutral: int,
+) -> dict[str, Any]:
+    """Join labelled parts with neutral filler, optional opener / closer and noise."""
+    role = rng.choice(["mentee", "mentee", "mentor", "mentor", "coordinator"])
+    persona = _persona(rng, bank, role)
+    pieces: list[tuple[str, list[str]]] = [(_fill(t, persona), labels) for t, labels in parts]
+    for _ in range(n_neutral):
+        pieces.insert(rng.randrange(len(pieces) + 1), (_fill(rng.choice(bank.NEUTRAL), persona), []))
+    opener = rng.choice(bank.OPENERS[role])
+    if opener and rng.random() < 0.5:
+        pieces.insert(0, (opener, []))
+    if rng.random() < 0.2:
+        pieces.append((rng.choice(bank.CLOSERS), []))
+    terse = rng.random() < 0.1
+    if rng.random() < 0.08:  # a typo in one piece (labels kept: people misspell)
+        k = rng.randrange(len(pieces))
+        pieces[k] = (_typo(rng, pieces[k][0]), pieces[k][1])
+    text = ""
+    spans: list[dict[str, Any]] = []
+    for piece, labels in pieces:
+        if terse:
+            piece = piece.lower().rstrip(".")
+        sep = "" if not text else (" " if not terse else rng.choice([". ", ", ", " - "]))
+        text += sep
+        if labels:
+            spans.append({"start": len(text), "end": len(text) + len(piece), "labels": labels})
+        text += piece
+    labels_all = sorted({lab for _, labs in pieces for lab in labs}, key=LABELS.index)
+    return {"text": text, "labels": labels_all, "spans": spans}
+
+
+def compose(
+    bank: ModuleType,
+    *,
+    seed: int,
+    single_per_label: int,
+    multi: int,
+    unlabelled: int,
+    contrast_repeats: int,
+) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    labelled: dict[str, list[str]] = bank.LABELLED
+    for label in LABELS:
+        frags = labelled[label]
+        order = [frags[i % len(frags)] for i in range(single_per_label)]
+        rng.shuffle(order)
+        for frag in order:
+            rows.append(_note(rng, bank, [(frag, [label])], n_neutral=rng.choice([0, 0, 1, 1, 2])))
+    for _ in range(multi):
+        a, b = rng.sample(list(LABELS), 2)
+        parts = [(rng.choice(labelled[a]), [a]), (rng.choice(labelled[b]), [b])]
+        if rng.random() < 0.3:
+            parts.append((rng.choice(bank.NEGATED + bank.HYPOTHETICAL + bank.OFF_TOPIC), []))
+        rows.append(_note(rng, bank, parts, n_neutral=rng.choice([0, 1])))
+    distractors = bank.NEGATED + bank.HYPOTHETICAL + bank.OFF_TOPIC
+    for i in range(unlabelled):
+        if i % 4 == 0:  # plain logistics note
+            parts: list[tuple[str, list[str]]] = [(rng.choice(bank.NEUTRAL), [])]
+        else:
+            parts = [(distractors[i % len(distractors)], [])]
+            if rng.random() < 0.3:
+                parts.append((rng.choice(distractors), []))
+        rows.append(_note(rng, bank, parts, n_neutral=rng.choice([0, 1, 1, 2])))
+    for _ in range(contrast_repeats):
+        for frag, labels in bank.CONTRAST:
+            rows.append(_note(rng, bank, [(frag, labels)], n_neutral=rng.choice([0, 1])))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    rows = compose(fragments_train, seed=13, single_per_label=170, multi=320, unlabelled=420,
+                   contrast_repeats=8)
+    rng = random.Random(7)
+    rng.shuffle(rows)
+    n_val = len(rows) // 5
+    write_jsonl(HERE / "validation.jsonl", rows[:n_val])
+    write_jsonl(HERE / "train.jsonl", rows[n_val:])
+    test = compose(fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110,
+                   contrast_repeats=3)
+    write_jsonl(TEST_PATH, test)
+
+
+if __name__ == "__main__":
+    main()

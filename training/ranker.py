@@ -1,0 +1,385 @@
+"""Train the mentor ranker on past outcomes.
+
+Examples and labels (graded relevance, :mod:`features.labels`):
+- the recommendation log: every list shown to a mentee is a query group; a mentor shown but
+  not chosen, or who declined, is 0; an accepted request carries the outcome of the pairing
+  that followed (ended early 1 < completed, low rating 2 < completed, high rating or goals met 3);
+- pairings with no logged list (a single outcome per mentee): a group of one teaches
+  lambdarank nothing, so they are grouped with the other single-outcome pairings that started
+  in the same month (chunks of ``PSEUDO_GROUP_SIZE``). Within such a group the ranker learns
+  which pair features went with better outcomes among pairings formed under the same
+  conditions; mentee-level effects cancel in expectation because a mentee's own features
+  enter every comparison symmetrically.
+Groups without any positive label are dropped (LightGBM scores them NDCG 1, which would
+inflate validation). The split is by time: the latest ``VALID_FRACTION`` of groups validate.
+
+``objective="pointwise"`` trains a regression on the same labels instead; `recsys evaluate`
+compares the two against the generator's ground truth (see the README).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from features.labels import COMPLETED_HIGH, NOT_CHOSEN, outcome_grades
+from features.pairs import FEATURE_NAMES, FEATURE_VERSION, compute_pair_features
+from models.ranker import RankerManifest, RankerModel
+from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
+
+log = logging.getLogger(__name__)
+Objective = Literal["lambdarank", "pointwise"]
+PSEUDO_GROUP_SIZE = 24
+VALID_FRACTION = 0.2
+FEATURE_CHUNK = 20_000
+PRIMARY_METRIC = "val_ndcg@10"
+
+
+@dataclass
+class RankingDataset:
+    mentee_ids: np.ndarray  # per row
+    mentor_rows: np.ndarray  # catalog rows
+    mentee_rows: np.ndarray  # MenteeBatch rows
+    dates: np.ndarray  # datetime64[D]
+    labels: np.ndarray  # int graded relevance
+    group: np.ndarray  # group id per row; rows of a group are contiguous
+    exclude_self: np.ndarray  # the row's own pairing is running on its date
+    from_log: np.ndarray  # bool: row comes from a logged list
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURE_NAMES)), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for a in (
+            self.mentee_ids.astype(str),
+            self.mentor_rows,
+            self.dates.astype(str),
+            self.labels,
+        ):
+            h.update(
+                np.ascontiguousarray(a).tobytes() if a.dtype != object else "|".join(a).encode()
+            )
+        return h.hexdigest()[:16]
+
+
+def build_examples(
+    pairings: dict[str, np.ndarray],
+    interactions: dict[str, np.ndarray],
+    catalog: MentorCatalog,
+    *,
+    seed: int = 0,
+) -> tuple[RankingDataset, list[str]]:
+    """Rows and labels from the store's pairings and recommendation log (no features yet).
+
+    Returns the dataset and the mentee ids it needs (for :class:`MenteeBatch`).
+    """
+    rng = np.random.default_rng(seed)
+    grades = outcome_grades(pairings["status"], pairings["rating"], pairings["goals_met"])
+    pair_key = {
+        (e, m): (int(g), s)
+        for e, m, g, s in zip(
+            pairings["mentee_id"],
+            pairings["mentor_id"],
+            grades,
+            pairings["started_at"],
+            strict=True,
+        )
+    }
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("mentee", "mentor", "date", "label", "group", "log")
+    }
+    covered: set[tuple[str, str]] = set()
+    gid = 0
+
+    # 1) logged lists: (mentee, date) -> shown mentors with what happened next
+    ev = interactions["event"]
+    outcome_events: dict[tuple[str, str], set[str]] = {}
+    for e, m, kind in zip(interactions["mentee_id"], interactions["mentor_id"], ev, strict=True):
+        if kind != "shown":
+            outcome_events.setdefault((e, m), set()).add(kind)
+    shown = ev == "shown"
+    lists: dict[tuple[str, Any], list[str]] = {}
+    for e, m, at in zip(
+        interactions["mentee_id"][shown],
+        interactions["mentor_id"][shown],
+        interactions["at"][shown],
+        strict=True,
+    ):
+        lists.setdefault((e, at), []).append(m)
+    for (mentee, at), mentors in lists.items():
+        labels = []
+        for m in mentors:
+            events = outcome_events.get((mentee, m), set())
+            grade, _ = pair_key.get((mentee, m), (-1, None))
+            if "accepted" in events or (grade >= 0 and "declined" not in events):
+                labels.append(grade)  # -1: pairing still running, outcome unknown
+            else:
+                labels.append(NOT_CHOSEN)
+        keep = [i for i, lab in enumerate(labels) if lab >= 0]
+        if len(keep) < 2 or max(labels[i] for i in keep) <= 0:
+            continue
+        for i in keep:
+            rows["mentee"].append(mentee)
+            rows["mentor"].append(mentors[i])
+            rows["date"].append(at)
+            rows["label"].append(labels[i])
+            rows["group"].append(gid)
+            rows["log"].append(True)
+            covered.add((mentee, mentors[i]))
+        gid += 1
+
+    # 2) single-outcome pairings: pseudo-groups by start month
+    known = grades >= 0
+    single = np.array(
+        [
+            k and (e, m) not in covered
+            for k, e, m in zip(known, pairings["mentee_id"], pairings["mentor_id"], strict=True)
+        ],
+        dtype=bool,
+    )
+    idx = np.flatnonzero(single)
+    months = pairings["started_at"][idx].astype("datetime64[M]")
+    for month in np.unique(months):
+        members = idx[months == month]
+        members = members[rng.permutation(len(members))]
+        for start in range(0, len(members), PSEUDO_GROUP_SIZE):
+            chunk = members[start : start + PSEUDO_GROUP_SIZE]
+            if len(chunk) < 2 or grades[chunk].max() == grades[chunk].min():
+                continue  # no preference to learn
+            for p in chunk:
+                rows["mentee"].append(pairings["mentee_id"][p])
+                rows["mentor"].append(pairings["mentor_id"][p])
+                rows["date"].append(pairings["started_at"][p])
+                rows["label"].append(int(grades[p]))
+                rows["group"].append(gid)
+                rows["log"].append(False)
+            gid += 1
+
+    mentee_ids = np.array(rows["mentee"], dtype=object)
+    needed = list(dict.fromkeys(mentee_ids.tolist()))
+    mentee_row = {m: i for i, m in enumerate(needed)}
+    mentor_rows = np.fromiter((catalog.row_of.get(m, -1) for m in rows["mentor"]), np.int64)
+    dates = np.array(rows["date"], dtype="datetime64[D]")
+    exclude_self = np.array(
+        [
+            pair_key.get((e, m), (0, None))[1] == d
+            for e, m, d in zip(mentee_ids, rows["mentor"], dates, strict=True)
+        ],
+        dtype=bool,
+    )
+    ds = RankingDataset(
+        mentee_ids=mentee_ids,
+        mentor_rows=mentor_rows,
+        mentee_rows=np.fromiter(
+            (mentee_row[m] for m in mentee_ids), np.int64, count=len(mentee_ids)
+        ),
+        dates=dates,
+        labels=np.array(rows["label"], dtype=np.int64),
+        group=np.array(rows["group"], dtype=np.int64),
+        exclude_self=exclude_self,
+        from_log=np.array(rows["log"], dtype=bool),
+    )
+    valid = ds.mentor_rows >= 0  # mentors deleted since cannot be featurised
+    return _subset(ds, valid), needed
+
+
+def _subset(ds: RankingDataset, mask: np.ndarray) -> RankingDataset:
+    return RankingDataset(
+        **{
+            k: (v[mask] if isinstance(v, np.ndarray) and len(v) == len(mask) else v)
+            for k, v in ds.__dict__.items()
+        }
+    )
+
+
+def featurise(
+    ds: RankingDataset, catalog: MentorCatalog, mentees: MenteeBatch,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:  # fmt: skip
+    """Fill ``ds.x`` with the shared pair features, in chunks (memory stays flat)."""
+    parts = []
+    n = len(ds)
+    for start in range(0, n, FEATURE_CHUNK):
+        sl = slice(start, min(n, start + FEATURE_CHUNK))
+        inputs = pair_inputs(
+            catalog, ds.mentor_rows[sl], mentees, ds.mentee_rows[sl], ds.dates[sl],
+            exclude_self=ds.exclude_self[sl],
+        )  # fmt: skip
+        parts.append(compute_pair_features(inputs).matrix)
+        if progress:
+            progress("features", sl.stop, n)
+    ds.x = np.vstack(parts) if parts else np.zeros((0, len(FEATURE_NAMES)), np.float32)
+
+
+def time_split(
+    ds: RankingDataset, valid_fraction: float = VALID_FRACTION
+) -> tuple[np.ndarray, dt.date]:
+    """Boolean mask of validation rows: groups dated on/after the cut-off date."""
+    group_dates = {}
+    for g, d in zip(ds.group, ds.dates, strict=True):
+        group_dates.setdefault(g, d)
+    dates = np.array(sorted(group_dates.values()))
+    cutoff = dates[int(len(dates) * (1 - valid_fraction))] if len(dates) else np.datetime64("today")
+    gd = np.array([group_dates[g] for g in ds.group], dtype="datetime64[D]")
+    return gd >= cutoff, cutoff.astype(object)
+
+
+def _group_sizes(group: np.ndarray) -> np.ndarray:
+    _, first, counts = np.unique(group, return_index=True, return_counts=True)
+    return counts[np.argsort(first)]
+
+
+def ndcg_by_group(labels: np.ndarray, scores: np.ndarray, group: np.ndarray, k: int) -> float:
+    """Mean NDCG@k over groups with at least one positive label (exponential gains)."""
+    vals = []
+    for g in np.unique(group):
+        m = group == g
+        y, s = labels[m], scores[m]
+        if y.max() <= 0:
+            continue
+        order = np.argsort(-s, kind="stable")[:k]
+        disc = 1 / np.log2(np.arange(2, len(order) + 2))
+        dcg = ((2.0 ** y[order] - 1) * disc).sum()
+        ideal = ((2.0 ** np.sort(y)[::-1][: len(order)] - 1) * disc).sum()
+        vals.append(dcg / ideal)
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+@dataclass
+class RankerTrainingResult:
+    model: RankerModel
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    cutoff: dt.date
+    importance: dict[str, float]
+    calibration_points: tuple[np.ndarray, np.ndarray]  # predicted prob, observed success (val)
+
+
+def fit_ranker(
+    ds: RankingDataset,
+    *,
+    encoder_id: str,
+    objective: Objective = "lambdarank",
+    threads: int = 2,
+    seed: int = 0,
+    num_boost_round: int = 600,
+) -> RankerTrainingResult:
+    import lightgbm as lgb
+
+    if len(ds) == 0:
+        raise ValueError(
+            "no training examples: ingest pairings (and optionally the recommendation log)"
+        )
+    order = np.lexsort((ds.group,))  # contiguous groups
+    ds = _subset(ds, np.ones(len(ds), bool))
+    for k, v in list(ds.__dict__.items()):
+        if isinstance(v, np.ndarray) and len(v) == len(order):
+            setattr(ds, k, v[order])
+    val, cutoff = time_split(ds)
+    tr = ~val
+    if tr.sum() == 0 or val.sum() == 0:
+        raise ValueError(
+            "not enough history for a time-based split (need pairings over several months)"
+        )
+    params: dict[str, Any] = {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 40,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "num_threads": threads,
+        "seed": seed,
+        "deterministic": True,
+        "verbosity": -1,
+    }
+    if objective == "lambdarank":
+        params |= {"objective": "lambdarank", "metric": "ndcg", "eval_at": [5, 10],
+                   "lambdarank_truncation_level": 20}  # fmt: skip
+        train = lgb.Dataset(ds.x[tr], ds.labels[tr], group=_group_sizes(ds.group[tr]),
+                            feature_name=list(FEATURE_NAMES), free_raw_data=False)  # fmt: skip
+        valid = lgb.Dataset(
+            ds.x[val], ds.labels[val], group=_group_sizes(ds.group[val]), reference=train
+        )
+    else:
+        params |= {"objective": "regression", "metric": "l2"}
+        train = lgb.Dataset(ds.x[tr], ds.labels[tr].astype(float), feature_name=list(FEATURE_NAMES),
+                            free_raw_data=False)  # fmt: skip
+        valid = lgb.Dataset(ds.x[val], ds.labels[val].astype(float), reference=train)
+    booster = lgb.train(
+        params, train, num_boost_round=num_boost_round, valid_sets=[valid],
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )  # fmt: skip
+    scores_val = booster.predict(ds.x[val], num_iteration=booster.best_iteration)
+    metrics = {
+        "val_ndcg@5": ndcg_by_group(ds.labels[val], scores_val, ds.group[val], 5),
+        "val_ndcg@10": ndcg_by_group(ds.labels[val], scores_val, ds.group[val], 10),
+        "val_ndcg@10_log_lists": ndcg_by_group(
+            ds.labels[val & ds.from_log], booster.predict(ds.x[val & ds.from_log]), ds.group[val & ds.from_log], 10
+        ) if (val & ds.from_log).any() else float("nan"),
+        "train_rows": float(tr.sum()),
+        "val_rows": float(val.sum()),
+        "train_groups": float(len(np.unique(ds.group[tr]))),
+        "val_groups": float(len(np.unique(ds.group[val]))),
+        "best_iteration": float(booster.best_iteration),
+    }  # fmt: skip
+    # Calibrate raw scores to P(success) on validation pairings that really happened.
+    happened = val & (ds.labels > 0)
+    y = (ds.labels[happened] == COMPLETED_HIGH).astype(float)
+    a, b = _platt(scores_val[(ds.labels[val] > 0)], y)
+    probs = 1 / (1 + np.exp(-(a * scores_val[(ds.labels[val] > 0)] + b)))
+    metrics["val_brier_success"] = float(np.mean((probs - y) ** 2)) if len(y) else float("nan")
+    metrics["val_success_base_rate"] = float(y.mean()) if len(y) else float("nan")
+    importance = dict(
+        zip(FEATURE_NAMES, booster.feature_importance(importance_type="gain").tolist(), strict=True)
+    )
+    manifest = RankerManifest(
+        feature_names=list(FEATURE_NAMES),
+        feature_version=FEATURE_VERSION,
+        encoder_id=encoder_id,
+        objective=objective,
+        calibration=(a, b),
+        metrics=metrics,
+        params={k: v for k, v in params.items() if k != "eval_at"},
+        dataset_fingerprint=ds.fingerprint(),
+        versions=RankerManifest.library_versions(),
+    )
+    # keep only the trees up to the best iteration
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+    return RankerTrainingResult(
+        model=RankerModel(booster, manifest), metrics=metrics, params=params, cutoff=cutoff,
+        importance=importance, calibration_points=(probs, y),
+    )  # fmt: skip
+
+
+def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if len(y) < 10 or y.min() == y.max():
+        return 1.0, 0.0
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=100.0).fit(scores.reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def signature_for(x: np.ndarray) -> Any:
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    frame = pd.DataFrame(x[:50], columns=list(FEATURE_NAMES))
+    return infer_signature(frame, np.zeros(len(frame)))
+
+
+def bundle_dir(result: RankerTrainingResult) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix="recsys-ranker-"))
+    return result.model.save(tmp)
