@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -192,9 +193,7 @@ def light_stem(word: str) -> str:
         base = word[:-3] + "y"
     elif word.endswith("ing") and len(word) > 5:
         base = word[:-3]
-    elif word.endswith("ed") and len(word) > 4:
-        base = word[:-2]
-    elif word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+    elif (word.endswith("ed") and len(word) > 4) or (word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh"))):
         base = word[:-2]
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
         base = word[:-1]
@@ -244,26 +243,79 @@ _DO_FORMS = frozenset({"do", "does", "did", "is", "was", "are", "were", "have", 
                        "could", "would", "should", "wo", "ca"})
 
 
+@dataclass
+class _TokenView:
+    """Plain-Python copy of the token attributes the rules read (creating spaCy ``Token``
+    objects one by one costs more than the rules themselves)."""
+
+    lowers: list[str]
+    starts: list[int]
+    ends: list[int]
+    is_alpha: list[bool]
+    is_punct: list[bool]
+    sent_starts: list[int]
+    lower_text: str = ""  # the doc text, lower-cased, same character offsets
+    negated: list[bool] = field(default_factory=list)
+
+
+_VIEW_KEY = "_signal_token_view"
+
+
+def _token_view(doc: Any) -> _TokenView:
+    from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LOWER, SENT_START, SPACY
+
+    if len(doc) == 0:
+        return _TokenView([], [], [], [], [], [])
+    arr = doc.to_array([LOWER, IDX, LENGTH, IS_ALPHA, IS_PUNCT, IS_SPACE, SENT_START, SPACY])
+    strings = doc.vocab.strings
+    lowers = [strings[int(h)].replace("’", "'") for h in arr[:, 0]]
+    starts = arr[:, 1].astype(np.int64).tolist()
+    ends = (arr[:, 1] + arr[:, 2]).astype(np.int64).tolist()
+    sent_flags = arr[:, 6].astype(np.int64)
+    sent_starts = sorted({0, *np.flatnonzero(sent_flags == 1).tolist()})
+    return _TokenView(
+        lowers=lowers,
+        starts=starts,
+        ends=ends,
+        is_alpha=arr[:, 3].astype(bool).tolist(),
+        is_punct=(arr[:, 4].astype(bool) | arr[:, 5].astype(bool)).tolist(),
+        sent_starts=sent_starts,
+        lower_text="".join(low + " " if sp else low
+                           for low, sp in zip(lowers, arr[:, 7].tolist(), strict=True)),
+    )
+
+
 def normalize_doc(doc: Any) -> Any:
     """Set ``token.norm_`` on every token (see module docstring)."""
-    lowers = [t.lower_.replace("’", "'") for t in doc]
+    from spacy.attrs import NORM
+
+    view = _token_view(doc)
+    lowers = view.lowers
     n = len(lowers)
+    sent_start = set(view.sent_starts)
+    norms = np.zeros((n, 1), dtype=np.uint64)
+    negated = [False] * n
+    add = doc.vocab.strings.add
     scope = 0
-    for i, token in enumerate(doc):
+    for i in range(n):
         lower = lowers[i]
         nxt = lowers[i + 1] if i + 1 < n else None
         if lower == "nt" and i > 0 and lowers[i - 1] in _DO_FORMS:
             lower = "n't"
         norm = normalize_word(lower)
-        if lower in _NEG_SCOPE_BREAK or token.is_sent_start:
+        if lower in _NEG_SCOPE_BREAK or i in sent_start:
             scope = 0
-        if scope > 0 and token.is_alpha:
-            token.norm_ = "neg_" + norm
+        if scope > 0 and view.is_alpha[i]:
+            norm = "neg_" + norm
+            negated[i] = True
             scope -= 1
-        else:
-            token.norm_ = norm
+        norms[i, 0] = add(norm)
         if _is_negator(lower, nxt):
             scope = _NEG_SCOPE_MAX
+    if n:
+        doc.from_array([NORM], norms)
+    view.negated = negated
+    doc.user_data[_VIEW_KEY] = view
     return doc
 
 
@@ -327,36 +379,42 @@ class Clause:
     topic: bool = False
     resolved: bool = False
     boundary_rule: int = 0  # 0 none, 1 weak, 2 strong
+    token_start: int = -1  # token range in the doc, when known
+    token_end: int = -1
 
 
-def _split_points(sent: Any) -> list[int]:
-    """Token indices (absolute) where a new clause starts inside ``sent``."""
+def _split_points(view: _TokenView, start: int, end: int) -> list[int]:
+    """Token indices where a new clause starts inside the sentence ``[start, end)``."""
     points: list[int] = []
-    toks = list(sent)
-    for j, tok in enumerate(toks):
-        if j == 0:
-            continue
-        low = tok.lower_
-        prev = toks[j - 1].lower_
+    lowers = view.lowers
+    opening = " ".join(lowers[start:start + 2])
+    if opening.startswith(_CONCESSIVE_START):
+        # "Although X, Y": the concessive part ends at the first comma
+        comma = next((i for i in range(start + 1, end - 1) if lowers[i] == ","), None)
+        if comma is not None:
+            points.append(comma + 1)
+    for i in range(start + 1, end):
+        low = lowers[i]
+        prev = lowers[i - 1]
         if low == ";":
-            if j + 1 < len(toks):
-                points.append(toks[j + 1].i)
+            if i + 1 < end:
+                points.append(i + 1)
             continue
         if low not in _CONTRAST_SPLIT:
             continue
         if low == "though" and prev in ("as", "even"):
             if prev == "even":
-                points.append(toks[j - 1].i)
+                points.append(i - 1)
             continue
         if low == "still" and prev not in (",", "but", "-", "—"):
             continue
-        if low == "though" and (j == len(toks) - 1 or toks[j + 1].is_punct):
+        if low == "though" and (i == end - 1 or view.is_punct[i + 1]):
             # sentence-final "though" ("she's keen, though.") marks contrast with the
             # previous sentence, not a clause boundary
             continue
-        if prev in ("but",):
+        if prev == "but":
             continue
-        points.append(tok.i if prev != "," else tok.i)
+        points.append(i)
     return sorted(set(points))
 
 
@@ -384,44 +442,51 @@ def _is_topic(text_lower: str) -> bool:
 
 def segment_clauses(doc: Any) -> list[Clause]:
     """Clauses of a normalised, sentence-split doc, with hypothetical/topic/resolved flags."""
+    view = doc.user_data.pop(_VIEW_KEY, None)
+    if view is None:
+        normalize_doc(doc)
+        view = doc.user_data.pop(_VIEW_KEY)
+    text = view.lower_text
+    n = len(view.lowers)
+    sent_bounds = [*view.sent_starts, n]
     clauses: list[Clause] = []
-    sents = list(doc.sents)
-    for s_idx, sent in enumerate(sents):
-        bounds = [sent.start, *_split_points(sent), sent.end]
-        spans = [doc[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-        kinds: list[str] = []
-        for span in spans:
-            kinds.append(_clause_kind(span.text.lower().lstrip(" ,;-")))
+    for s_idx, (s_start, s_end) in enumerate(pairwise(sent_bounds)):
+        bounds = [s_start, *_split_points(view, s_start, s_end), s_end]
+        pieces = [(a, b) for a, b in pairwise(bounds) if b > a]
+        lowers_of = [text[view.starts[a]:view.ends[b - 1]] for a, b in pieces]
+        kinds = [_clause_kind(low.lstrip(" ,;-")) for low in lowers_of]
         for k in range(len(kinds) - 1):
             if kinds[k] == "main" and kinds[k + 1] == "post_contrast":
                 kinds[k] = "pre_contrast"
-        next_sent_lower = sents[s_idx + 1].text.lower() if s_idx + 1 < len(sents) else ""
-        for k, span in enumerate(spans):
-            text = span.text
-            stripped = text.strip()
-            if not stripped or all(t.is_punct or t.is_space for t in span):
+        if s_idx + 2 < len(sent_bounds):
+            nxt_start, nxt_end = sent_bounds[s_idx + 1], sent_bounds[s_idx + 2]
+            next_sent_lower = text[view.starts[nxt_start]:view.ends[nxt_end - 1]][:60]
+        else:
+            next_sent_lower = ""
+        for k, (a, b) in enumerate(pieces):
+            if all(view.is_punct[a:b]):
                 continue
-            lower = text.lower().replace("’", "'")
-            later = " ".join(s.text.lower() for s in spans[k + 1:])
+            lower = lowers_of[k]
+            later = " ".join(lowers_of[k + 1:])
             resolved = bool(_RESOLVED.search(lower)) and bool(
                 kinds[k] in ("pre_contrast", "concessive")
                 or _RESOLUTION_FOLLOW.search(later)
-                or _RESOLUTION_FOLLOW.search(next_sent_lower[:60])
+                or _RESOLUTION_FOLLOW.search(next_sent_lower)
             )
             hypothetical = _is_hypothetical(lower)
             topic = _is_topic(lower)
-            rule = 0 if (hypothetical or topic) else boundary_rule_level(span)
-            lead = len(text) - len(text.lstrip())
-            trail = len(text) - len(text.rstrip())
+            rule = 0 if (hypothetical or topic) else _boundary_rule_level(view, a, b, lower)
             clauses.append(Clause(
-                start=span.start_char + lead,
-                end=span.end_char - trail,
+                start=view.starts[a],
+                end=view.ends[b - 1],
                 sentence=s_idx,
                 kind=kinds[k],
                 hypothetical=hypothetical,
                 topic=topic,
                 resolved=resolved,
                 boundary_rule=rule,
+                token_start=a,
+                token_end=b,
             ))
     return clauses
 
@@ -444,6 +509,9 @@ _BOUNDARY_STRONG = re.compile(
     r"hr (?:policy|issue|matter|complaint)|report(?:ed|ing)? (?:it |this |him |her )?to hr|"
     r"code of conduct|compliance|falsif\w*|fudg\w*|off the books|cover(?:ed|ing)? up|"
     r"client data|customer data|personal data|passwords?|credentials|share price|"
+    r"(?:my|your) (?:login|log-in|access token|security token|badge)|"
+    r"(?:gifts?|tickets|vouchers?|cash|money) (?:if|in return|in exchange|for)|"
+    r"(?:back|round|up) to (?:his|her|their) (?:flat|house|apartment|place|room)|"
     r"stock tips?|non-public|regulator\w*|kept it quiet|keep it quiet|without (?:my )?"
     r"(?:consent|permission|asking)|wasn'?t (?:his|hers|theirs) to share|drunk|"
     r"hotel|late[- ]night (?:texts|messages|calls)|midnight (?:texts|messages|calls))\b")
@@ -465,8 +533,9 @@ _BOUNDARY_CONFLICT = re.compile(
     r"reports? (?:in)?to (?:him|her|them)|(?:on|chairs?|sits on|sitting on) my "
     r"(?:promotion|review|assessment|interview|hiring) (?:panel|committee|board)|"
     r"(?:decide|decides|deciding|approves?|signs? off|sign off on|rates?|rating|evaluat\w*|"
-    r"assess\w*|calibrat\w*) my (?:promotion|raise|bonus|rating|review|performance|pay|"
-    r"application)|"
+    r"assess\w*|calibrat\w*|grad\w*|scor\w*|rank\w*) my (?:promotion|raise|bonus|rating|"
+    r"review|performance|pay|application|grade|level|case)|"
+    r"(?:panel|committee|board) (?:deciding|for|that decides|reviewing) my|"
     r"(?:recruit|poach|hire|headhunt)\w* me|(?:her|his|their) (?:own )?(?:company|business|"
     r"startup|firm|side (?:hustle|business|gig)|agency|consultancy)|"
     r"(?:sell|selling|sold|pitch\w*) (?:me|us)|invest\w*|vendor|supplier|gifts?|"
@@ -477,24 +546,32 @@ _BOUNDARY_CONFLICT = re.compile(
 
 def boundary_rule_level(span: Any) -> int:
     """2 when a strong boundary pattern fires outside negation scope, 1 for a weaker
-    combination (disclosure + private matter + third party, or a conflict of interest),
-    0 otherwise. Patterns are matched on the clause text; a pattern whose tokens are all
-    negated ("he has never said anything inappropriate") does not count."""
-    text = span.text.lower().replace("’", "'")
-    offset = span.start_char
+    combination (a conflict of interest), 0 otherwise; ``span`` is a normalised spaCy span.
+    A pattern whose words are all negated ("he has never said anything inappropriate")
+    does not count."""
+    doc = span.doc
+    view = _token_view(doc)
+    view.negated = [t.norm_.startswith("neg_") for t in doc]
+    lower = span.text.lower().replace("’", "'")
+    return _boundary_rule_level(view, span.start, span.end, lower)
+
+
+def _boundary_rule_level(view: _TokenView, a: int, b: int, lower: str) -> int:
+    offset = view.starts[a]
 
     def _outside_negation(match: re.Match[str]) -> bool:
-        tokens = [t for t in span if t.idx - offset < match.end() and
-                  t.idx + len(t) - offset > match.start() and t.is_alpha]
-        return not tokens or not all(in_negation_scope(t) for t in tokens)
+        lo, hi = match.start() + offset, match.end() + offset
+        words = [i for i in range(a, b)
+                 if view.starts[i] < hi and view.ends[i] > lo and view.is_alpha[i]]
+        return not words or not all(view.negated[i] for i in words)
 
-    for match in _BOUNDARY_STRONG.finditer(text):
+    for match in _BOUNDARY_STRONG.finditer(lower):
         if _outside_negation(match):
             return 2
-    disclose = [m for m in _BOUNDARY_DISCLOSE.finditer(text) if _outside_negation(m)]
-    if disclose and _BOUNDARY_PRIVATE.search(text) and _BOUNDARY_THIRD_PARTY.search(text):
+    disclose = [m for m in _BOUNDARY_DISCLOSE.finditer(lower) if _outside_negation(m)]
+    if disclose and _BOUNDARY_PRIVATE.search(lower) and _BOUNDARY_THIRD_PARTY.search(lower):
         return 2
-    for match in _BOUNDARY_CONFLICT.finditer(text):
+    for match in _BOUNDARY_CONFLICT.finditer(lower):
         if _outside_negation(match):
             return 1
     return 0
@@ -556,11 +633,8 @@ def build_norm_bow_classifier(
         batch_keys = []
         batch_vals = []
         for doc in docs:
-            if hasattr(doc, "to_array"):
-                unigrams = doc.to_array(NORM)
-            else:  # a Span: slice the parent doc's array
-                unigrams = doc.doc.to_array(NORM)[doc.start:doc.end]
-            unigrams = ops.asarray(unigrams)
+            # Doc and Span both have to_array; a one-attribute request can come back 2-D
+            unigrams = ops.asarray(np.ascontiguousarray(doc.to_array([NORM]).reshape(-1)))
             grams = [unigrams]
             for n in range(2, size + 1):
                 grams.append(ops.ngrams(n, unigrams))
@@ -581,10 +655,10 @@ def build_norm_bow_classifier(
     length = 2 ** (length - 1).bit_length()
     sparse = SparseLinear_v2(nO=nO, length=length)
     # same structure as spaCy's TextCatBOW.v3, so textcat.add_label can resize the output
-    resizable_layer = make_resizable(
+    resizable_layer: Any = make_resizable(
         sparse, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": -10.0, "W": 0})
     )
-    model = chain(extract, resizable_layer)
+    model: Any = chain(extract, resizable_layer)
     model = with_cpu(model, model.ops)
     output = softmax_activation() if exclusive_classes else Logistic()
     model = chain(model, with_cpu(output, output.ops))
@@ -625,7 +699,9 @@ class SignalClauseScorer:
         counts: list[int] = []
         for doc in docs:
             clauses: list[Clause] = doc.user_data.get(CLAUSES_KEY, [])
-            doc_spans = [doc.char_span(c.start, c.end, alignment_mode="expand") for c in clauses]
+            doc_spans = [doc[c.token_start:c.token_end] if c.token_start >= 0
+                         else doc.char_span(c.start, c.end, alignment_mode="expand")
+                         for c in clauses]
             spans.extend(doc_spans)
             counts.append(len(doc_spans))
         if spans:
@@ -675,7 +751,7 @@ def build_blank_pipeline(*, ngram_size: int = 2, length: int = 262144) -> Any:
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("signal_normalizer")
     nlp.add_pipe("signal_clauses")
-    textcat = nlp.add_pipe(TEXTCAT, config=textcat_config(ngram_size, length))
+    textcat: Any = nlp.add_pipe(TEXTCAT, config=textcat_config(ngram_size, length))
     for label in LABELS:
         textcat.add_label(label)
     return nlp

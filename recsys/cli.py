@@ -100,6 +100,9 @@ def ingest_cmd(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Store valid rows, report the invalid ones.")
     ] = False,
+    embed: Annotated[
+        bool, typer.Option("--embed/--no-embed", help="Embed profiles and update the index.")
+    ] = True,
     org: OrgOpt = None,
 ) -> None:
     """Load contract files (JSONL or CSV) from DIRECTORY, upserting by id."""
@@ -123,12 +126,45 @@ def ingest_cmd(
         ) from None
     for e in report.errors[:200]:
         err.print(str(e), highlight=False, markup=False)
-    _after_ingest(ctx, _org(ctx, org))
+    if embed:
+        _after_ingest(ctx, _org(ctx, org))
     out.print({"stored": report.counts, "skipped": report.skipped})
 
 
 def _after_ingest(ctx: AppContext, org: str) -> None:
-    """Hook for derived data (embeddings, index, feedback signals); extended by later issues."""
+    """Derived data: embed profiles (cached by content hash: unchanged text is never
+    re-encoded), persist the candidate index, and mine signals of new feedback."""
+    from recsys.engine import RecommendationEngine
+    from recsys.snapshot import load_mentees
+
+    engine = RecommendationEngine(ctx)
+    before = engine.cache.count(engine.embedder.encoder_id)
+    catalog = engine.catalog(org)
+    with ctx.sessions() as session:
+        mentees = load_mentees(session, org)
+    engine.mentee_batch(mentees)
+    encoded = engine.cache.count(engine.embedder.encoder_id) - before
+    out.print(
+        f"embedded {encoded} new text(s) ({len(catalog)} mentors, {len(mentees)} mentees); "
+        f"index: {catalog.index.index_type}, {len(catalog.index)} vectors"
+    )
+    signals = _analyze_pending_feedback(ctx, org)
+    if signals is not None:
+        out.print(f"feedback signals computed for {signals} note(s)")
+
+
+def _analyze_pending_feedback(ctx: AppContext, org: str) -> int | None:
+    """Mine signals for feedback not yet analysed by the champion signal model (None: no model)."""
+    try:
+        from recsys.insights.signals_store import analyze_pending
+        from training.pipeline import load_signal_miner
+    except ImportError:
+        return None
+    miner = load_signal_miner(ctx.settings)
+    if miner is None:
+        return None
+    with ctx.sessions() as session, session.begin():
+        return analyze_pending(session, org, miner)
 
 
 @app.command("export")
@@ -396,3 +432,18 @@ def models_rollback(kind: KIND_OPT = "ranker") -> None:
 
 def main() -> None:  # pragma: no cover - console script shim
     sys.exit(app())
+
+
+def _register_command_modules() -> None:
+    """Command groups that live in their own modules (each exposes ``register(app)``)."""
+    import importlib
+    import pkgutil
+
+    import recsys.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"recsys.commands.{info.name}")
+        module.register(app)
+
+
+_register_command_modules()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio.to_thread
@@ -24,6 +24,7 @@ from fastapi import FastAPI
 
 from recsys.context import AppContext
 from recsys.settings import Settings
+from serving.auth import PrincipalCache
 from serving.engine import BaselineEngine, ServingEngine
 from serving.errors import CatchAllMiddleware, install_handlers
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
@@ -102,6 +103,7 @@ def create_app(
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
+    app.state.principals = PrincipalCache()
     install_handlers(app)
     for router in ALL_ROUTERS:
         app.include_router(router)

@@ -6,12 +6,13 @@ needs is visible in its signature. ``admin`` satisfies every role.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from recsys.context import AppContext
 from recsys.keys import Principal, Role
@@ -24,7 +25,7 @@ MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1  # databases take 64-bit offsets; nobody pages this far
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -32,7 +33,7 @@ def get_ctx(request: Request) -> AppContext:
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
 
 
-def get_sessions(ctx: CtxDep) -> sessionmaker[Session]:
+async def get_sessions(ctx: CtxDep) -> sessionmaker[Session]:
     return ctx.sessions
 
 
@@ -40,29 +41,32 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 """The session factory, for async routes that run their database work in the threadpool."""
 
 
-def get_session(ctx: CtxDep) -> Iterator[Session]:
+async def get_session(ctx: CtxDep) -> AsyncIterator[Session]:
     """One session per request: committed when the route returns, rolled back if it raises.
 
-    Routes that must make their writes visible to other connections before returning (engine
-    hooks read the stored rows) call ``session.commit()`` themselves; the final commit is then
-    a no-op.
+    Creating a session does no I/O, so it happens on the event loop; commit and rollback do,
+    so they run in the threadpool (and only when a transaction is open). Routes that must make
+    their writes visible to other connections before returning (engine hooks read the stored
+    rows) call ``session.commit()`` themselves; the final commit is then skipped.
     """
     session = ctx.sessions()
     try:
         yield session
-        session.commit()
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        session.close()  # no transaction is left open here, so nothing blocks
 
 
 # scope="function": commit before the response is sent, so a failed commit is an error response
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_engine(request: Request) -> ServingEngine:
+async def get_engine(request: Request) -> ServingEngine:
     engine: ServingEngine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise ApiError(503, "models are not loaded yet")
@@ -72,7 +76,7 @@ def get_engine(request: Request) -> ServingEngine:
 EngineDep = Annotated[ServingEngine, Depends(get_engine)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -94,7 +98,7 @@ class Page:
     offset: int
 
 
-def get_page(
+async def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> Page:

@@ -69,7 +69,9 @@ class ServingEngine(Protocol):
         """Signals per text (stateless: nothing is stored)."""
         ...
 
-    async def pairing_risk(self, org: str, pairing_id: str, as_of: dt.date) -> dict[str, Any] | None:
+    async def pairing_risk(
+        self, org: str, pairing_id: str, as_of: dt.date
+    ) -> dict[str, Any] | None:
         """``{"pairing_id", "risk", "reasons", ...}`` or None when the pairing is unknown in org."""
         ...
 
@@ -92,10 +94,74 @@ class ServingEngine(Protocol):
 # --------------------------------------------------------------------------- baseline
 _WORD = re.compile(r"[a-z][a-z0-9+#.-]{2,}")
 _STOPWORDS = frozenset(
-    """the and for with that this from have has had into about their they them what when where
-    which while who will would could should want wants more most some such than then there these
-    those very been being also just like over under how our out your you are was were can get
-    become better learn learning improve grow growth help work working role team""".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "have",
+        "has",
+        "had",
+        "into",
+        "about",
+        "their",
+        "they",
+        "them",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "will",
+        "would",
+        "could",
+        "should",
+        "want",
+        "wants",
+        "more",
+        "most",
+        "some",
+        "such",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "very",
+        "been",
+        "being",
+        "also",
+        "just",
+        "like",
+        "over",
+        "under",
+        "how",
+        "our",
+        "out",
+        "your",
+        "you",
+        "are",
+        "was",
+        "were",
+        "can",
+        "get",
+        "become",
+        "better",
+        "learn",
+        "learning",
+        "improve",
+        "grow",
+        "growth",
+        "help",
+        "work",
+        "working",
+        "role",
+        "team",
+    ]
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _NEGATION = re.compile(
@@ -104,38 +170,76 @@ _NEGATION = re.compile(
 )
 _RULES: dict[Signal, tuple[str, ...]] = {
     Signal.poor_match: (
-        r"not (?:a )?(?:good|great|right) (?:fit|match)", r"mismatch", r"nothing in common",
-        r"different (?:field|area|background)s?", r"wrong mentor", r"can't relate",
+        r"not (?:a )?(?:good|great|right) (?:fit|match)",
+        r"mismatch",
+        r"nothing in common",
+        r"different (?:field|area|background)s?",
+        r"wrong mentor",
+        r"can't relate",
     ),
     Signal.low_commitment: (
-        r"cancel(?:l?ed|s|ling)?", r"no[- ]show", r"missed (?:\w+ )?(?:session|meeting|call)s?",
-        r"didn't (?:show|turn) up", r"not (?:really )?(?:engaged|committed|interested)",
+        r"cancel(?:l?ed|s|ling)?",
+        r"no[- ]show",
+        r"missed (?:\w+ )?(?:session|meeting|call)s?",
+        r"didn't (?:show|turn) up",
+        r"not (?:really )?(?:engaged|committed|interested)",
         r"keeps? (?:postponing|rescheduling)",
     ),
     Signal.time_constraints: (
-        r"too busy", r"no time", r"workload", r"schedul\w+ conflicts?", r"time ?zones?",
-        r"deadlines?", r"overloaded", r"hard to find (?:a )?time",
+        r"too busy",
+        r"no time",
+        r"workload",
+        r"schedul\w+ conflicts?",
+        r"time ?zones?",
+        r"deadlines?",
+        r"overloaded",
+        r"hard to find (?:a )?time",
     ),
     Signal.communication_breakdown: (
-        r"(?:doesn't|does not|don't|never) (?:reply|respond|answer)\w*", r"unresponsive",
-        r"ignor\w+ (?:my )?(?:messages?|emails?)", r"hard to reach", r"misunderst\w+",
-        r"not responding", r"radio silence",
+        r"(?:doesn't|does not|don't|never) (?:reply|respond|answer)\w*",
+        r"unresponsive",
+        r"ignor\w+ (?:my )?(?:messages?|emails?)",
+        r"hard to reach",
+        r"misunderst\w+",
+        r"not responding",
+        r"radio silence",
     ),
     Signal.fear_of_feedback: (
-        r"afraid", r"scared", r"nervous", r"intimidat\w+", r"hesitant to", r"worried about",
+        r"afraid",
+        r"scared",
+        r"nervous",
+        r"intimidat\w+",
+        r"hesitant to",
+        r"worried about",
         r"fear of",
     ),
     Signal.unclear_goals: (
-        r"unclear (?:goals?|objectives?|direction)", r"no clear (?:goals?|plan|direction)",
-        r"not sure what (?:to|we|i)", r"lost direction", r"aimless", r"don't know what to discuss",
+        r"unclear (?:goals?|objectives?|direction)",
+        r"no clear (?:goals?|plan|direction)",
+        r"not sure what (?:to|we|i)",
+        r"lost direction",
+        r"aimless",
+        r"don't know what to discuss",
     ),
     Signal.boundary_concern: (
-        r"confidential\w*", r"inappropriate\w*", r"uncomfortable", r"harass\w*",
-        r"conflict of interest", r"compliance", r"personal relationship", r"crossed a line",
+        r"confidential\w*",
+        r"inappropriate\w*",
+        r"uncomfortable",
+        r"harass\w*",
+        r"conflict of interest",
+        r"compliance",
+        r"personal relationship",
+        r"crossed a line",
     ),
     Signal.positive_progress: (
-        r"great progress", r"making progress", r"really (?:helpful|useful)", r"very helpful",
-        r"learn(?:ed|t) a lot", r"achieved", r"goals? (?:met|reached)", r"promot\w+",
+        r"great progress",
+        r"making progress",
+        r"really (?:helpful|useful)",
+        r"very helpful",
+        r"learn(?:ed|t) a lot",
+        r"achieved",
+        r"goals? (?:met|reached)",
+        r"promot\w+",
     ),
 }
 _COMPILED = {s: re.compile(r"\b(?:" + "|".join(p) + r")\b", re.I) for s, p in _RULES.items()}
@@ -188,7 +292,9 @@ def risk_from_signals(signals: Sequence[DetectedSignal]) -> tuple[float, list[st
     positive = best.get(Signal.positive_progress.value, 0.0)
     if Signal.boundary_concern.value not in challenge:
         risk *= 1.0 - 0.5 * positive
-    reasons = [f"{k} reported (score {v:.2f})" for k, v in sorted(challenge.items(), key=lambda x: -x[1])]
+    reasons = [
+        f"{k} reported (score {v:.2f})" for k, v in sorted(challenge.items(), key=lambda x: -x[1])
+    ]
     if positive:
         reasons.append(f"positive_progress reported (score {positive:.2f})")
     return round(risk, 4), reasons
@@ -262,7 +368,9 @@ class BaselineEngine:
     async def analyze(self, texts: Sequence[str]) -> list[list[DetectedSignal]]:
         return [detect_signals(t) for t in texts]
 
-    async def pairing_risk(self, org: str, pairing_id: str, as_of: dt.date) -> dict[str, Any] | None:
+    async def pairing_risk(
+        self, org: str, pairing_id: str, as_of: dt.date
+    ) -> dict[str, Any] | None:
         return await anyio.to_thread.run_sync(lambda: self._pairing_risk(org, pairing_id, as_of))
 
     def _pairing_risk(self, org: str, pairing_id: str, as_of: dt.date) -> dict[str, Any] | None:
@@ -318,9 +426,12 @@ class BaselineEngine:
                 )
                 session.add_all(
                     db.FeedbackSignal(
-                        org_id=org, feedback_id=fid, label=s["label"], score=s["score"],
+                        org_id=org,
+                        feedback_id=fid,
+                        label=s["label"],
+                        score=s["score"],
                         evidence=s["evidence"],
-                    )  # fmt: skip
+                    )
                     for s in per_id[fid]
                 )
                 row.signals_version = self.SIGNALS_VERSION

@@ -59,9 +59,7 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, f"request body exceeds the limit of {self.max_bytes} bytes"
-        )
+        response = error_response(413, f"request body exceeds the limit of {self.max_bytes} bytes")
         await response(scope, receive, send)
 
 
@@ -89,7 +87,11 @@ class RateLimiter:
     """
 
     def __init__(
-        self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
     ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be >= 1")

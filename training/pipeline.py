@@ -129,3 +129,109 @@ def fit_in_memory(ctx: AppContext, engine: Any, *, org: str, objective: str, see
         threads=ctx.settings.threads,
         seed=seed,
     ).model
+
+
+# --------------------------------------------------------------------------- signals
+def train_signals(ctx: AppContext, *, force: bool = False, seed: int = 0) -> RegisteredRun:
+    """Train the spaCy signal miner on the shipped corpus; thresholds tuned on validation."""
+    import mlflow.pyfunc
+    import pandas as pd
+
+    from models.pyfunc import SignalMinerPyfunc
+    from training.signals import train_signal_pipeline
+
+    out = Path(tempfile.mkdtemp(prefix="recsys-signals-"))
+    result = train_signal_pipeline(out / "bundle", seed=seed)
+    metrics = {f"val_{k}": v for k, v in result.validation_metrics.items()}
+    metrics |= {f"test_{k}": v for k, v in result.test_metrics.items()}
+    metrics["training_seconds"] = result.training_seconds
+    params = {**result.params, "seed": seed, "data_fingerprint": result.data_fingerprint}
+    params |= {f"threshold_{k}": round(v, 4) for k, v in result.thresholds.items()}
+
+    def log_model(name: str) -> Any:
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=SignalMinerPyfunc(),
+            artifacts={"bundle": str(result.pipeline_path)},
+            input_example=pd.DataFrame({"text": ["We keep rescheduling; she seems too busy."]}),
+            registered_model_name=name,
+        )
+
+    return log_training_run(
+        ctx.settings,
+        model_name=ctx.settings.signals_model_name,
+        run_name="signals",
+        params=params,
+        metrics=metrics,
+        primary_metric=f"val_{result.primary_metric}",
+        bundle_dir=result.pipeline_path,
+        log_model=log_model,
+        tags={"recsys.kind": "signals", "recsys.dataset_fingerprint": result.data_fingerprint},
+        force=force,
+    )
+
+
+def load_signal_miner(settings: Any) -> Any | None:
+    """The champion signal miner, or None when none has been trained yet."""
+    from models.signals import SignalMiner
+    from training.tracking import download_bundle
+
+    found = download_bundle(settings, settings.signals_model_name)
+    if found is None:
+        return None
+    path, mv = found
+    miner = SignalMiner.load(path)
+    miner.manifest.setdefault("run_id", mv.run_id)
+    return miner
+
+
+# --------------------------------------------------------------------------- risk
+def train_risk(ctx: AppContext, *, org: str, force: bool = False, seed: int = 0) -> RegisteredRun:
+    """Mine signals of stored feedback with the champion miner, then fit the risk model."""
+    import mlflow.pyfunc
+
+    from models.pyfunc import RiskModelPyfunc
+    from recsys.insights.signals_store import analyze_pending
+    from training.risk import PRIMARY_METRIC
+    from training.risk import train_risk as fit_risk
+
+    miner = load_signal_miner(ctx.settings)
+    if miner is None:
+        raise ValueError("no signal model yet: run `recsys train signals` first")
+    out = Path(tempfile.mkdtemp(prefix="recsys-risk-"))
+    with ctx.sessions() as session, session.begin():
+        analyze_pending(session, org, miner)
+    with ctx.sessions() as session:
+        result = fit_risk(session, org, threshold=ctx.settings.alert_threshold, out_dir=out)
+    bundle = result.model.save(out / "bundle")
+
+    def log_model(name: str) -> Any:
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=RiskModelPyfunc(),
+            artifacts={"bundle": str(bundle)},
+            registered_model_name=name,
+        )
+
+    artifacts = {k: v for k, v in result.artifacts.items() if Path(v).exists() and k != "model"}
+    return log_training_run(
+        ctx.settings,
+        model_name=ctx.settings.risk_model_name,
+        run_name=f"risk-{result.model.kind}",
+        params={**result.params, "org": org, "seed": seed},
+        metrics=result.metrics,
+        primary_metric=f"val_{PRIMARY_METRIC}",
+        bundle_dir=bundle,
+        log_model=log_model,
+        artifacts={k: Path(v) for k, v in artifacts.items()},
+        tags={"recsys.kind": "risk"},
+        force=force,
+    )
+
+
+def load_risk_model(settings: Any) -> Any | None:
+    from models.risk import RiskModel
+    from training.tracking import download_bundle
+
+    found = download_bundle(settings, settings.risk_model_name)
+    return None if found is None else RiskModel.load(found[0])

@@ -58,11 +58,12 @@ class SignalTrainingParams:
     epochs: int = 12
     dropout: float = 0.1
     batch_size: int = 64
-    learn_rate: float = 0.002
+    learn_rate: float = 0.005
     ngram_size: int = 2
     hash_length: int = 262144
     boundary_min_recall: float = 0.98
-    threshold_min: float = 0.15
+    # a floor keeps thresholds clear of the scores unseen everyday text gets
+    threshold_min: float = 0.4
     threshold_max: float = 0.85
 
 

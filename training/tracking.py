@@ -32,6 +32,11 @@ class RegisteredRun:
     metrics: dict[str, float]
 
 
+def metric_key(name: str) -> str:
+    """MLflow metric names allow no '@': ``ndcg@10`` is logged as ``ndcg_at_10``."""
+    return name.replace("@", "_at_")
+
+
 def setup_mlflow(settings: Settings) -> Any:
     """Point MLflow at the configured store; create the experiment with artifacts in RECSYS_HOME."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -92,9 +97,9 @@ def log_training_run(
 
     client = setup_mlflow(settings)
     with mlflow.start_run(run_name=run_name) as run:
-        mlflow.set_tags({PRIMARY_METRIC_TAG: primary_metric, **(tags or {})})
+        mlflow.set_tags({PRIMARY_METRIC_TAG: metric_key(primary_metric), **(tags or {})})
         mlflow.log_params({k: _param(v) for k, v in params.items()})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})  # drop NaN
+        mlflow.log_metrics({metric_key(k): float(v) for k, v in metrics.items() if v == v})
         mlflow.log_artifacts(str(bundle_dir), artifact_path=BUNDLE_PATH)
         for name, path in (artifacts or {}).items():
             if path.is_dir():
@@ -114,7 +119,7 @@ def log_training_run(
     elif force:
         promoted, decision = True, "forced"
     else:
-        old_value = run_metric(client, current.run_id, primary_metric)
+        old_value = run_metric(client, current.run_id, metric_key(primary_metric))
         if old_value is None:
             promoted, decision = True, f"champion has no {primary_metric}"
         else:

@@ -7,7 +7,8 @@ For each backend: batched throughput (texts/s) on paragraph-length mentor bios a
 goals, latency of one short text via ``encode_one`` (the serving path: p50/p99 ms), latency of
 one request's goal sentences as a small batch (the catalog encodes up to 4 sentences per
 text), and the mean / minimum cosine between the backend's vectors and torch fp32 vectors of
-the same texts. Texts come from ``recsys.synthetic.generate_programme`` when available,
+the same texts. Backends are timed round-robin so that load from other processes on a shared
+host affects each alike; the 1-minute load average is printed with the figures. Texts come from ``recsys.synthetic.generate_programme`` when available,
 otherwise from the composer in this module. Prints one JSON object.
 """
 
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,15 +144,22 @@ def compose_goals(rng: random.Random) -> str:
 
 
 def _texts_from_programme(n_bios: int, n_goals: int, seed: int) -> tuple[list[str], list[str]]:
-    """Bios and goals from the project's synthetic programme generator (duck-typed)."""
-    from recsys.synthetic import generate_programme  # type: ignore[attr-defined]
+    """Bios and goals from the project's synthetic programme generator (written to files)."""
+    from recsys.synthetic import generate_programme
 
-    programme: Any = generate_programme(n_mentors=n_bios, n_mentees=n_goals, seed=seed)
-
-    def field(rows: Any, name: str) -> list[str]:
-        return [str(r[name] if isinstance(r, dict) else getattr(r, name)) for r in rows]
-
-    return field(programme.mentors, "bio")[:n_bios], field(programme.mentees, "goals")[:n_goals]
+    with tempfile.TemporaryDirectory(prefix="bench-programme-") as tmp:
+        generate_programme(
+            Path(tmp),
+            n_mentors=max(n_bios, 1),
+            n_mentees=max(n_goals, 2),
+            n_pairings=0,
+            seed=seed,
+            feedback_rate=0.0,
+            heldout_fraction=0.0,
+        )
+        bios = [json.loads(line)["bio"] for line in (Path(tmp) / "mentors.jsonl").open()]
+        goals = [json.loads(line)["goals"] for line in (Path(tmp) / "mentees.jsonl").open()]
+    return bios[:n_bios], goals[:n_goals]
 
 
 def realistic_texts(n_bios: int, n_goals: int, seed: int = 0) -> tuple[list[str], list[str], str]:
@@ -178,38 +188,48 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def bench_backend(
-    embedder: Embedder,
+def bench_backends(
+    embedders: dict[str, Embedder],
     texts: Sequence[str],
     singles: Sequence[str],
     requests: Sequence[list[str]],
     batch_size: int,
-) -> tuple[dict[str, float], np.ndarray]:
-    embedder.encode(texts[:batch_size], batch_size=batch_size)  # warm-up (allocations, JIT)
-    for text in singles[:10]:
-        embedder.encode_one(text)
-    start = time.perf_counter()
-    vectors = embedder.encode(texts, batch_size=batch_size)
-    batch_s = time.perf_counter() - start
-
-    single_ms = []
-    for text in singles:
-        t0 = time.perf_counter()
-        embedder.encode_one(text)
-        single_ms.append((time.perf_counter() - t0) * 1000)
-    request_ms = []
-    for sentences in requests:
-        t0 = time.perf_counter()
-        embedder.encode(sentences)
-        request_ms.append((time.perf_counter() - t0) * 1000)
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Time all backends round-robin, so background load on a shared host hits each equally."""
+    for embedder in embedders.values():  # warm-up: allocations, thread pools, kernel choice
+        embedder.encode(texts[:batch_size], batch_size=batch_size)
+        for text in singles[:10]:
+            embedder.encode_one(text)
+    batch_s = dict.fromkeys(embedders, 0.0)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start : start + batch_size]
+        for name, embedder in embedders.items():
+            t0 = time.perf_counter()
+            parts[name].append(embedder.encode(chunk, batch_size=batch_size))
+            batch_s[name] += time.perf_counter() - t0
+    single_ms: dict[str, list[float]] = {name: [] for name in embedders}
+    request_ms: dict[str, list[float]] = {name: [] for name in embedders}
+    for text, sentences in zip(singles, requests, strict=True):
+        for name, embedder in embedders.items():
+            t0 = time.perf_counter()
+            embedder.encode_one(text)
+            single_ms[name].append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            embedder.encode(sentences)
+            request_ms[name].append((time.perf_counter() - t0) * 1000)
     figures = {
-        "texts_per_s": round(len(texts) / batch_s, 1),
-        "single_ms_p50": round(statistics.median(single_ms), 2),
-        "single_ms_p99": round(_percentile(single_ms, 99), 2),
-        "request_sentences_ms_p50": round(statistics.median(request_ms), 2),
-        "request_sentences_ms_p99": round(_percentile(request_ms, 99), 2),
+        name: {
+            "texts_per_s": round(len(texts) / batch_s[name], 1),
+            "single_ms_min": round(min(single_ms[name]), 2),
+            "single_ms_p50": round(statistics.median(single_ms[name]), 2),
+            "single_ms_p99": round(_percentile(single_ms[name], 99), 2),
+            "request_sentences_ms_p50": round(statistics.median(request_ms[name]), 2),
+            "request_sentences_ms_p99": round(_percentile(request_ms[name], 99), 2),
+        }
+        for name in embedders
     }
-    return figures, vectors
+    return figures, {name: np.vstack(chunks) for name, chunks in parts.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -239,22 +259,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "backends": {},
     }
-    reference: np.ndarray | None = None
+    embedders: dict[str, Embedder] = {}
+    load_s: dict[str, float] = {}
     for backend in args.backends:
-        load_start = time.perf_counter()
-        embedder = Embedder.load(backend=backend, threads=args.threads, home=args.home)
-        load_s = time.perf_counter() - load_start
-        figures, vectors = bench_backend(embedder, texts, singles, requests, args.batch_size)
-        figures["load_s"] = round(load_s, 2)
-        figures["encoder_id"] = embedder.encoder_id  # type: ignore[assignment]
-        if backend == "torch":
-            reference = vectors
-        if reference is not None:
-            cosines = np.sum(vectors * reference, axis=1)
-            figures["cosine_to_torch_mean"] = round(float(cosines.mean()), 5)
-            figures["cosine_to_torch_min"] = round(float(cosines.min()), 5)
-        results["backends"][backend] = figures
-        print(json.dumps({backend: figures}), flush=True)
+        t0 = time.perf_counter()
+        embedders[backend] = Embedder.load(backend=backend, threads=args.threads, home=args.home)
+        load_s[backend] = round(time.perf_counter() - t0, 2)
+    figures, vectors = bench_backends(embedders, texts, singles, requests, args.batch_size)
+    reference = vectors.get("torch")
+    if reference is None:
+        reference = Embedder.load(threads=args.threads, home=args.home).encode(texts)
+    for backend, embedder in embedders.items():
+        cosines = np.sum(vectors[backend] * reference, axis=1)
+        results["backends"][backend] = {
+            **figures[backend],
+            "cosine_to_torch_mean": round(float(cosines.mean()), 5),
+            "cosine_to_torch_min": round(float(cosines.min()), 5),
+            "load_s": load_s[backend],
+            "encoder_id": embedder.encoder_id,
+        }
+    results["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(results, indent=2))
     return results
 

@@ -392,7 +392,7 @@ def _phrase_signal(label: str, kind: str, v: Mapping[str, float]) -> str | None:
         if recent == 0:
             return "no progress reported in the last 30 days"
         return f"only {_notes(recent)} reporting progress in the last 30 days"
-    if kind in ("recent", "trend", "w") and recent > 0:
+    if recent > 0 and (recent == total or kind in ("recent", "trend", "w")):
         return f"{_notes(recent)} about {words} in the last 30 days"
     if total > 0:
         return f"{_notes(total)} about {words} since the start"
@@ -413,12 +413,8 @@ def _phrase(name: str, v: Mapping[str, float]) -> tuple[str, str | None]:
             name,
             f"{round(value)} challenge{'s' if round(value) != 1 else ''} raised by the {role}",
         )
-    if name == "neg_total":
-        return "neg", (f"{round(value)} challenge signals since the start" if value > 0 else None)
-    if name == "neg_recent":
-        return "neg", (
-            f"{round(value)} challenge signals in the last 30 days" if value > 0 else None
-        )
+    if name in ("neg_total", "neg_recent"):  # only left when no label count explains it
+        return "neg", None
     if name == "days_since_last_note":
         return "engagement", (f"no check-in for {round(value)} days" if value >= 14 else None)
     if name == "notes_last_30d":
@@ -427,8 +423,13 @@ def _phrase(name: str, v: Mapping[str, float]) -> tuple[str, str | None]:
         rate = v.get("notes_per_30d", 0.0)
         return "engagement", f"only {rate:.1f} check-ins per month"
     if name == "days_since_start":
-        return name, f"day {round(value)} of the pairing"
+        days = round(value)
+        if days < 60:
+            return name, f"early days: the pairing started {days} days ago"
+        return name, f"the pairing has been running for {days} days"
     if name == "shared_hours":
+        if value < 0.5:
+            return name, "no shared working hours (09:00–17:00 in both time zones)"
         return name, f"only {value:.0f} shared working hours per day" if value < 8 else None
     if name == "seniority_gap":
         if value <= 0:
@@ -441,6 +442,28 @@ def _phrase(name: str, v: Mapping[str, float]) -> tuple[str, str | None]:
             "mentor and mentee work in the same department"
         )
     return name, None
+
+
+def _credit_labels(
+    values: Mapping[str, float], contributions: Mapping[str, float]
+) -> dict[str, float]:
+    """Move the contributions of the challenge totals onto the labels that make them up.
+
+    "3 notes about time constraints" says more than "3 challenge signals": ``neg_total`` is
+    shared out over the ``n_<label>`` features in proportion to their counts, ``neg_recent``
+    over ``recent_<label>``.
+    """
+    out = dict(contributions)
+    for total, kind in (("neg_total", "n"), ("neg_recent", "recent")):
+        parts = {f"{kind}_{lb}": values.get(f"{kind}_{lb}", 0.0) for lb in CHALLENGES}
+        weight = sum(parts.values())
+        if total not in out or weight <= 0:
+            continue
+        share = out.pop(total)
+        for name, count in parts.items():
+            if count > 0:
+                out[name] = out.get(name, 0.0) + share * count / weight
+    return out
 
 
 def explain(
@@ -458,7 +481,7 @@ def explain(
     """
     themes: dict[str, float] = {}
     phrases: dict[str, list[tuple[float, str]]] = {}
-    for name, c in contributions.items():
+    for name, c in _credit_labels(values, contributions).items():
         if name not in values:
             continue
         theme, phrase = _phrase(name, values)

@@ -44,9 +44,11 @@ DEFAULT_EF_CONSTRUCTION = 200
 DEFAULT_EF_SEARCH = 128
 DEFAULT_TOMBSTONE_FRACTION = 0.2
 
-# When the widening search would need more than this share of the pool from the approximate
-# index, scanning the stored matrix exactly is both cheaper and complete.
+# When the widening search would need more than this share of the pool, or more than this
+# many candidates, from the approximate index, scanning the stored matrix exactly is both
+# cheaper and complete (bench_index: HNSW at ef=k=1600 costs about one exact scan at 100k).
 _BRUTE_FORCE_SHARE = 0.25
+_MAX_APPROX_DEPTH = 1600
 
 
 class IndexMismatchError(RuntimeError):
@@ -395,9 +397,9 @@ class CandidateIndex:
     ) -> list[tuple[str, float]]:
         """Best ``k`` accepted (id, cosine) pairs for one query, best first.
 
-        Retrieves ``max(start, k)`` candidates, then doubles the depth while filters leave
-        fewer than ``k``. When the depth would exceed a quarter of the pool, it scans the
-        stored vectors exactly instead, so the answer has ``k`` results whenever the pool
+        Retrieves ``max(start, k)`` candidates; while filters leave fewer than ``k``, HNSW
+        doubles the depth up to 1600 (or a quarter of the pool), then the stored vectors are
+        scanned exactly (flat indexes scan right after the first try), so the answer has ``k`` results whenever the pool
         holds ``k`` accepted ids, however far down the ranking they are (e.g. a mentee whose
         closest mentors are all at capacity). ``accept`` is called at most once per id.
         """
@@ -421,13 +423,20 @@ class CandidateIndex:
         with self._lock:
             pool = len(self._slot_of)
             depth = max(start, k)
-            while depth < pool * _BRUTE_FORCE_SHARE or (depth <= pool and self._type == "flat"):
+            # Flat search costs a full scan per call, so after one try the exact scan (which
+            # sorts lazily) is cheaper than doubling. HNSW doubles while that stays cheap.
+            max_depth = (
+                min(pool * _BRUTE_FORCE_SHARE, _MAX_APPROX_DEPTH) if self._type == "hnsw" else 0
+            )
+            while True:
                 ids, scores = self.search(vector, depth)
                 hits = [
                     (i, float(s)) for i, s in zip(ids[0], scores[0], strict=False) if accepted(i)
                 ]
-                if len(hits) >= k or depth >= pool:
+                if len(hits) >= k or (self._type == "flat" and depth >= pool):
                     return hits[:k]
+                if depth * 2 > max_depth:
+                    break
                 depth *= 2
             return self._scan_filtered(vector[0], k, accepted)
 

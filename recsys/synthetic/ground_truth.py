@@ -156,20 +156,24 @@ def top_mentors(
     gt: GroundTruth, mentee_idx: NDArray[np.int64], k: int, block: int = 64
 ) -> list[tuple[NDArray[np.int64], F32]]:
     """Best ``k`` feasible mentors (open slots, shared language, not excluded) per mentee."""
-    open_slots = gt.state.open_slots
-    load = gt.state.load.astype(np.float32)
+    cols = np.flatnonzero(gt.state.open_slots)  # only mentors who could take someone now
+    position = np.full(len(gt.mentors), -1, dtype=np.int64)
+    position[cols] = np.arange(len(cols))
+    load = gt.state.load[cols].astype(np.float32)
+    mentor_block = gt.compat.mentor_block(cols)
+    col_langs = gt.mentors.languages[cols]
     out: list[tuple[NDArray[np.int64], F32]] = []
-    k_eff = min(k, len(gt.mentors))
+    k_eff = min(k, len(cols))
+    if k_eff == 0:
+        return [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in mentee_idx]
     for lo in range(0, len(mentee_idx), block):
         e = mentee_idx[lo : lo + block]
-        logits = gt.compat.logit_block(e, load)
-        bad = (gt.mentees.languages[e][:, None] & gt.mentors.languages[None, :]) == 0
-        bad |= ~open_slots[None, :]
-        logits[bad] = -np.inf
+        logits = gt.compat.logit_block(e, load, mentor_block)
+        logits[(gt.mentees.languages[e][:, None] & col_langs[None, :]) == 0] = -np.inf
         rows = np.arange(len(e))
-        for col in (0, 1):
-            ex = gt.excluded[e, col]
-            has = ex >= 0
+        for c in (0, 1):
+            ex = position[np.maximum(gt.excluded[e, c], 0)]
+            has = (gt.excluded[e, c] >= 0) & (ex >= 0)
             logits[rows[has], ex[has]] = -np.inf
         part = np.argpartition(-logits, k_eff - 1, axis=1)[:, :k_eff]
         vals = np.take_along_axis(logits, part, axis=1)
@@ -178,7 +182,7 @@ def top_mentors(
         vals = np.take_along_axis(vals, order, axis=1)
         for r in range(len(e)):
             finite = np.isfinite(vals[r])
-            out.append((part[r][finite].astype(np.int64), sigmoid(vals[r][finite])))
+            out.append((cols[part[r][finite]].astype(np.int64), sigmoid(vals[r][finite])))
     return out
 
 
@@ -213,7 +217,7 @@ def save_ground_truth(
         commitment=me.commitment, unclear_goals=me.unclear_goals,
         feedback_anxiety=me.feedback_anxiety, excluded=gt.excluded, heldout=gt.heldout,
     )
-    np.savez(gt_dir / PAIRINGS_FILE, **pairing_arrays)
+    np.savez(gt_dir / PAIRINGS_FILE, allow_pickle=False, **pairing_arrays)
     np.savez(gt_dir / FEEDBACK_LABELS_FILE, code=feedback_codes)
     heldout_idx = np.flatnonzero(gt.heldout)
     with (gt_dir / HELDOUT_FILE).open("wb") as fh:

@@ -36,7 +36,7 @@ WORK_HOURS = 8.0  # 09:00-17:00 local
 class LatentModel:
     """Weights of the compatibility model (log-odds units)."""
 
-    intercept: float = -2.2
+    intercept: float = -1.7
     w_topic: float = 3.2
     family_similarity: float = 0.4
     # index = mentor seniority - mentee seniority + 7  (gap -7 .. +7)
@@ -207,6 +207,22 @@ class CompatibilityModel:
         self.tz_overlap = timezone_overlap(tz_offsets_hours)
         self.mentee_term = mentee_terms(model, mentees)
         self.mentor_term = mentor_terms(model, mentors)
+        # seniority, time zone and the two styles are categorical: fold their terms into one
+        # (mentee category x mentor category) table, so a pair costs one lookup
+        n_tz = len(self.tz_overlap)
+        self.mentee_cat = _categories(mentees.seniority, mentees.tz_index, mentees.structure,
+                                      mentees.modality, n_tz)
+        self.mentor_cat = _categories(mentors.seniority, mentors.tz_index, mentors.structure,
+                                      mentors.modality, n_tz)
+        sen, tz, st, mo = np.unravel_index(np.arange(8 * n_tz * 4), (8, n_tz, 2, 2))
+        st_sign, mo_sign = 2 * st - 1, 2 * mo - 1
+        self.context = (
+            model.seniority_values(sen[None, :] - sen[:, None])
+            + model.w_timezone * self.tz_overlap[tz[:, None], tz[None, :]]
+            + model.w_structure * (st_sign[:, None] * st_sign[None, :])
+            + model.w_modality * (mo_sign[:, None] * mo_sign[None, :])
+        ).astype(np.float32)
+        self._weighted_smoothed = (self.smoothed * model.w_topic).astype(np.float32)
 
     def components(
         self, mentee_idx: NDArray[Any], mentor_idx: NDArray[Any], load: NDArray[Any] | float = 0.0
@@ -241,25 +257,74 @@ class CompatibilityModel:
         ld = np.broadcast_to(np.asarray(load, dtype=np.float32), e.shape)
         out = np.empty(len(e), dtype=np.float32)
         for lo in range(0, len(e), chunk):
-            sl = slice(lo, lo + chunk)
-            out[sl] = self.components(e[sl], m[sl], ld[sl]).logit(self.model)
+            ee, mm = e[lo : lo + chunk], m[lo : lo + chunk]
+            fit = np.einsum("ij,ij->i", self.mentees.mixture[ee], self._weighted_smoothed[mm])
+            out[lo : lo + chunk] = (
+                fit
+                + self.context[self.mentee_cat[ee], self.mentor_cat[mm]]
+                + self.mentor_term[mm]
+                + self.model.w_load * ld[lo : lo + chunk]
+                + self.mentee_term[ee]
+                + self.model.intercept
+            )
         return out
 
-    def logit_block(self, mentee_idx: NDArray[Any], load: NDArray[Any]) -> F32:
-        """(len(mentee_idx), n_mentors) log-odds for every mentor, with per-mentor ``load``."""
+    def logit_one(self, e: int, m: int, load: float = 0.0) -> float:
+        """Log-odds for a single pair, without numpy's per-call array overhead."""
+        fit = float(self.mentees.mixture[e] @ self._weighted_smoothed[m])
+        return (
+            fit
+            + float(self.context[self.mentee_cat[e], self.mentor_cat[m]])
+            + float(self.mentor_term[m])
+            + self.model.w_load * load
+            + float(self.mentee_term[e])
+            + self.model.intercept
+        )
+
+    def mentor_block(self, mentor_idx: NDArray[Any]) -> MentorBlock:
+        """The mentor-side arrays of a subset of mentors, gathered once for many blocks."""
+        m = np.asarray(mentor_idx, dtype=np.int64)
+        return MentorBlock(
+            smoothed_t=np.ascontiguousarray(self._weighted_smoothed[m].T),
+            cat=self.mentor_cat[m],
+            term=self.mentor_term[m],
+        )
+
+    def logit_block(
+        self, mentee_idx: NDArray[Any], load: NDArray[Any], mentors: MentorBlock | None = None
+    ) -> F32:
+        """(len(mentee_idx), n) log-odds against every mentor (or those of ``mentors``).
+
+        ``load`` is per mentor of the block."""
         e = np.asarray(mentee_idx, dtype=np.int64)
-        md = self.model
-        mt = self.mentors
-        out = self.mentees.mixture[e] @ self.smoothed.T
-        out *= md.w_topic
-        gap = mt.seniority[None, :].astype(np.int16) - self.mentees.seniority[e][:, None]
-        out += md.seniority_values(gap)
-        out += md.w_timezone * self.tz_overlap[self.mentees.tz_index[e]][:, mt.tz_index]
-        out += md.w_structure * (self.mentees.structure[e][:, None] * mt.structure[None, :])
-        out += md.w_modality * (self.mentees.modality[e][:, None] * mt.modality[None, :])
-        out += (self.mentor_term + md.w_load * np.asarray(load, dtype=np.float32))[None, :]
-        out += (self.mentee_term[e] + md.intercept)[:, None]
+        if mentors is None:
+            out = self.mentees.mixture[e] @ self._weighted_smoothed.T
+            cat, term = self.mentor_cat, self.mentor_term
+        else:
+            out = self.mentees.mixture[e] @ mentors.smoothed_t
+            cat, term = mentors.cat, mentors.term
+        out += self.context[self.mentee_cat[e]][:, cat]
+        out += (term + self.model.w_load * np.asarray(load, dtype=np.float32))[None, :]
+        out += (self.mentee_term[e] + self.model.intercept)[:, None]
         return out.astype(np.float32, copy=False)
+
+
+@dataclass
+class MentorBlock:
+    smoothed_t: F32  # (topics, n) weighted smoothed expertise, transposed
+    cat: NDArray[np.int64]
+    term: F32
+
+
+def _categories(
+    seniority: NDArray[Any], tz_index: NDArray[Any], structure: NDArray[Any],
+    modality: NDArray[Any], n_tz: int,
+) -> NDArray[np.int64]:
+    return (
+        ((seniority.astype(np.int64) - 1) * n_tz + tz_index) * 4
+        + (structure > 0) * 2
+        + (modality > 0)
+    ).astype(np.int64)
 
 
 def sigmoid(x: NDArray[Any]) -> F32:

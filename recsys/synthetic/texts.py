@@ -179,12 +179,12 @@ MENTEE_STRUCTURE: tuple[tuple[str, ...], tuple[str, ...]] = (
     (
         "I work best with a clear plan and something concrete to do between our meetings.",
         "Homework and deadlines keep me honest, so I'd like us to set targets and track them.",
-        "I'd appreciate a bit of method: agreed steps, dates, and a look back at what I got done.",
+        "I'd appreciate a bit of method: concrete steps, dates, and a look back at what I got done.",
         "I like knowing in advance what we'll cover each time.",
     ),
     (
         "I'd rather keep things relaxed and see where the conversations take us.",
-        "No rigid agenda for me — I mostly want someone to think out loud with.",
+        "Nothing too formal for me — I mostly want someone to think out loud with.",
         "I don't need a programme; an honest chat whenever something comes up would be perfect.",
         "Loose, wandering conversations are where I learn the most.",
     ),
@@ -207,10 +207,10 @@ MENTEE_MODALITY: tuple[tuple[str, ...], tuple[str, ...]] = (
     (
         "I think more clearly when I can put my thoughts on paper first, so async messages would suit me.",
         "I'm more comfortable exchanging notes than answering on the spot.",
-        "Calls drain me a little; I'd love to swap messages and drafts between occasional chats.",
+        "Speaking off the cuff drains me a little; I'd rather reply in my own time.",
     ),
     (
-        "I'd love regular calls where we can talk things through properly.",
+        "I'd love regular face time where we can properly hash things out.",
         "Face-to-face chats energise me far more than long emails.",
         "I process by talking, so real conversations matter more to me than messages.",
     ),
@@ -685,34 +685,49 @@ _OPENERS: tuple[str, ...] = (
     "Week {w}: ",
     "Session {s}: ",
 )
-_CLOSERS: tuple[str, ...] = (
-    "",
-    "",
-    "",
-    "",
-    "",
-    " Will see how next month goes.",
-    " Let's keep an eye on it.",
-    " More next time.",
-    " Happy to talk about it.",
+_CLOSERS_PROBLEM: tuple[str, ...] = (
+    "", "", "", "", " Will see how next month goes.", " Let's keep an eye on it.",
+    " Would appreciate some advice.", " Not sure what to do about it.",
 )
+_CLOSERS_OTHER: tuple[str, ...] = ("", "", "", "", "", " More next time.", " All good.")
 _PRONOUNS: tuple[tuple[str, str], ...] = (("they", "They"), ("she", "She"), ("he", "He"))
+
+
+def _expand_note(text: str, role: int, pronoun: tuple[str, str]) -> str:
+    they, they_cap = pronoun
+    other = "my mentor" if role == 0 else "my mentee"
+    text = text.format(other=other, Other=other[0].upper() + other[1:], they=they,
+                       They_cap=they_cap)
+    # verb agreement: the phrasings are written for "they <verb>"
+    if they == "they":
+        return text.replace("They hasn't", "They haven't").replace("They avoids", "They avoid")
+    for verb in ("need", "think", "want", "withdraw", "always come"):
+        text = text.replace(f"{they} {verb}", f"{they} {verb}s")
+    return text
+
+
+_NOTE_VARIANTS: dict[tuple[int, int], tuple[str, ...]] = {}
+
+
+def note_variants(code: int, role: int) -> tuple[str, ...]:
+    """Every phrasing of note kind ``code`` by ``role``, pronouns filled in (cached)."""
+    key = (code, role)
+    if key not in _NOTE_VARIANTS:
+        texts = _NOTES[code][role]
+        has_pronoun = any("{they}" in t or "{They_cap}" in t for t in texts)
+        pronouns = _PRONOUNS if has_pronoun else _PRONOUNS[:1]
+        _NOTE_VARIANTS[key] = tuple(
+            dict.fromkeys(_expand_note(t, role, p) for t in texts for p in pronouns)
+        )
+    return _NOTE_VARIANTS[key]
 
 
 def render_note(rng: random.Random, code: int, role: int) -> str:
     """One check-in note of kind ``code`` (see :data:`NOTE_SIGNALS`) by author ``role`` (0..2)."""
-    text = rng.choice(_NOTES[code][role])
-    they, they_cap = rng.choice(_PRONOUNS)
-    other = "my mentor" if role == 0 else "my mentee"
-    text = text.format(
-        other=other, Other=other[0].upper() + other[1:], they=they, They_cap=they_cap
-    )
-    # verb agreement: the phrasings are written for "they <verb>" and "She <verb>s"
-    if they == "they":
-        text = text.replace("They hasn't", "They haven't").replace("They avoids", "They avoid")
-    else:
-        for verb in ("need", "think", "want", "withdraw", "always come"):
-            text = text.replace(f"{they} {verb}", f"{they} {verb}s")
-        text = text.replace(f"{they} needss", f"{they} needs")
-    opener = rng.choice(_OPENERS).format(w=rng.randint(2, 20), s=rng.randint(2, 12))
-    return opener + text + rng.choice(_CLOSERS)
+    variants = note_variants(code, role)
+    text = variants[int(rng.random() * len(variants))]
+    opener = _OPENERS[int(rng.random() * len(_OPENERS))]
+    if "{" in opener:
+        opener = opener.format(w=2 + int(rng.random() * 19), s=2 + int(rng.random() * 11))
+    closers = _CLOSERS_PROBLEM if code < 6 else _CLOSERS_OTHER if code > 6 else ("",)
+    return opener + text + closers[int(rng.random() * len(closers))]

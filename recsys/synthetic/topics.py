@@ -47,20 +47,20 @@ TOPICS: tuple[Topic, ...] = (
         "engineering",
         ("system design", "distributed systems", "architecture"),
         (
-            "My designs fall apart as soon as traffic grows and I never see it coming.",
-            "In planning discussions the seniors lose me the moment they start sketching boxes and arrows on the whiteboard.",
+            "My designs fall apart as soon as usage grows and I never see it coming.",
+            "In technical discussions the seniors lose me the moment they start sketching boxes and arrows on the whiteboard.",
             "I can build a feature end to end, but I go blank when someone asks how the whole thing should hang together.",
             "I keep getting told my solutions won't cope with ten times the users.",
         ),
         (
-            "get comfortable reasoning about how a big product should be split into pieces",
+            "get comfortable reasoning about how a big product should be carved up",
             "hold my own when we plan how a new platform will fit together",
             "stop over-engineering everything I touch and still have it survive growth",
             "think two years ahead when I choose how things talk to each other",
         ),
         (
-            "scalable service architecture and the trade-offs behind it",
-            "distributed systems, from consistency models to capacity planning",
+            "scalable service architecture and the trade-offs behind it, including high-load platforms",
+            "distributed systems, consistency models and capacity planning",
             "leading architecture reviews for high-traffic platforms",
             "decomposing monoliths into well-bounded services",
             "event-driven backends and resilient API contracts",
@@ -157,7 +157,7 @@ TOPICS: tuple[Topic, ...] = (
         "engineering",
         ("react", "frontend", "web performance", "typescript"),
         (
-            "Our web app feels sluggish and I don't know how to find out why.",
+            "Our site feels sluggish and I don't know how to find out why.",
             "I'm a backend person who suddenly has to own everything users click on.",
             "Every browser seems to show my pages slightly differently and it drives me mad.",
         ),
@@ -177,7 +177,7 @@ TOPICS: tuple[Topic, ...] = (
         "engineering",
         ("ios", "android", "mobile development"),
         (
-            "Our app store reviews complain about crashes I can't reproduce on my phone.",
+            "Our ratings on phones are full of complaints about crashes I can't reproduce.",
             "I've only ever built websites and I've just been moved onto the phone app squad.",
         ),
         (
@@ -214,7 +214,7 @@ TOPICS: tuple[Topic, ...] = (
         "engineering",
         ("test automation", "QA", "quality engineering"),
         (
-            "Bugs slip through to customers after nearly every release.",
+            "Our customers find bugs after nearly every release.",
             "Our automated checks are so flaky that people just rerun them until they go green.",
         ),
         (
@@ -233,8 +233,8 @@ TOPICS: tuple[Topic, ...] = (
         "data",
         ("machine learning", "python", "MLOps", "model deployment"),
         (
-            "My models look great in notebooks and then fall over once real customers use them.",
-            "I'm an analyst who wants to move into predictive work but I don't know where to begin.",
+            "My prototypes look great in notebooks and then fall over once real customers use them.",
+            "I'm an analyst who wants to build things that guess what customers will do next, but I don't know where to begin.",
             "I never know whether a fancier algorithm is worth the extra complexity.",
         ),
         (
@@ -274,10 +274,10 @@ TOPICS: tuple[Topic, ...] = (
         (
             "I produce charts that nobody looks at.",
             "Executives glaze over when I walk them through my findings.",
-            "I spend weeks on an analysis and the meeting ends with 'interesting, thanks'.",
+            "I spend weeks digging into the numbers and the meeting ends with 'interesting, thanks'.",
         ),
         (
-            "turn my analysis into something leaders act on",
+            "turn my number-crunching into something leaders act on",
             "make my slides with numbers land with a non-technical audience",
         ),
         (
@@ -291,7 +291,7 @@ TOPICS: tuple[Topic, ...] = (
         "data",
         ("A/B testing", "experimentation", "statistics"),
         (
-            "We run product tests but nobody trusts the results.",
+            "We run tests on new features but nobody trusts the results.",
             "I'm never sure whether a change actually moved the needle or it was just luck.",
         ),
         (
@@ -366,7 +366,7 @@ TOPICS: tuple[Topic, ...] = (
         "design",
         ("UX design", "interaction design", "figma", "portfolio"),
         (
-            "My portfolio isn't getting me any interviews.",
+            "The case studies I send out aren't getting me any interviews.",
             "Developers keep changing my screens and the result looks nothing like what I intended.",
             "I can make things look pretty but I struggle to explain why my solution is the right one.",
         ),
@@ -387,7 +387,7 @@ TOPICS: tuple[Topic, ...] = (
         ("Every team builds its own buttons and our product looks like a patchwork quilt.",),
         (
             "get different squads reusing the same building blocks",
-            "bring some visual consistency to a product built by twenty teams",
+            "make a product built by twenty teams look like one product",
         ),
         (
             "design systems governance and component libraries",
@@ -419,7 +419,7 @@ TOPICS: tuple[Topic, ...] = (
         ("UX writing", "content design", "copywriting"),
         (
             "Users misread the labels and error messages in our app all the time.",
-            "Our help pages generate more support tickets than they prevent.",
+            "Our help pages generate more tickets than they prevent.",
         ),
         ("find words in the product that guide people instead of confusing them",),
         (
@@ -434,7 +434,7 @@ TOPICS: tuple[Topic, ...] = (
         "commercial",
         ("enterprise sales", "closing", "pipeline management"),
         (
-            "Deals sit in my pipeline for months and then go dark.",
+            "My deals drag on for months and then go dark.",
             "I lose big opportunities at the last stage when procurement gets involved.",
             "My quarter always comes down to hoping a couple of signatures arrive in time.",
         ),
@@ -476,7 +476,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
         (
             "keep clients around for years",
-            "grow the business we already have rather than only chasing new logos",
+            "grow what current clients spend with us rather than only chasing new logos",
         ),
         (
             "customer success, renewals and churn prevention",
@@ -489,7 +489,7 @@ TOPICS: tuple[Topic, ...] = (
         "commercial",
         ("brand strategy", "content marketing", "campaigns"),
         (
-            "Our campaigns look great but I can't prove they did anything for revenue.",
+            "Our launches look great but I can't prove they did anything for revenue.",
             "I'm expected to come up with a fresh story for how we describe the company and I have no idea how.",
         ),
         (
@@ -576,7 +576,7 @@ TOPICS: tuple[Topic, ...] = (
         ("lean", "process improvement", "operations"),
         (
             "Our team does the same manual work over and over and it slows everything down.",
-            "Handovers between teams keep dropping the ball.",
+            "Handovers between our teams keep dropping the ball.",
         ),
         (
             "make our daily work less wasteful",
@@ -669,7 +669,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
         (
             "make everyone on my team feel they belong",
-            "start an employee network that outlasts its founders",
+            "start a support circle for colleagues that outlasts its founders",
         ),
         (
             "inclusion strategy and equitable practices",
@@ -683,7 +683,7 @@ TOPICS: tuple[Topic, ...] = (
         "leadership",
         ("people management", "leadership", "one-on-ones"),
         (
-            "I was promoted over the people I used to sit next to, and now my friends report to me.",
+            "I was promoted over the colleagues I used to sit next to, and now my friends report to me.",
             "I still do all the hands-on work myself because I don't trust anyone else with it.",
             "I got my first direct reports last month and I feel like I'm making it up as I go.",
         ),
@@ -692,8 +692,8 @@ TOPICS: tuple[Topic, ...] = (
             "run weekly catch-ups with my reports that are worth their time",
         ),
         (
-            "first-line leadership and growing new managers",
-            "1:1s, team rituals and the transition from IC to lead",
+            "frontline leadership and growing new managers",
+            "1:1s, team rituals and the IC-to-lead transition",
         ),
         1.6,
     ),
@@ -702,7 +702,7 @@ TOPICS: tuple[Topic, ...] = (
         "leadership",
         ("org design", "leadership", "scaling teams"),
         (
-            "My org doubled in a year and I no longer know what's happening on the ground.",
+            "My department doubled in a year and I no longer know what's happening on the ground.",
             "I now have leads reporting to me and I don't know how to coach them.",
         ),
         (
@@ -775,7 +775,7 @@ TOPICS: tuple[Topic, ...] = (
         ("executive presence", "strategy", "influence"),
         (
             "In rooms with directors I come across as junior even when I know the subject best.",
-            "My ideas only get picked up when someone more senior repeats them.",
+            "My ideas only get picked up when someone higher up repeats them.",
         ),
         (
             "be taken seriously by the top floor",
@@ -831,7 +831,7 @@ TOPICS: tuple[Topic, ...] = (
         "career",
         ("return to work", "parental leave", "career break"),
         (
-            "I'm coming back after a year of parental leave and feel completely out of the loop.",
+            "I'm coming back after a year at home with my baby and feel completely out of the loop.",
             "After months off for my health, I'm nervous about picking up where I left off.",
             "My kids are finally in school and I'm re-entering the workforce after five years at home.",
         ),
@@ -840,7 +840,7 @@ TOPICS: tuple[Topic, ...] = (
             "juggle family and a demanding job",
         ),
         (
-            "re-entry after career breaks, having done it twice",
+            "re-entry following career breaks, having done it twice",
             "returnship programmes and working-parent transitions",
             "flexible working arrangements and phased returns",
         ),
@@ -896,7 +896,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
         (
             "internal networking and personal branding",
-            "building sponsors and cross-company relationships",
+            "building sponsors and cross-org relationships",
         ),
         0.9,
     ),
@@ -919,7 +919,7 @@ TOPICS: tuple[Topic, ...] = (
             "stage presence and keynote delivery",
             "coaching speakers for conferences and town halls",
             "narrative structure and vocal delivery",
-            "improv-based techniques for nerves in front of audiences",
+            "improv-based techniques for audience nerves",
         ),
         1.3,
     ),
@@ -978,7 +978,7 @@ TOPICS: tuple[Topic, ...] = (
     _t(
         "facilitation",
         "communication",
-        ("facilitation", "meetings", "workshops"),
+        ("facilitation", "workshops", "meeting design"),
         (
             "My meetings run over and end without decisions.",
             "The same two people dominate every session I run.",
@@ -993,7 +993,7 @@ TOPICS: tuple[Topic, ...] = (
     _t(
         "cross_cultural",
         "communication",
-        ("cross-cultural communication", "global teams", "remote work"),
+        ("cross-cultural communication", "global teams", "remote teams"),
         (
             "My team spans four countries and misunderstandings happen every week.",
             "I'm new to this country and the unwritten rules at work confuse me.",
@@ -1014,8 +1014,8 @@ TOPICS: tuple[Topic, ...] = (
         "legal",
         ("GDPR", "privacy", "compliance"),
         (
-            "I'm launching something that uses customer data and I'm worried about regulators.",
-            "Our audit is next month and our records are a mess.",
+            "I'm launching something that tracks what customers do and I'm worried about regulators.",
+            "Our external review is next month and our records are a mess.",
         ),
         (
             "handle personal information responsibly",
@@ -1023,7 +1023,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
         (
             "data protection law (GDPR, CCPA) and privacy by design",
-            "regulatory compliance programmes and audit readiness",
+            "regulatory compliance programmes and inspection readiness",
         ),
         0.5,
     ),

@@ -24,9 +24,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERR, "description": "Unkn
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {**_ERR, "description": "Conflicts with stored data"}
 }
-NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: {**_ERR, "description": "Models not loaded"}
-}
+NOT_READY: dict[int | str, dict[str, Any]] = {503: {**_ERR, "description": "Models not loaded"}}
 
 
 def count_rows(session: Session, model: type[db.Base], org: str) -> int:

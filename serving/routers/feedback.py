@@ -59,9 +59,7 @@ def _out(row: db.Feedback, signals: list[SignalOut]) -> FeedbackWithSignals:
     return FeedbackWithSignals(**store.feedback_schema(row).model_dump(), signals=signals)
 
 
-@router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=FeedbackWithSignals
-)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=FeedbackWithSignals)
 def create_feedback(
     body: FeedbackIn, principal: AppPrincipal, session: SessionDep, engine: EngineDep
 ) -> FeedbackWithSignals:
@@ -79,9 +77,7 @@ def create_feedback(
     return _out(row, _signals_out(signals))
 
 
-@router.post(
-    "/analyze", response_model=AnalyzeResponse, tags=["signals"], responses=NOT_READY
-)
+@router.post("/analyze", response_model=AnalyzeResponse, tags=["signals"], responses=NOT_READY)
 async def analyze_feedback(
     body: AnalyzeRequest, principal: ReaderPrincipal, engine: EngineDep
 ) -> AnalyzeResponse:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from recsys import keys
+from serving.auth import PrincipalCache
 from serving.deps import AdminPrincipal, SessionDep
 from serving.errors import not_found
 from serving.routers._common import ERROR_RESPONSES, NOT_FOUND
@@ -44,8 +45,13 @@ def list_keys(principal: AdminPrincipal, session: SessionDep) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def revoke_key(key_id: KeyId, principal: AdminPrincipal, session: SessionDep) -> Response:
-    """Revoke a key of the caller's organisation (idempotent)."""
+def revoke_key(
+    key_id: KeyId, principal: AdminPrincipal, session: SessionDep, request: Request
+) -> Response:
+    """Revoke a key of the caller's organisation (idempotent); effective at once here."""
     if not keys.revoke_key(session, key_id, principal.org):
         raise not_found("key", key_id)
+    session.commit()  # before forgetting, so no request can re-cache the still-active key
+    cache: PrincipalCache = request.app.state.principals
+    cache.forget_key(key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

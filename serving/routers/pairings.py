@@ -110,9 +110,7 @@ def _pairing_exists(sessions: sessionmaker[Session], org: str, pairing_id: str) 
         return store.get_row(session, db.Pairing, org, pairing_id) is not None
 
 
-@router.get(
-    "/{pairing_id}/risk", response_model=RiskOut, responses={**NOT_FOUND, **NOT_READY}
-)
+@router.get("/{pairing_id}/risk", response_model=RiskOut, responses={**NOT_FOUND, **NOT_READY})
 async def pairing_risk(
     pairing_id: PairingId,
     principal: CoordinatorPrincipal,

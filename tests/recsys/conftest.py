@@ -6,11 +6,14 @@ dropped after the test, so runs never see each other's tables.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -98,3 +101,72 @@ def engine(new_engine: Callable[[], Engine]) -> Engine:
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     return session_factory(engine)
+
+
+# --------------------------------------------------------------------------- contract data
+Rows = dict[str, list[dict[str, Any]]]
+
+_MENTORS: list[dict[str, Any]] = [
+    {"id": "m1", "title": "Staff Engineer", "department": "R&D", "seniority": 6,
+     "timezone": "Europe/Berlin", "languages": ["en", "de", "en"], "skills": ["python", "ml"],
+     "bio": "Builds data platforms.", "capacity": 2, "location": "Berlin", "group": "g1"},
+    {"id": "m2", "title": "Director", "seniority": 8, "timezone": "UTC", "languages": ["en"],
+     "capacity": 0, "active": False},
+    {"id": "m3", "seniority": 4, "timezone": "Asia/Tokyo", "languages": ["ja", "en"],
+     "skills": [], "capacity": 1},
+]  # fmt: skip
+_MENTEES: list[dict[str, Any]] = [
+    {"id": "e1", "title": "Engineer", "seniority": 2, "timezone": "Europe/Berlin",
+     "languages": ["de"], "skills": ["sql"], "goals": "Grow into a tech lead role.",
+     "excluded_mentor_ids": ["m2", "not-a-mentor"]},
+    {"id": "e2", "seniority": 1, "timezone": "UTC", "languages": ["en"], "goals": "Learn ML."},
+]  # fmt: skip
+_PAIRINGS: list[dict[str, Any]] = [
+    {"id": "p1", "mentor_id": "m1", "mentee_id": "e1", "started_at": "2024-01-10",
+     "status": "active"},
+    {"id": "p2", "mentor_id": "m2", "mentee_id": "e2", "started_at": "2023-05-01",
+     "ended_at": "2023-09-01", "status": "completed", "rating": 4, "goals_met": True},
+]  # fmt: skip
+_FEEDBACK: list[dict[str, Any]] = [
+    {"id": "f1", "pairing_id": "p1", "author_role": "mentee", "created_at": "2024-02-01",
+     "text": "Great first session, clear plan."},
+    {"id": "f2", "pairing_id": "p2", "author_role": "mentor", "created_at": "2023-06-01",
+     "text": "We keep rescheduling."},
+]  # fmt: skip
+_INTERACTIONS: list[dict[str, Any]] = [
+    {"mentee_id": "e1", "mentor_id": "m1", "at": "2024-01-05", "position": 1, "event": "shown",
+     "recommendation_id": "r1"},
+    {"mentee_id": "e1", "mentor_id": "m3", "at": "2024-01-05", "position": 2, "event": "shown"},
+    {"mentee_id": "e1", "mentor_id": "m1", "at": "2024-01-06", "event": "accepted"},
+]  # fmt: skip
+CONTRACT_ROWS: Rows = {
+    "mentors": _MENTORS,
+    "mentees": _MENTEES,
+    "pairings": _PAIRINGS,
+    "feedback": _FEEDBACK,
+    "interactions": _INTERACTIONS,
+}
+"""A small valid dataset touching every field (excluded ids that are not mentors, a purgeable
+feedback, a completed pairing, interactions with and without a position)."""
+
+
+@pytest.fixture
+def rows() -> Rows:
+    """A fresh copy of :data:`CONTRACT_ROWS` (tests may modify it)."""
+    return copy.deepcopy(CONTRACT_ROWS)
+
+
+@pytest.fixture
+def write_contract() -> Callable[..., Path]:
+    """``write(directory, rows, **overrides)``: one ``<entity>.jsonl`` per entity of ``rows``,
+    with ``overrides`` (entity=list of rows) replacing entities; returns ``directory``."""
+
+    def write(directory: Path, rows: Rows, **overrides: list[Any]) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        for entity, items in {**rows, **overrides}.items():
+            (directory / f"{entity}.jsonl").write_bytes(
+                b"".join(orjson.dumps(item) + b"\n" for item in items)
+            )
+        return directory
+
+    return write

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from serving.engine import DetectedSignal
 
 
 def auth(key: str) -> dict[str, str]:
@@ -75,3 +78,36 @@ def assert_error(resp: Any, status: int, code: str) -> dict[str, Any]:
     assert isinstance(err["message"], str) and err["message"]
     assert "Traceback" not in resp.text
     return dict(err)
+
+
+class FakeEngine:
+    """A controllable engine: fixed versions, a ready flag, and failures on demand."""
+
+    def __init__(self, *, ready: bool = True) -> None:
+        self.ready = ready
+        self.reloads = 0
+        self.changed: list[tuple[str, list[str]]] = []
+
+    def versions(self) -> dict[str, str | None]:
+        return {"ranker": f"fake-{self.reloads}", "signals": None}
+
+    async def recommend(self, org: str, mentee: Any, *, k: int, exclude: Any, as_of: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    async def analyze(self, texts: Sequence[str]) -> list[list[DetectedSignal]]:
+        if any("boom" in t for t in texts):
+            raise RuntimeError("secret internal detail")
+        return [[] for _ in texts]
+
+    async def pairing_risk(self, org: str, pairing_id: str, as_of: Any) -> dict[str, Any] | None:
+        return None
+
+    def mentors_changed(self, org: str, mentor_ids: Any) -> None:
+        self.changed.append((org, list(mentor_ids)))
+
+    def feedback_stored(self, org: str, feedback_ids: Sequence[str]) -> list[list[DetectedSignal]]:
+        return [[] for _ in feedback_ids]
+
+    async def reload(self) -> dict[str, str | None]:
+        self.reloads += 1
+        return self.versions()

@@ -33,14 +33,14 @@ class CountingEncoder:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
+def cache_engine(tmp_path: Path) -> sa.Engine:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
     Base.metadata.create_all(engine)
     return engine
 
 
-def test_encodes_only_uncached_texts(engine: sa.Engine) -> None:
-    cache = EmbeddingCache(engine)
+def test_encodes_only_uncached_texts(cache_engine: sa.Engine) -> None:
+    cache = EmbeddingCache(cache_engine)
     encoder = CountingEncoder()
     first = cache.encode_cached(encoder, ["alpha", "beta"])
     assert encoder.encoded == ["alpha", "beta"]
@@ -57,25 +57,25 @@ def test_encodes_only_uncached_texts(engine: sa.Engine) -> None:
     assert cache.count() == 3
 
 
-def test_duplicate_texts_are_encoded_once(engine: sa.Engine) -> None:
+def test_duplicate_texts_are_encoded_once(cache_engine: sa.Engine) -> None:
     encoder = CountingEncoder()
-    out = EmbeddingCache(engine).encode_cached(encoder, ["same", "other", "same"])
+    out = EmbeddingCache(cache_engine).encode_cached(encoder, ["same", "other", "same"])
     assert encoder.encoded == ["same", "other"]
     np.testing.assert_array_equal(out[0], out[2])
     assert out.shape == (3, 8) and out.dtype == np.float32
 
 
-def test_cache_survives_a_new_engine(tmp_path: Path, engine: sa.Engine) -> None:
-    EmbeddingCache(engine).encode_cached(CountingEncoder(), ["persisted"])
-    engine.dispose()
+def test_cache_survives_a_new_engine(tmp_path: Path, cache_engine: sa.Engine) -> None:
+    EmbeddingCache(cache_engine).encode_cached(CountingEncoder(), ["persisted"])
+    cache_engine.dispose()
     reopened = sa.create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
     encoder = CountingEncoder()
     EmbeddingCache(reopened).encode_cached(encoder, ["persisted"])
     assert encoder.encoded == []
 
 
-def test_entries_are_scoped_by_encoder_id(engine: sa.Engine) -> None:
-    cache = EmbeddingCache(engine)
+def test_entries_are_scoped_by_encoder_id(cache_engine: sa.Engine) -> None:
+    cache = EmbeddingCache(cache_engine)
     cache.encode_cached(CountingEncoder("a@1/torch"), ["text"])
     other = CountingEncoder("a@1/onnx")
     cache.encode_cached(other, ["text"])
@@ -84,14 +84,14 @@ def test_entries_are_scoped_by_encoder_id(engine: sa.Engine) -> None:
 
 
 def test_many_texts_cross_sqlite_variable_limit(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+    cache_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small chunks exercise the multi-statement read/write and multi-slice encode paths.
     monkeypatch.setattr(cache_module, "_READ_CHUNK", 7)
     monkeypatch.setattr(cache_module, "_WRITE_CHUNK", 5)
     monkeypatch.setattr(cache_module, "_ENCODE_CHUNK", 11)
     texts = [f"bio number {i}" for i in range(2500)]
-    cache = EmbeddingCache(engine)
+    cache = EmbeddingCache(cache_engine)
     encoder = CountingEncoder()
     first = cache.encode_cached(encoder, texts)
     assert len(encoder.encoded) == 2500
@@ -101,11 +101,11 @@ def test_many_texts_cross_sqlite_variable_limit(
     np.testing.assert_array_equal(first, second)
 
 
-def test_damaged_rows_are_re_encoded(engine: sa.Engine) -> None:
-    cache = EmbeddingCache(engine)
+def test_damaged_rows_are_re_encoded(cache_engine: sa.Engine) -> None:
+    cache = EmbeddingCache(cache_engine)
     encoder = CountingEncoder()
     expected = cache.encode_cached(encoder, ["fragile"])
-    with engine.begin() as conn:
+    with cache_engine.begin() as conn:
         conn.execute(sa.update(EmbeddingCacheEntry).values(vector=b"\x00\x01"))
     encoder.encoded.clear()
     again = cache.encode_cached(encoder, ["fragile"])
@@ -114,8 +114,8 @@ def test_damaged_rows_are_re_encoded(engine: sa.Engine) -> None:
     assert cache.count() == 1  # the bad row was replaced, not duplicated
 
 
-def test_empty_input_and_wrong_encoder_output(engine: sa.Engine) -> None:
-    cache = EmbeddingCache(engine)
+def test_empty_input_and_wrong_encoder_output(cache_engine: sa.Engine) -> None:
+    cache = EmbeddingCache(cache_engine)
     assert cache.encode_cached(CountingEncoder(), []).shape == (0, 8)
 
     class Broken(CountingEncoder):
@@ -131,3 +131,15 @@ def test_content_hash_is_sha256_of_exact_text() -> None:
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
     assert content_hash("abc ") != content_hash("abc")
+
+
+def test_works_on_the_migrated_store(engine: sa.Engine) -> None:
+    # ``engine`` (tests/recsys/conftest.py): Alembic-migrated SQLite, plus PostgreSQL when
+    # RECSYS_TEST_POSTGRES_URL is set, so the ON CONFLICT upsert runs on both dialects.
+    cache = EmbeddingCache(engine)
+    encoder = CountingEncoder()
+    first = cache.encode_cached(encoder, ["one", "two", "one"])
+    cache.put_many(encoder.encoder_id, {content_hash("one"): first[0]})  # overwrite, no error
+    encoder.encoded.clear()
+    np.testing.assert_array_equal(cache.encode_cached(encoder, ["two", "one"]), first[[1, 0]])
+    assert encoder.encoded == [] and cache.count() == 2

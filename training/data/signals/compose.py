@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 from models.signals import LABELS
@@ -34,7 +35,7 @@ class Persona:
     possessive: str
 
 
-def _persona(rng: random.Random, bank: ModuleType, role: str) -> Persona:
+def _persona(rng: random.Random, bank: Any, role: str) -> Persona:
     other = {"mentee": "mentor", "mentor": "mentee", "coordinator": rng.choice(["mentor", "mentee"])}
     name, gender = rng.choice(bank.NAMES)
     pron = ("she", "her", "her") if gender == "f" else ("he", "him", "his")
@@ -62,17 +63,25 @@ def _typo(rng: random.Random, text: str) -> str:
     i = rng.choice(candidates)
     w = words[i]
     j = rng.randrange(1, len(w) - 2)
-    if rng.random() < 0.5:
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]  # swap two letters
-    else:
-        w = w[:j] + w[j + 1:]  # drop a letter
+    swap = rng.random() < 0.5  # swap two letters, or drop one
+    w = w[:j] + w[j + 1] + w[j] + w[j + 2:] if swap else w[:j] + w[j + 1:]
     words[i] = w
     return " ".join(words)
 
 
+_ALTERNATIVES = re.compile(r"\(([^()]*\|[^()]*)\)")
+
+
+def expand_template(rng: random.Random, template: str) -> str:
+    """Pick one alternative from every ``(a|b|c)`` group and tidy the spacing."""
+    text = _ALTERNATIVES.sub(lambda m: rng.choice(m.group(1).split("|")), template)
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+([.,!?])", r"\1", text)
+
+
 def _note(
     rng: random.Random,
-    bank: ModuleType,
+    bank: Any,
     parts: list[tuple[str, list[str]]],
     *,
     n_neutral: int,
@@ -81,8 +90,13 @@ def _note(
     role = rng.choice(["mentee", "mentee", "mentor", "mentor", "coordinator"])
     persona = _persona(rng, bank, role)
     pieces: list[tuple[str, list[str]]] = [(_fill(t, persona), labels) for t, labels in parts]
+    neutral_templates: list[str] = getattr(bank, "NEUTRAL_TEMPLATES", [])
     for _ in range(n_neutral):
-        pieces.insert(rng.randrange(len(pieces) + 1), (_fill(rng.choice(bank.NEUTRAL), persona), []))
+        if neutral_templates and rng.random() < 0.5:
+            filler = expand_template(rng, rng.choice(neutral_templates))
+        else:
+            filler = rng.choice(bank.NEUTRAL)
+        pieces.insert(rng.randrange(len(pieces) + 1), (_fill(filler, persona), []))
     opener = rng.choice(bank.OPENERS[role])
     if opener and rng.random() < 0.5:
         pieces.insert(0, (opener, []))
@@ -107,13 +121,14 @@ def _note(
 
 
 def compose(
-    bank: ModuleType,
+    bank: Any,
     *,
     seed: int,
     single_per_label: int,
     multi: int,
     unlabelled: int,
     contrast_repeats: int,
+    template_per_label: int = 0,
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
@@ -126,14 +141,29 @@ def compose(
             rows.append(_note(rng, bank, [(frag, [label])], n_neutral=rng.choice([0, 0, 1, 1, 2])))
     for _ in range(multi):
         a, b = rng.sample(list(LABELS), 2)
-        parts = [(rng.choice(labelled[a]), [a]), (rng.choice(labelled[b]), [b])]
+        parts: list[tuple[str, list[str]]] = [(rng.choice(labelled[a]), [a]), (rng.choice(labelled[b]), [b])]
         if rng.random() < 0.3:
             parts.append((rng.choice(bank.NEGATED + bank.HYPOTHETICAL + bank.OFF_TOPIC), []))
         rows.append(_note(rng, bank, parts, n_neutral=rng.choice([0, 1])))
+    templates: dict[str, list[str]] = {
+        label: getattr(bank, "TEMPLATES", {}).get(label, [])
+        + getattr(bank, "TEMPLATES_EXTRA", {}).get(label, [])
+        for label in LABELS
+    }
+    for label, label_templates in templates.items():
+        if not label_templates:
+            continue
+        for k in range(template_per_label):
+            frag = expand_template(rng, label_templates[k % len(label_templates)])
+            rows.append(_note(rng, bank, [(frag, [label])], n_neutral=rng.choice([0, 0, 1])))
+    negated_templates: list[str] = getattr(bank, "NEGATED_TEMPLATES", [])
+    for k in range(template_per_label if negated_templates else 0):
+        frag = expand_template(rng, negated_templates[k % len(negated_templates)])
+        rows.append(_note(rng, bank, [(frag, [])], n_neutral=rng.choice([0, 1])))
     distractors = bank.NEGATED + bank.HYPOTHETICAL + bank.OFF_TOPIC
     for i in range(unlabelled):
         if i % 4 == 0:  # plain logistics note
-            parts: list[tuple[str, list[str]]] = [(rng.choice(bank.NEUTRAL), [])]
+            parts = [(rng.choice(bank.NEUTRAL), [])]
         else:
             parts = [(distractors[i % len(distractors)], [])]
             if rng.random() < 0.3:
@@ -153,14 +183,41 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
+    """Split every fragment list of ``bank`` into two disjoint banks (``share`` goes to the
+    second). The validation split is built from fragments the model never trains on, so the
+    thresholds tuned on it reflect unseen phrasing rather than memorised sentences."""
+    rng = random.Random(seed)
+
+    def _split(items: list[Any]) -> tuple[list[Any], list[Any]]:
+        order = list(items)
+        rng.shuffle(order)
+        k = max(1, round(len(order) * share))
+        return order[k:], order[:k]
+
+    first: dict[str, Any] = {"OPENERS": bank.OPENERS, "CLOSERS": bank.CLOSERS,
+                             "NAMES": bank.NAMES}
+    second = dict(first)
+    # slot templates stay on the training side: validation measures unseen hand-written text
+    first["TEMPLATES"] = getattr(bank, "TEMPLATES", {})
+    first["TEMPLATES_EXTRA"] = getattr(bank, "TEMPLATES_EXTRA", {})
+    first["NEUTRAL_TEMPLATES"] = getattr(bank, "NEUTRAL_TEMPLATES", [])
+    first["NEGATED_TEMPLATES"] = getattr(bank, "NEGATED_TEMPLATES", [])
+    first["LABELLED"], second["LABELLED"] = {}, {}
+    for label, frags in bank.LABELLED.items():
+        first["LABELLED"][label], second["LABELLED"][label] = _split(frags)
+    for name in ("NEUTRAL", "NEGATED", "HYPOTHETICAL", "OFF_TOPIC", "CONTRAST"):
+        first[name], second[name] = _split(getattr(bank, name))
+    return SimpleNamespace(**first), SimpleNamespace(**second)
+
+
 def main() -> None:
-    rows = compose(fragments_train, seed=13, single_per_label=170, multi=320, unlabelled=420,
-                   contrast_repeats=8)
-    rng = random.Random(7)
-    rng.shuffle(rows)
-    n_val = len(rows) // 5
-    write_jsonl(HERE / "validation.jsonl", rows[:n_val])
-    write_jsonl(HERE / "train.jsonl", rows[n_val:])
+    train_bank, val_bank = split_bank(fragments_train, seed=7, share=0.2)
+    write_jsonl(HERE / "train.jsonl", compose(
+        train_bank, seed=13, single_per_label=150, multi=320, unlabelled=420, contrast_repeats=8,
+        template_per_label=250))
+    write_jsonl(HERE / "validation.jsonl", compose(
+        val_bank, seed=17, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=4))
     test = compose(fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110,
                    contrast_repeats=3)
     write_jsonl(TEST_PATH, test)

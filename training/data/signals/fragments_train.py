@@ -497,3 +497,312 @@ NAMES: list[tuple[str, str]] = [
     ("Priya", "f"), ("Tom", "m"), ("Aisha", "f"), ("Lukas", "m"), ("Mei", "f"), ("Carlos", "m"),
     ("Fatima", "f"), ("Ben", "m"), ("Sofia", "f"), ("Kwame", "m"), ("Hannah", "f"), ("Raj", "m"),
 ]
+
+# Slot templates: "(a|b|c)" picks one alternative at random. They widen the vocabulary each
+# label is seen with (many ways to say "overloaded", "didn't reply", …) so the classifier
+# learns the words, not a few memorised sentences. Train split only.
+TEMPLATES: dict[str, list[str]] = {
+    "poor_match": [
+        "(I don't think|I'm not convinced|I doubt) {S} (is the right person|is the right fit|"
+        "suits me|gets what I need) (for what I'm trying to do|for my situation|as a guide|).",
+        "(Our|The) (backgrounds|careers|fields|specialisms|worlds|paths) are (too|really|"
+        "completely|very) (different|far apart|unrelated|disconnected) (to be useful|for this to "
+        "work|to get much out of it|).",
+        "{S} (knows|understands|has done) (nothing|very little|almost nothing) (about|of|in) "
+        "(my area|my field|the work I do|my discipline|my kind of role|product|research|ops).",
+        "(We|The two of us) (don't|never|just don't) (gel|connect|hit it off|get on|see eye to "
+        "eye|find common ground|warm up).",
+        "(It|The pairing|This pairing|The match) (feels|seems|looks) (wrong|off|mismatched|like "
+        "a bad fit|ill-suited|like a poor pairing|unsuitable) (for me|for both of us|to me|).",
+        "(I'd|I would) (rather|prefer to|like to) (be paired with|switch to|move to|have) "
+        "(someone|a mentor|somebody) (from my own field|who knows my area|closer to my role|"
+        "with more relevant experience|who understands engineering).",
+        "(His|Her|{P}) (advice|guidance|suggestions|examples|stories) (don't|doesn't|rarely|"
+        "never) (apply|translate|fit|relate) to (my|what I|the kind of) (work|role|job|do).",
+        "(Conversations|Sessions|Our chats) (feel|are) (stilted|forced|awkward|strained|flat|"
+        "uncomfortable|heavy going) (and|because) we (have|share) (little|nothing|no) "
+        "(in common|common ground).",
+        "(Requesting|Asking for|Would like) a (different|new|better suited) (mentor|mentee|"
+        "pairing|partner).",
+    ],
+    "low_commitment": [
+        "{S} (cancelled|called off|pulled out of|skipped|dropped|bailed on|missed|didn't "
+        "attend) (our|the|another|yet another) (session|meeting|call|catch-up) (again|"
+        "at the last minute|with no notice|this week|).",
+        "{S} (didn't|did not|never) (show up|turn up|appear|join|log on|make it) (to our "
+        "session|today|last week|again|) (and|but) (didn't|never) (let me know|explain|say why|"
+        "apologise).",
+        "{S} (came|arrived|turned up|showed up) (unprepared|without doing the reading|with "
+        "nothing|empty-handed|having done none of the actions|without the draft) (again|"
+        "as usual|every time|).",
+        "{S} (seems|appears|looks) (disengaged|distracted|half-hearted|uninterested|"
+        "checked out|not bothered|lukewarm|switched off|indifferent) (in our sessions|about "
+        "the programme|lately|these days|).",
+        "(I'm|I am) (doing|putting in) (all|most|far more) of the (work|effort|legwork|chasing|"
+        "preparation) (and|while) {S} (does|puts in) (nothing|very little|the bare minimum).",
+        "{S} (was|kept) (on {P} phone|checking emails|typing on {P} laptop|answering Slack|"
+        "looking at another screen) (the whole time|for most of the call|throughout).",
+        "(The agreed|Our|The) (actions|tasks|next steps|exercises|reading) (from last time|we "
+        "set|{S} promised|) (haven't been touched|were ignored|weren't done|never happened).",
+        "(Attendance|Engagement|Participation|Follow-through) (from {O}|on {P} side|) has been "
+        "(poor|patchy|sporadic|minimal|inconsistent|dismal).",
+        "{S} (only|just|barely) (turns up|engages|replies) when I (chase|remind {O}|nag|push).",
+    ],
+    "time_constraints": [
+        "(I'm|I am|{S} is|We're|We are|We're both) (completely|totally|really|so|absolutely|) "
+        "(swamped|slammed|snowed under|overloaded|flat out|maxed out|stretched|underwater|"
+        "overstretched|drowning in work) (with|by|because of) (the release|quarter-end|the "
+        "launch|the audit|year-end|the migration|hiring|a reorg|client work|exams|the project).",
+        "(We|I) (had to|needed to|keep having to) (push|move|postpone|shorten|cut short|"
+        "reschedule|rearrange|drop) (our|the) (session|call|meeting|catch-up) (because of|due to|"
+        "thanks to) (a deadline|the launch|an outage|travel|back-to-back meetings|a clash|"
+        "firefighting|an urgent request).",
+        "(Finding|Getting|Booking|Locking in) (a slot|an hour|a window|a gap|a regular time|"
+        "a shared slot) (in our calendars|that works for both of us|in {P} diary|) (is|has "
+        "been|feels) (nearly impossible|really hard|a struggle|tricky|a nightmare).",
+        "(My|{P}|Our) (calendar|diary|schedule|workload|week) (is|has been|looks) (packed|"
+        "rammed|wall-to-wall|chock-a-block|crazy|brutal|relentless|overflowing) (right now|"
+        "this month|until the launch|lately|).",
+        "(With|Between|Because of) (the deadline|on-call|the launch|travel|the merger|"
+        "childcare|night shifts|the time difference|peak season) (I|we|{S}) (can't|couldn't|"
+        "can barely|struggle to) (find|make|carve out|protect|spare) (an hour|a slot|the "
+        "space|any headroom|the bandwidth) (for this|for mentoring|for our sessions|).",
+        "(Work|The day job|Everything else|The backlog) (keeps|has been) (eating into|"
+        "crowding out|squeezing|swallowing|taking over) (our sessions|the mentoring|my "
+        "calendar|the hour we set aside).",
+        "(We|I) (only|barely|just) (managed|got|had) (ten|fifteen|twenty) minutes before "
+        "(I|{S}) had to (rush off|jump to another meeting|leave|take a call|get back to work).",
+        "(I'm|{S} is) (juggling|covering|running) (two roles|three projects|a colleague's "
+        "work|too much|the whole team's workload) (at the moment|right now|this quarter|).",
+    ],
+    "communication_breakdown": [
+        "{S} (hasn't|has not|never) (replied|responded|answered|got back to me|acknowledged "
+        "anything) (to my|since my|after my) (messages|emails|last note|texts|Slack messages|"
+        "invite|follow-up).",
+        "(I've|I have) (emailed|messaged|pinged|texted|chased|called|nudged) {O} "
+        "(twice|three times|repeatedly|several times|all week) (and|but) (heard nothing|got no "
+        "reply|got nothing back|no luck|silence).",
+        "(It's|It is) (really|very|so|) (hard|difficult|impossible|a struggle) to (reach|"
+        "get hold of|contact|pin down|hear from) {O} (between sessions|by email|at all|lately|).",
+        "(We|{S} and I) (keep|tend to|often|constantly) (misunderstand|misread|talk past|"
+        "misinterpret|miss) each other.",
+        "{S} (interrupts|talks over|cuts off|dismisses|ignores|doesn't listen to) me "
+        "(whenever|when|every time|as soon as) I (try to|start to|want to) (speak|explain|"
+        "raise something|ask a question).",
+        "(There's|There is|We have) (a lot of|constant|some|real|a) (confusion|crossed wires|"
+        "miscommunication|mixed messages|misunderstanding|disconnect) (between us|in how we "
+        "talk|about next steps|after each session).",
+        "(My|Our) (messages|emails|notes|questions|follow-ups) (go|went|keep going|sit) "
+        "(unanswered|unread|ignored|nowhere|into a void|without a response).",
+        "{S} (goes|went|has gone) (quiet|silent|dark|missing|off the radar|AWOL) (for weeks|"
+        "again|after our last meeting|between sessions|).",
+    ],
+    "fear_of_feedback": [
+        "(I'm|I am|I feel|I get) (nervous|anxious|scared|afraid|worried|uneasy|apprehensive|"
+        "terrified|jittery) (about|of|before) (showing {O} my work|sharing drafts|hearing {P} "
+        "view|what {S} will say|{P} comments|being critiqued|getting notes).",
+        "{S} (gets|becomes|turns|seems) (defensive|upset|prickly|touchy|hurt|withdrawn|"
+        "flustered|tearful|quiet) (when|whenever|every time|as soon as) I (suggest|point out|"
+        "mention|raise|comment on) (anything|something|an improvement|a problem|a gap|a "
+        "weakness) (in {P} work|about {P} draft|).",
+        "(I|{S}) (hold|holds|held|keep|keeps) back (drafts|work|questions|mistakes|half-"
+        "finished things) (because|for fear|since) (I'm|{S} is|of) (afraid|scared|worried|"
+        "embarrassed|being judged|looking incompetent|criticism).",
+        "(I|{S}) (avoid|avoids|dodge|dodges|sidestep|sidesteps) (asking for|hearing|getting|"
+        "any) (critique|comments|input|notes|an honest opinion|criticism|a review).",
+        "(Any|Even gentle|The slightest|Constructive) (criticism|suggestion|comment|critique|"
+        "correction|pushback) (lands badly|upsets {O}|feels like an attack to {O}|makes {O} "
+        "shut down|throws {O}).",
+        "(I|I tend to) (freeze|panic|go blank|clam up|tense up|get flustered) when {S} "
+        "(reviews|looks at|critiques|comments on|goes through) my (work|code|writing|slides|"
+        "analysis).",
+    ],
+    "unclear_goals": [
+        "(We|I|The two of us) (still|honestly|really) (don't know|can't say|haven't worked "
+        "out|aren't sure|have no idea) what (we're|I'm|we are) (working towards|trying to "
+        "achieve|aiming for|meant to get out of this|here for).",
+        "(Our|The) (sessions|meetings|conversations|chats|calls) (lack|have no|are missing) "
+        "(direction|focus|purpose|structure|a clear aim|an agenda|any thread).",
+        "(We|I) (never|still haven't|didn't) (set|agreed|defined|pinned down|wrote down|"
+        "settled on) (any|clear|concrete|specific|proper) (objectives|aims|targets|outcomes|"
+        "priorities|things to work on).",
+        "(Each|Every) (session|meeting|call) (wanders|drifts|meanders|jumps) (from topic to "
+        "topic|all over the place|around|off track) (without|with no) (landing anywhere|"
+        "real outcome|end point|conclusion).",
+        "{S} (can't|couldn't|doesn't|struggles to) (say|articulate|explain|decide) what "
+        "(she|he|{S}) (wants|needs|hopes to get) (from|out of) (the programme|our sessions|"
+        "mentoring|this).",
+        "(It's|It feels|This is) (pleasant|friendly|nice|fine) but (aimless|pointless|"
+        "directionless|unfocused|going nowhere|shapeless|vague).",
+        "(I'm|I am) (not sure|unsure|unclear|confused about) (what|why) we (meet|are meeting|"
+        "are doing this|should be covering|should focus on).",
+    ],
+    "boundary_concern": [
+        "{S} (told|shared with|passed on to|repeated to|mentioned to) (my manager|my boss|"
+        "my team|colleagues|my director|people in my department|HR) (something|what|things) "
+        "I (said|shared|told {O}) (in private|in confidence|privately|in our sessions).",
+        "{S} (made|keeps making) (comments|remarks|jokes) about my (appearance|body|weight|"
+        "looks|age|accent|religion|clothes|relationship) (that|which) (made me uncomfortable|"
+        "crossed a line|felt inappropriate|felt wrong).",
+        "{S} (asked|pressured|pushed|encouraged|told) me to (share|send|pass on|export) "
+        "(client data|customer records|confidential files|my password|my login|internal "
+        "numbers) (to {O}|outside the approved systems|for {P} side project).",
+        "{S} (is|has become|will be|is now) (my line manager|my manager|on my promotion panel|"
+        "my reviewer|responsible for my rating|deciding my bonus) (which|and that) (feels "
+        "like a conflict|is a conflict of interest|makes this awkward to be open).",
+        "{S} (keeps|kept|has been) (messaging|texting|calling|contacting) me (late at night|"
+        "at midnight|at weekends|on my personal phone) (about|with) (personal|non-work|"
+        "private) (things|questions|stuff).",
+        "{S} (tried to|wants to|asked me to) (sell me|get me to invest in|recruit me for|"
+        "hire me into|involve me in) (his|her|{P}) (startup|business|side company|firm|"
+        "consultancy).",
+        "{S} (asked|invited) me (out|to dinner alone|for drinks alone|back to {P} place|to "
+        "{P} hotel) (and|then) (wouldn't take no|kept insisting|made it weird|got too close).",
+        "{S} (suggested|hinted|implied) (I|we) (bend|ignore|get around|work around|skip) "
+        "(the rules|the policy|compliance|the audit|the procurement process|the approval).",
+    ],
+    "positive_progress": [
+        "(Really|Very|Super|Incredibly|Such a) (productive|useful|valuable|helpful|good|"
+        "rewarding|energising|insightful) (session|meeting|call|month|few weeks|chat).",
+        "{S} (has grown|has improved|has developed|is growing|is thriving|has come on|has "
+        "blossomed) (so much|a lot|hugely|enormously|massively|loads) (in confidence|as a "
+        "leader|in {P} role|since we started|this quarter|).",
+        "(I|{S}) (got|landed|won|secured|nailed|delivered|shipped|passed) (the promotion|"
+        "the new role|the presentation|the interview|the project|the certification|the "
+        "stretch assignment) (we prepared for|we worked on|we planned|) (!|.)",
+        "(I|I really|I honestly) (feel|am feeling) (much|far|a lot|so much) (more confident|"
+        "more capable|clearer|better prepared|more focused|more assertive) (than before|"
+        "now|at work|in meetings|).",
+        "(Things|It|The mentoring|This pairing|Everything) (is|are|has been) (going|working "
+        "out) (really|very|incredibly|super|) (well|great|brilliantly|smoothly).",
+        "(We|I) (hit|reached|achieved|completed|ticked off) (the|our|my) (milestone|goal|"
+        "target|first objective|plan) (we set|we agreed|) (last month|early|this week|ahead "
+        "of schedule|).",
+        "(I'm|I am|We're) (so|really|very|hugely) (grateful|thankful|pleased|happy|chuffed) "
+        "(with|for|about) (the support|how it's going|{P} help|the progress|the advice).",
+        "(The|{P}) (advice|guidance|tips|suggestions|coaching) (on|about|around) "
+        "(delegation|negotiating|presenting|stakeholders|prioritising) (really helped|"
+        "paid off|made a real difference|worked).",
+    ],
+}
+
+NEGATED_TEMPLATES: list[str] = [
+    "{S} (has never|hasn't once|never) (cancelled|missed a session|been late|skipped a "
+    "meeting|failed to reply|ignored a message).",
+    "(We|I) (haven't|have not|never) (missed|dropped|had to move|cancelled) (a single|any|"
+    "one) (session|meeting|call).",
+    "(No|There are no|There's no|Zero) (problems|issues|trouble|difficulty) (reaching {O}|"
+    "finding a slot|with the fit|with how we communicate|with focus|so far).",
+    "(I'm|I am|I feel) (not|never) (nervous|worried|judged|uncomfortable|lost|overloaded) "
+    "(about|with|in) (our sessions|showing {O} my work|the pairing|the plan).",
+    "(It|The pairing|The mentoring) (doesn't|does not|never) feel (awkward|aimless|forced|"
+    "rushed|one-sided|like a bad fit).",
+    "(Nothing|Nobody|No one) (inappropriate|uncomfortable|concerning|worrying) has "
+    "(happened|come up|been said).",
+]
+
+# Second batch of slot templates, written for the labels that generalised worst in validation.
+TEMPLATES_EXTRA: dict[str, list[str]] = {
+    "communication_breakdown": [
+        "(Still|Yet again|Once more|) (no|zero|not a) (reply|response|answer|word|peep|"
+        "reaction) (from {O}|to my last email|to my questions|after two weeks|since Monday).",
+        "{S} (rarely|hardly ever|seldom|never really) (replies|responds|writes back|gets back "
+        "to me|returns my calls|answers) (in between sessions|on Slack|by email|at all|).",
+        "(We|{S} and I) (had|keep having|ran into) (a|another|the same) (mix-up|misunderstanding|"
+        "crossed wires|muddle) (about|over) (the date|what to prepare|next steps|who was "
+        "booking the room|the plan).",
+        "(I|I honestly) (can't|cannot|never) (tell|work out|figure out|get a read on) what {S} "
+        "(means|wants|thinks|is saying) (in {P} messages|during our calls|).",
+        "(Talking to|Getting through to|Having a real conversation with) {O} (is|feels) "
+        "(hard work|like talking to a wall|exhausting|one-way|impossible).",
+        "{S} (brushes off|waves away|shuts down|ignores|sidesteps) (my questions|what I say|"
+        "my points|anything I raise).",
+        "(Nobody|Neither of us) (follows up|replies|closes the loop|picks up the thread) "
+        "(after|between) (sessions|our calls|meetings).",
+    ],
+    "low_commitment": [
+        "{S} (stood me up|no-showed|flaked|went missing|dropped out) (again|twice|last week|"
+        "for the second time|this month).",
+        "(We've|We have) (only|barely) (met|had) (once|one session|two sessions) (in|over) "
+        "(two months|the last quarter|since the kickoff|six weeks) (because|as) {S} (keeps|"
+        "kept) (pulling out|cancelling|not showing|rescheduling).",
+        "{S} (logs in|joins|turns up|arrives) (late|twenty minutes late|half an hour late) "
+        "(and|then) (leaves early|seems elsewhere|multitasks|doesn't engage).",
+        "(Interest|Energy|Motivation|Drive) (on {P} side|from {O}|) (has|seems to have) "
+        "(faded|fizzled out|dropped off|dried up|disappeared).",
+        "{S} (never|doesn't|won't) (reads|read|looks at|look at|opens|open) (anything|what) I "
+        "(send|share|prepare) (beforehand|ahead of time|in advance|).",
+        "(It|This) (feels|seems) (like a tick-box exercise|one-sided|like I care more than {S} "
+        "does|like {S} is just going through the motions) (for {O}|to me|).",
+    ],
+    "poor_match": [
+        "(I'm|I am) (not|hardly) (getting|learning) (much|anything|a lot) from {O} "
+        "(because|since|as) (we work in|{P} experience is in|{S} comes from) (very different|"
+        "unrelated|other) (areas|fields|functions|industries).",
+        "{S} (has|had) (never|not) (worked|been) in (a role like mine|my field|a lab|product|"
+        "engineering|a regulated industry|research) so (the advice|the tips|it) (doesn't|"
+        "rarely|never) (land|help|carry over).",
+        "(Personality-wise|Style-wise|Temperamentally|Professionally) we (are|seem) (a poor "
+        "combination|oil and water|badly paired|at odds|worlds apart).",
+        "(I'd|I would) (like|love|prefer) to (be re-paired|swap mentors|switch|try someone "
+        "else|move to another mentor).",
+        "{S} (is|seems) (much|far|way) (too|more) (junior|senior|specialised|generalist) "
+        "(for what I need|to relate to my situation|for me).",
+    ],
+    "time_constraints": [
+        "(We|I) (had to|have had to|agreed to) (pause|put the sessions on hold|skip this "
+        "month|go monthly|meet less often) (until|while|because) (the peak is over|the "
+        "launch is out|things calm down|year-end is done|the deadline passes).",
+        "(An outage|A fire drill|An urgent escalation|Board prep|An incident|A client "
+        "emergency) (ate|took|swallowed|wiped out) (our|the) (session|slot|hour|call).",
+        "(We're|We are|{S} is|I'm) (in|on) (different continents|opposite shifts|night "
+        "shifts|a twelve hour time difference) so (overlap is|meeting is|slots are) "
+        "(tiny|rare|hard to find|limited).",
+        "(I've|I have|{S} has) been (working|putting in) (late nights|weekends|twelve-hour "
+        "days|long hours|extra shifts) (and|so) (mentoring|our sessions|this) (slipped|"
+        "got dropped|fell off|took a back seat).",
+    ],
+    "boundary_concern": [
+        "{S} (asked for|wanted|requested) my (login|password|credentials|access|security "
+        "token|badge) (to|so {S} could) (check something|look at my files|save time|get "
+        "into the system).",
+        "{S} (offered|gave|promised) me (a gift|tickets|a voucher|a favour|a job|money|"
+        "a bonus) (if|in return for|so that) I (helped|recommended|put in a word for|"
+        "supported) ({P} supplier|{P} vendor|{P} friend|{P} bid|{O}).",
+        "{S} (invited|asked) me (back to|round to|up to) ({P} flat|{P} house|{P} apartment|"
+        "{P} place|{P} room) (after|instead of) (the session|our meeting|drinks).",
+        "{S} (will be|is going to be|is) (grading|assessing|scoring|ranking|deciding) (my "
+        "grade|my promotion case|my performance|my bonus|my level) (this cycle|next month|).",
+        "{S} (spoke|talked|gossiped|joked) about (my|our) (private|personal|confidential) "
+        "(situation|conversations|sessions|problems) (with|in front of|to) (others|the team|"
+        "my colleagues|people in my department).",
+        "{S} (shouted|swore|yelled) at me (when|because|after) I (disagreed|pushed back|"
+        "made a mistake|asked a question).",
+    ],
+}
+
+# Neutral logistics in many words, so everyday vocabulary carries no signal on its own.
+NEUTRAL_TEMPLATES: list[str] = [
+    "(We|I) (met|caught up|spoke|had a call|got together) (on|last|this) (Monday|Tuesday|"
+    "Wednesday|Thursday|Friday|week|morning|afternoon) (over video|in person|at the office|"
+    "for coffee|by phone|).",
+    "(Next|Our next|The next) (session|meeting|call|catch-up) (is|will be) (on|in|after) "
+    "(the 3rd|two weeks|the holidays|the offsite|Friday|early June).",
+    "(Topics|Agenda|Themes|Areas covered|We covered): (networking|presenting|career "
+    "planning|delegation|stakeholders|my CV|the reorg|budgeting|hiring) and (writing|"
+    "visibility|influencing|time off|training|the conference|reviews).",
+    "(Nothing|Not much|Little|Nothing else) (new|much|in particular|major) to (report|add|"
+    "flag|say|mention) (this time|this month|for now|).",
+    "{S} (suggested|recommended|mentioned|sent me) (a book|an article|a course|a podcast|a "
+    "talk|a template|a framework) (on|about) (negotiation|leadership|writing|product "
+    "strategy|systems design|careers).",
+    "(I'll|I will|{S} will|We'll) (send|share|circulate|write up|bring) (the notes|my "
+    "slides|a summary|the doc|an outline) (before|after|ahead of) (next time|the next "
+    "session|Friday|our call).",
+    "(Speak soon|Talk soon|More soon|Until next time|All the best|Kind regards|Best|Ta).",
+    "(Here's|This is|Below is|Quick) (my|the|a short) (update|summary|note|recap).",
+    "{S} (described|explained|walked me through|told me about) (how {P} team works|"
+    "{P} career so far|the org chart|{P} first manager role|a past project).",
+    "(Session|Meeting|Call) (number|no.) (two|three|four|five|six) (done|completed|in the "
+    "books|held).",
+]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from recsys import runtime
+
+
+def test_import_faiss_loads_torch_first() -> None:
+    faiss = runtime.import_faiss()
+    assert "torch" in sys.modules
+    assert hasattr(faiss, "IndexFlatIP")
+
+
+def test_configure_threads_applies_to_torch_and_faiss_and_is_idempotent() -> None:
+    import torch
+
+    faiss = runtime.import_faiss()
+    before = torch.get_num_interop_threads()
+    runtime.configure_threads(1)
+    runtime.configure_threads(1)  # second call must not raise (interop threads are set once)
+    assert torch.get_num_threads() == 1
+    assert faiss.omp_get_max_threads() == 1
+    assert runtime.configured_threads() == 1
+    runtime.configure_threads(2)
+    assert torch.get_num_threads() == 2
+    assert faiss.omp_get_max_threads() == 2
+    assert torch.get_num_interop_threads() in {before, 1}
+
+
+def test_configure_threads_rejects_nonpositive() -> None:
+    with pytest.raises(ValueError):
+        runtime.configure_threads(0)

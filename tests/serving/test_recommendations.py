@@ -1,0 +1,101 @@
+"""Recommendations over HTTP: inputs, hard constraints, and the served-list log."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from serving_helpers import assert_error, auth, mentee, mentor, pairing
+from sqlalchemy import select
+
+from recsys import db
+from recsys.context import AppContext
+
+
+def _mentors(client: TestClient, key: str) -> None:
+    rows = [
+        mentor("design", bio="System design and distributed systems coach.", skills=["python"]),
+        mentor("sales", bio="Enterprise sales and negotiation.", skills=["negotiation"]),
+        mentor("french", languages=["fr"], bio="System design, distributed systems."),
+        mentor("closed", capacity=0, bio="System design."),
+        mentor("full", capacity=1, bio="System design and distributed systems."),
+        mentor("inactive", active=False, bio="System design and distributed systems."),
+    ]
+    assert client.post("/v1/mentors:bulk", json={"items": rows}, headers=auth(key)).is_success
+
+
+def test_recommend_inline_profile_applies_hard_constraints(
+    client: TestClient, app_key: str
+) -> None:
+    _mentors(client, app_key)
+    h = auth(app_key)
+    client.put("/v1/mentees/busy", json=mentee("busy"), headers=h)
+    client.put("/v1/pairings/p", json=pairing("p", "full", "busy"), headers=h)
+    resp = client.post("/v1/recommendations", json={"mentee": mentee("x"), "k": 10}, headers=h)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    ids = [r["mentor_id"] for r in body["recommendations"]]
+    assert ids == ["design", "sales"]  # closed, full, inactive and no-shared-language are out
+    assert [r["rank"] for r in body["recommendations"]] == [1, 2]
+    assert body["recommendations"][0]["score"] > body["recommendations"][1]["score"]
+    assert body["recommendations"][0]["reasons"]
+    assert body["mentee_id"] == "x" and body["model_version"]
+
+
+def test_recommend_by_id_with_exclusions_and_k(client: TestClient, app_key: str) -> None:
+    _mentors(client, app_key)
+    h = auth(app_key)
+    client.put("/v1/mentees/e", json=mentee("e", excluded_mentor_ids=["sales"]), headers=h)
+    one = client.post("/v1/recommendations", json={"mentee_id": "e", "k": 1}, headers=h).json()
+    assert [r["mentor_id"] for r in one["recommendations"]] == ["design"]
+    excl = {"mentee_id": "e", "exclude_mentor_ids": ["design", "full"]}
+    assert client.post("/v1/recommendations", json=excl, headers=h).json()["recommendations"] == []
+    assert_error(client.post("/v1/recommendations", json={"mentee_id": "nobody"}, headers=h),
+                 404, "not_found")  # fmt: skip
+
+
+def test_served_lists_are_logged(
+    client: TestClient, app_key: str, org: str, serving_ctx: AppContext
+) -> None:
+    _mentors(client, app_key)
+    h = auth(app_key)
+    body = client.post("/v1/recommendations", json={"mentee": mentee("x")}, headers=h).json()
+    rec_id = body["recommendation_id"]
+    with serving_ctx.sessions() as s:
+        served = s.get(db.RecommendationList, rec_id)
+        assert served is not None and served.org_id == org and served.mentee_id == "x"
+        assert [i["mentor_id"] for i in served.items] == ["design", "full", "sales"]
+        shown = s.scalars(
+            select(db.Interaction).where(db.Interaction.recommendation_id == rec_id)
+        ).all()
+        assert sorted((i.mentor_id, i.position, i.event) for i in shown) == [
+            ("design", 1, "shown"),
+            ("full", 2, "shown"),
+            ("sales", 3, "shown"),
+        ]
+    event = {"mentee_id": "x", "mentor_id": "design", "at": "2024-04-02", "event": "requested",
+             "recommendation_id": rec_id}  # fmt: skip
+    assert client.post("/v1/interactions", json=event, headers=h).status_code == 201
+    # Reporting the same event twice keeps one row.
+    assert client.post("/v1/interactions", json=event, headers=h).status_code == 201
+    with serving_ctx.sessions() as s:
+        n = s.scalars(
+            select(db.Interaction).where(
+                db.Interaction.org_id == org, db.Interaction.event == "requested"
+            )
+        ).all()
+        assert len(n) == 1
+
+
+def test_request_validation(client: TestClient, app_key: str) -> None:
+    h = auth(app_key)
+    cases = [
+        ({"mentee_id": "e", "k": 0}, "body.k"),
+        ({"mentee_id": "e", "k": 101}, "body.k"),
+        ({"k": 3}, "body"),
+        ({"mentee_id": "e", "mentee": mentee("e")}, "body"),
+        ({"mentee": {**mentee("e"), "languages": []}}, "body.mentee.languages"),
+        ({"mentee_id": "e", "as_of": "yesterday"}, "body.as_of"),
+    ]
+    for body, field in cases:
+        err = assert_error(client.post("/v1/recommendations", json=body, headers=h), 422,
+                           "validation_error")  # fmt: skip
+        assert err["details"][0]["field"] == field, (body, err)
