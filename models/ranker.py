@@ -33,6 +33,9 @@ class RankerManifest:
     objective: str
     # Platt scaling: P(success) = 1 / (1 + exp(-(a * score + b)))
     calibration: tuple[float, float] = (1.0, 0.0)
+    # The boosted trees learn a correction on top of the cold-start prior (init_score):
+    # score = trees(x) + prior_weight * cold_start(x). 0 = trees alone.
+    prior_weight: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     dataset_fingerprint: str = ""
@@ -78,6 +81,10 @@ def _cold_start_matrix(x: np.ndarray) -> np.ndarray:
     return contrib
 
 
+def cold_start_scores(x: np.ndarray) -> np.ndarray:
+    return _cold_start_matrix(x).sum(axis=1).astype(np.float64)
+
+
 class RankerModel:
     def __init__(self, booster: Any | None, manifest: RankerManifest):
         self.booster = booster
@@ -104,15 +111,19 @@ class RankerModel:
         )  # fmt: skip
 
     def score(self, x: np.ndarray) -> np.ndarray:
+        prior = cold_start_scores(x)
         if self.booster is None:
-            return _cold_start_matrix(x).sum(axis=1)
-        return np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+            return prior
+        trees = np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+        return trees + self.manifest.prior_weight * prior
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """(n, n_features + 1) additive contributions in score units; last column is the bias."""
+        prior = _cold_start_matrix(x).astype(np.float64)
         if self.booster is None:
-            return _cold_start_matrix(x)
-        return np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+            return prior
+        trees = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        return trees + self.manifest.prior_weight * prior
 
     def success_probability(self, scores: np.ndarray) -> np.ndarray:
         a, b = self.manifest.calibration

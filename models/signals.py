@@ -97,16 +97,24 @@ _NEG_SCOPE_MAX = 6
 _CONCEPTS: dict[str, tuple[str, ...]] = {
     "c_cancel": ("cancel", "reschedule", "postpone", "bail", "bailed", "rain-check",
                  "raincheck", "scrap", "scrapped", "skip", "skipped", "ditch", "ditched",
-                 "call off", "drop", "dropped", "shelve", "shelved", "defer", "deferred"),
+                 "call off", "drop", "dropped", "shelve", "shelved", "defer", "deferred",
+                 "rebook", "rebooked", "rearrange", "rearranged", "bumped", "lapse", "lapsed"),
     "c_noshow": ("ghost", "ghosted", "flake", "flaked", "flaky", "no-show", "noshow", "absent",
-                 "absence", "vanish", "vanished", "disappear", "disappeared", "mia", "awol"),
+                 "absence", "vanish", "vanished", "disappear", "disappeared", "mia", "awol",
+                 "miss", "missed", "missing", "dropout", "dropouts", "forgot", "forget",
+                 "forgotten", "unprepared", "empty-handed", "truant"),
     "c_late": ("late", "tardy", "latecomer", "lateness", "delayed", "overran", "behind"),
     "c_busy": ("busy", "swamped", "slammed", "snowed", "overloaded", "overwhelmed", "stretched",
                "underwater", "hectic", "crunch", "firefighting", "fire-fighting", "workload",
                "bandwidth", "overtime", "overworked", "frantic", "manic", "mad", "flat-out",
                "chaos", "chaotic", "juggling", "juggle", "pressure", "pressed", "rushed",
                "rush", "deadline", "deadlines", "crazy", "insane", "packed", "full-on",
-               "backlog", "drowning", "stressful", "demanding", "capacity"),
+               "backlog", "drowning", "stressful", "demanding", "capacity",
+                 "maxed", "overcommitted", "overstretched", "frazzled", "burnt", "burned",
+                 "exhausted", "knackered", "short-staffed", "understaffed", "relentless",
+                 "nonstop", "non-stop", "back-to-back", "double-booked", "urgent", "escalation",
+                 "outage", "busiest", "peak", "squeezed", "squeeze", "headroom", "wall-to-wall",
+                 "maxed-out", "run-ragged", "overstretch", "stretch", "frenetic"),
     "c_calendar": ("calendar", "diary", "schedule", "slot", "availability", "window", "gap",
                    "timeslot", "invite", "booking", "book", "booked", "clash", "clashes",
                    "overlap", "timezone", "time-zone", "shift", "shifts", "rota", "roster"),
@@ -114,51 +122,91 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
                 "message", "messaged", "email", "emailed", "text", "texted", "slack",
                 "slacked", "dm", "dms", "voicemail", "inbox", "chase", "chased", "chasing",
                 "nudge", "nudged", "follow-up", "followup", "reach", "reached", "contact",
-                "contacted", "hear", "heard", "acknowledge", "acknowledged"),
+                "contacted", "hear", "heard", "acknowledge", "acknowledged",
+                 "unanswered", "unacknowledged", "unreturned", "contactable", "chaser",
+                 "chasers", "whatsapp", "callback", "reachable"),
+    "c_misread": ("misunderstand", "misunderstanding", "misunderstood", "miscommunication",
+                  "miscommunicate", "misread", "misinterpret", "misinterpreted", "mixup",
+                  "mix-up", "muddle", "muddled", "garbled", "interrupt", "interrupts",
+                  "interrupted", "interrupting", "dismissive", "dismiss", "dismisses",
+                  "dismissed", "listen", "listening", "listens", "cryptic", "one-way",
+                  "one-directional", "monologue", "lecture", "lectures", "lectured",
+                  "talked-over", "sideways", "crossed", "cross-purposes"),
     "c_silence": ("silence", "silent", "unresponsive", "unreachable", "ignored", "ignore",
                   "ignoring", "radio", "crickets", "void", "blank", "stonewall", "stonewalled",
-                  "dark", "quiet"),
+                  "dark", "quiet",
+                 "mute", "muted", "wordless", "unheard", "tumbleweed"),
     "c_fear": ("afraid", "scared", "nervous", "anxious", "anxiety", "worried", "worry",
                "worries", "fear", "fearful", "terrified", "dread", "dreading", "hesitant",
                "reluctant", "uneasy", "wary", "apprehensive", "defensive", "freeze", "froze",
                "frozen", "panic", "panicked", "shy", "timid", "embarrassed", "embarrass",
                "ashamed", "flinch", "flinched", "intimidated", "daunted", "shaky", "clam",
                "clammed", "shut", "shuts", "withdrawn", "fragile", "sensitive", "bristle",
-               "bristled", "tense", "tensed", "stung", "upset", "cry", "cried", "tears"),
+               "bristled", "tense", "tensed", "stung", "upset", "cry", "cried", "tears",
+                 "nervy", "jittery", "jumpy", "insecure", "insecurity", "exposed", "vulnerable",
+                 "self-conscious", "mortified", "petrified", "cagey", "guarded", "touchy",
+                 "prickly", "thin-skinned", "hurt", "offended", "offence", "offense", "sulk",
+                 "sulked", "sulky", "crumble", "crumbled", "flustered", "rattled", "deflated",
+                 "crushed", "emotional", "tearful", "teary", "dreaded", "scary", "daunting",
+                 "intimidating", "wince", "winced", "cringe"),
     "c_critique": ("feedback", "criticism", "critique", "critical", "criticise", "criticize",
                    "criticised", "criticized", "judge", "judged", "judgement", "judgment",
                    "harsh", "blunt", "negative", "pushback", "push-back", "correction",
                    "corrected", "comments", "notes", "input", "review", "scrutiny",
-                   "challenge", "challenged", "pointers", "constructive"),
+                   "challenge", "challenged", "pointers", "constructive",
+                 "suggestion", "suggestions", "verdict", "assessment", "appraisal", "evaluation",
+                 "markup", "redline", "edits", "critic", "critiques", "criticisms", "pick",
+                 "nitpick"),
     "c_unclear": ("unclear", "vague", "fuzzy", "lost", "aimless", "directionless", "unfocused",
                   "confused", "confusing", "unsure", "drift", "drifting", "drifted", "wander",
                   "wandering", "meander", "meandering", "rambling", "ramble", "circles",
                   "undefined", "murky", "hazy", "woolly", "scattered", "shapeless", "random",
-                  "pointless", "purposeless", "unstructured", "nebulous", "clueless"),
+                  "pointless", "purposeless", "unstructured", "nebulous", "clueless",
+                 "adrift", "aimlessly", "unfocussed", "ill-defined", "open-ended", "tangent",
+                 "tangents", "sidetracked", "formless", "undecided", "ambiguous", "blurry",
+                 "foggy", "uncertain", "rudderless", "haphazard", "ad-hoc", "wishy-washy",
+                 "unspecific", "nowhere"),
     "c_goal": ("goal", "goals", "objective", "objectives", "aim", "aims", "target", "targets",
                "purpose", "direction", "focus", "plan", "plans", "outcome", "outcomes",
                "milestone", "milestones", "agenda", "priorities", "priority", "intention",
-               "roadmap", "point", "structure", "okr", "okrs"),
+               "roadmap", "point", "structure", "okr", "okrs",
+                 "aspiration", "aspirations", "ambition", "ambitions", "expectation",
+                 "expectations", "remit", "deliverable", "deliverables", "endpoint",
+                 "destination", "through-line"),
     "c_mismatch": ("mismatch", "mismatched", "incompatible", "clash", "clashed", "different",
                    "unrelated", "irrelevant", "chemistry", "rapport", "gel", "gelled", "click",
                    "clicked", "vibe", "vibes", "wavelength", "fit", "compatible", "aligned",
                    "misaligned", "alignment", "odd", "strange", "awkward", "stilted", "forced",
-                   "clunky", "disconnect", "disconnected"),
+                   "clunky", "disconnect", "disconnected",
+                 "ill-suited", "unsuited", "misfit", "incompatibility", "friction", "grate",
+                 "grates", "grating", "inapplicable", "unrelatable", "generic", "relate",
+                 "relatable", "relevant", "applicable", "suited", "suit", "compatibility",
+                 "match", "matched", "pairing", "paired", "re-paired", "repair", "reassign",
+                 "reassigned", "reassignment", "swap", "switch"),
     "c_expertise": ("expertise", "experience", "background", "field", "domain", "area",
                     "specialism", "specialty", "speciality", "discipline", "niche", "track",
                     "career", "path", "industry", "function", "profession", "skillset",
-                    "skills", "knowledge", "depth", "world"),
+                    "skills", "knowledge", "depth", "world",
+                 "sector", "specialisation", "specialization", "craft", "vocation", "expert",
+                 "specialist"),
     "c_good": ("great", "brilliant", "fantastic", "excellent", "amazing", "wonderful",
                "superb", "awesome", "terrific", "outstanding", "helpful", "useful",
                "valuable", "insightful", "productive", "rewarding", "inspiring", "energising",
                "energizing", "encouraging", "supportive", "positive", "good", "nice",
-               "solid", "fab", "fabulous", "lovely", "stellar", "excellent", "gold"),
+               "solid", "fab", "fabulous", "lovely", "stellar", "excellent", "gold",
+                 "worthwhile", "beneficial", "enjoyable", "fruitful", "eye-opening",
+                 "illuminating", "empowering", "motivating", "uplifting", "impactful",
+                 "invaluable", "top-notch", "spot-on", "boost"),
     "c_progress": ("progress", "improve", "improved", "improvement", "grow", "grown",
                    "growth", "develop", "developed", "development", "confident", "confidence",
                    "breakthrough", "milestone", "achieve", "achieved", "landed", "nailed",
                    "succeeded", "success", "win", "wins", "stride", "momentum", "leap",
                    "blossom", "blossomed", "flourish", "thrive", "thriving", "transformed",
-                   "shipped", "delivered", "promoted", "accomplish", "accomplished"),
+                   "shipped", "delivered", "promoted", "accomplish", "accomplished",
+                 "flourishing", "blossoming", "assertive", "self-assured", "headway",
+                 "unblocked", "levelled", "leveled", "upskilled", "capable", "competent",
+                 "mastered", "secured", "passed", "earned", "smashed", "aced", "breakthroughs",
+                 "advance", "advanced", "turnaround", "stepped"),
     "c_thanks": ("thank", "thanks", "grateful", "appreciate", "appreciated", "gratitude",
                  "glad", "happy", "pleased", "delighted", "thrilled", "chuffed"),
     "c_commit": ("commitment", "committed", "effort", "engaged", "engagement", "invested",
@@ -168,7 +216,10 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
                  "distracted", "disengaged", "checked-out", "apathetic", "indifferent",
                  "half-hearted", "halfhearted", "lukewarm", "minimal", "uninterested",
                  "passive", "phone", "laptop", "multitasking", "multitask", "going through",
-                 "tick-box", "box-ticking", "motions"),
+                 "tick-box", "box-ticking", "motions",
+                 "disinterested", "unengaged", "unmotivated", "unbothered", "apathy", "legwork",
+                 "participation", "attendance", "attend", "attended", "effortless", "commit",
+                 "commits", "dedication", "dedicated", "keen", "keenness"),
     "c_manager": ("manager", "boss", "supervisor", "director", "skip-level", "lead",
                   "head", "vp", "management", "leadership", "exec", "executive"),
     "c_disclose": ("told", "tell", "shared", "share", "repeated", "repeat", "passed",
@@ -340,7 +391,12 @@ _NOT_HYPOTHETICAL_IF = re.compile(
     r"clear|idea|question|decide|tell|knew|even|as)\s+if\b"
     r"|\bif (?:i'?m|i am|i was|i'm being|i am being|we'?re|we are) (?:being )?"
     r"(?:honest|frank|candid|blunt|real|truthful)"
-    r"|\bif anything\b|\bif you ask me\b|\bif that makes sense\b|\bif not\b|\bas if\b")
+    r"|\bif anything\b(?! (?:ever|happen|came|comes|made|makes|goes|went))|\bif you ask me\b|\bif that makes sense\b|\bif not\b|\bas if\b")
+_REPORTED_CONDITION = re.compile(
+    r"\b(?:offered|offers|promised|promises|hinted|hints|implied|implies|threatened|"
+    r"threatens|insisted|suggested|suggests)\b.{0,60}\bif\b")
+"""A condition someone actually put to the writer ("offered me a job if I …"): an event, so the
+boundary rules still apply although the clause reads as hypothetical."""
 _REAL_DESPITE_IF = re.compile(r"\b(again|still|another|keeps|kept|keep|already|once more)\b")
 _TOPIC = re.compile(
     r"\b(?:we|i)\s+(?:\w+\s+)?(?:discuss\w*|talk\w*|went over|go(?:ing)? over|cover\w*|"
@@ -475,7 +531,8 @@ def segment_clauses(doc: Any) -> list[Clause]:
             )
             hypothetical = _is_hypothetical(lower)
             topic = _is_topic(lower)
-            rule = 0 if (hypothetical or topic) else _boundary_rule_level(view, a, b, lower)
+            rule_applies = not topic and (not hypothetical or _REPORTED_CONDITION.search(lower))
+            rule = _boundary_rule_level(view, a, b, lower) if rule_applies else 0
             clauses.append(Clause(
                 start=view.starts[a],
                 end=view.ends[b - 1],
@@ -500,9 +557,9 @@ _BOUNDARY_STRONG = re.compile(
     r"homophob\w*|transphob\w*|misogyn\w*|slurs?|bull(?:y|ied|ying)|confidential\w*|"
     r"gossip\w*|leak\w*|breach\w*|brib\w*|kickbacks?|fraud\w*|insider|nda|retaliat\w*|"
     r"discriminat\w*|misconduct|unethical|improper\w*|coerc\w*|predator\w*|lewd|"
-    r"conflict of interest|conflicts of interest|behind my back|in confidence|"
-    r"off the record|between (?:the two of )?us|asked me out|hit on me|hitting on me|"
-    r"made a pass|date with (?:him|her)|on a date|kiss\w*|touch(?:ed|ing|y)|hugg?(?:ed|ing)|"
+    r"conflict of interest|conflicts of interest|behind my back|"
+    r"off the record|asked me out|hit on me|hitting on me|"
+    r"made a pass|date with (?:him|her)|on a date|kiss\w*|touch(?:ed|ing)|hugg?(?:ed|ing)|"
     r"(?:yell|shout|scream|swor)\w* at me|belittl\w*|demean\w*|humiliat\w*|"
     r"(?:my|her|his) (?:looks|appearance|body|figure|weight|outfit)|"
     r"(?:personal|private) (?:number|phone|instagram|address|life)|"
@@ -510,30 +567,113 @@ _BOUNDARY_STRONG = re.compile(
     r"code of conduct|compliance|falsif\w*|fudg\w*|off the books|cover(?:ed|ing)? up|"
     r"client data|customer data|personal data|passwords?|credentials|share price|"
     r"(?:my|your) (?:login|log-in|access token|security token|badge)|"
+    r"(?:asked for|requested|wanted|borrow\w*|use|using) my (?:access|login|account|"
+    r"credentials|password|badge|token|security token|laptop)|"
     r"(?:gifts?|tickets|vouchers?|cash|money) (?:if|in return|in exchange|for)|"
     r"(?:back|round|up) to (?:his|her|their) (?:flat|house|apartment|place|room)|"
     r"stock tips?|non-public|regulator\w*|kept it quiet|keep it quiet|without (?:my )?"
     r"(?:consent|permission|asking)|wasn'?t (?:his|hers|theirs) to share|drunk|"
     r"hotel|late[- ]night (?:texts|messages|calls)|midnight (?:texts|messages|calls))\b")
+_BOUNDARY_PROTECTED = (
+    r"(?:appearance|looks|body|weight|figure|outfits?|clothes|clothing|dress|hair|age|accent|"
+    r"religion|faith|race|ethnicity|skin|gender|sexuality|orientation|disabilit\w*|pregnan\w*|"
+    r"relationship|love life|dating life|marriage|culture|nationality)")
+_BOUNDARY_GROUPS = (
+    r"(?:women|woman|girls|men|gay|lesbian|trans|black|asian|muslims?|jews?|jewish|christians?|"
+    r"hindus?|disabled|older|immigrants?|foreigners|people of|people from)")
+# A second, broader family of strong cues, by theme: personal remarks and mockery, romantic or
+# after-hours advances, secrecy and cover-ups, rule-bending and data handling, money and favours,
+# aggression and safety.
+_BOUNDARY_STRONG_MORE = re.compile(
+    r"\b((?:comments?|commented|commenting|remarks?|jokes?|joked|joking|mock\w*|made fun|"
+    r"making fun|teas\w*|questions?) (?:\w+ ){0,3}(?:about|on|of) (?:my|their|her|his|your) "
+    + _BOUNDARY_PROTECTED +
+    r"|(?:mock\w*|ridicul\w*|made fun of|making fun of|laughed at|sneer\w*) (?:me|my)"
+    r"|(?:talks?|talked|talking|spoke|speaks|jokes?|joked|comments?|remarks?) about "
+    + _BOUNDARY_GROUPS +
+    r"|(?:felt|feels|feel|feeling|was|got|is|getting) (?:a bit |really |very |too |quite )?"
+    r"(?:unsafe|too personal|too intimate|too familiar|creepy|violated)"
+    r"|made me (?:feel )?(?:really |very |so |quite )?(?:uncomfortable|uneasy|unsafe|"
+    r"nervous to be alone)"
+    r"|(?:darling|sweetheart|sweetie|babe|gorgeous|sexy|hottie)"
+    r"|ask\w* (?:me )?(?:whether|if) i (?:was|am|had|have|were) (?:single|seeing|a boyfriend|"
+    r"a girlfriend|a partner|married)|(?:boyfriend|girlfriend|love life|dating life)"
+    r"|miss(?:es|ed)? me|(?:stood|standing|stands|sat|sitting|sits) (?:way )?too close"
+    r"|(?:after hours|after work|late|evening|weekend)\b.{0,30}\b(?:bar|pub|hotel|home|flat)\b"
+    r".{0,20}\bjust (?:the two of )?us|just (?:the two of )?us\b.{0,30}\b(?:drinks?|dinner|"
+    r"bar|pub|hotel|flat|home|weekend)"
+    r"|meet (?:up )?(?:at|in) (?:his|her|their) (?:home|flat|house|place|apartment|room)"
+    r"|(?:followed|follows|following|added|adding|friended|messag\w*|dm'?d?) me on "
+    r"(?:instagram|facebook|tiktok|snapchat|whatsapp|my personal|social|a dating)"
+    r"|(?:my )?(?:social media|instagram|facebook|tiktok|photos|selfies)\b.{0,30}\b(?:personal|"
+    r"comment\w*|lik(?:ed|ing|es) all)|personal (?:errands|favou?rs?|chores)"
+    r"|(?:lend|loan|borrow|give) (?:him|her|them|me) (?:some )?(?:money|cash|a loan)"
+    r"|(?:keep|keeping|kept) (?:it|this|that|our \w+|the \w+) (?:a )?secret|secret from"
+    r"|(?:not|n'?t) to (?:tell|report|mention|say anything|raise|escalate|flag)"
+    r"|(?:asked|told|wanted|pressured|pushed|encouraged|got) me to (?:lie|cover for|cover it|"
+    r"sign (?:on (?:his|her|their) behalf|for (?:him|her|them))|sign the attendance|backdate|"
+    r"bend|ignore the|skip the (?:audit|approval|checks|controls|security|review process))"
+    r"|(?:bypass\w*|circumvent\w*|get(?:ting)? around|work(?:ing)? around|dodg\w*|"
+    r"sidestep\w*|bend(?:ing)?|break(?:ing)?|ignor\w*) (?:the |our |a |some )?(?:security|"
+    r"policy|policies|rules|regulations?|procurement|controls?|approval|audit|compliance|"
+    r"data (?:protection|retention)|gdpr|law|legal|safeguarding|expense)"
+    r"|(?:change|alter|doctor|tamper\w* with|massag\w*|edit|backdat\w*|fake|inflat\w*|pad) "
+    r"(?:the |my |our |his |her )?(?:audit|findings|figures|numbers|results|records|"
+    r"timesheets?|expenses?|invoices?|receipts)\b(?! (?:for|in) (?:my|our|the) (?:budget|plan|"
+    r"forecast|deck|slides))"
+    r"|expenses? without (?:receipts|approval)"
+    r"|(?:share|send|pass|give|forward|show|hand|export|email|leak)\w* (?:on |over )?(?:him |her |"
+    r"them |to (?:him|her|them) )?(?:our|the|my|some|internal|confidential)? ?(?:pricing|price "
+    r"list|customer (?:list|records|details|data)|client (?:list|records|details)|salar\w*|"
+    r"payroll|source code|trade secrets?|redundancy (?:list|plans)|layoff (?:list|plans)|bid "
+    r"(?:details|numbers)|tender (?:details|documents))"
+    r"|(?:details|list|names) of the (?:redundanc\w*|layoffs?|restructur\w*)"
+    r"|(?:job|role|position|contract|reference|promotion)\b.{0,40}\b(?:if i|in return|in "
+    r"exchange|as long as i)"
+    r"|(?:threaten\w*|abusive|aggressive\w*|hostile|intimidating me|raised (?:his|her|their) "
+    r"voice|lost (?:his|her|their) temper|unsafe|safeguarding|assault\w*|stalk\w*)"
+    r"|(?:dinner|drinks?|lunch|coffee|a drink|a meal) alone|alone with (?:him|her|them)"
+    r"|(?:back|round|up|over) to \w+(?:'s)? (?:flat|house|apartment|place|room|hotel)"
+    r"|(?:messag|text|call|ring|phon|contact|email|dm)\w* me (?:late at night|late in the "
+    r"evening|at midnight|at night|at weekends|on weekends|in the middle of the night|at \d)"
+    r"|(?:late at night|at midnight|in the middle of the night)\b.{0,40}\b(?:personal|private|"
+    r"non-work)"
+    r"|hand on my|(?:grabb?|strok|rubb?)\w* my|put (?:his|her|their) (?:hand|arm)"
+    r"|(?:gave|give|gives|promised|promises|offered|offers) me (?:a |an |some )?(?:gift|"
+    r"tickets|voucher|favou?r|job|role|money|cash|bonus|discount|trip)\b.{0,40}\b(?:if|so that|"
+    r"in return|in exchange)"
+    r"|(?:lend|loan)\w* \w+ (?:some )?(?:money|cash)|borrow\w* (?:some )?(?:money|cash)"
+    r"|(?:told|shared|showed|mentioned|disclosed|revealed)\w* (?:me |with me )?(?:a |another |"
+    r"other )?(?:colleague'?s?|coworker'?s?|someone'?s|people'?s|peers'?|team ?mates?'?s?) "
+    r"(?:salar\w*|pay|performance|health|medical|personal|disciplinary)"
+    r"|skip (?:the )?(?:rules|audit|approval|policy|procurement|checks|controls|security)"
+    r"|(?:copied|cc'?ed|bcc'?ed|looped) (?:in )?(?:my |our |the )?(?:manager|boss|director|"
+    r"hr|team|lead|skip-level))\b")
 _BOUNDARY_DISCLOSE = re.compile(
     r"\b(told|tells|telling|shared|sharing|shares|repeat\w*|passed|passing|relay\w*|"
     r"forward\w*|mention\w*|spread\w*|disclos\w*|blab\w*|brought (?:it )?up|cc'?d|"
-    r"screenshot\w*|word got|got back to|found out|knew about|knows about)\b")
+    r"screenshot\w*|word got|got back to|found out|knew about|knows about|copied|cc'?ed|"
+    r"looped in|read out|posted|quoted|(?:talk\w*|spoke|speaks|jok\w*) about (?:me|my|our|what))\b")
 _BOUNDARY_PRIVATE = re.compile(
     r"\b(what i (?:told|said|shared|confided)|i'?d (?:told|said|shared|confided)|"
     r"i (?:had )?confided|private\w*|personal|sensitive|secret\w*|my (?:struggles|situation|"
     r"health|salary|pay|divorce|diagnosis|therapy|notes|doubts|concerns|worries|plans to "
-    r"leave|job search|interview\w*)|about me|our (?:sessions?|conversations?|chats?|talks?))\b")
+    r"leave|job search|interview\w*|messages|mental health|family|illness|partner|personal "
+    r"life|performance)|about me|our (?:sessions?|conversations?|chats?|talks?)|what we "
+    r"(?:discussed|talked about|said)|what i'?d (?:mentioned|raised)|in confidence|"
+    r"between (?:the two of )?us|salar\w*)\b")
 _BOUNDARY_THIRD_PARTY = re.compile(
     r"\b(manager|boss|team|colleagues?|others|everyone|everybody|director|lead|supervisor|"
     r"people|hr|skip|whole|group|peers?|department|leadership|channel|stand-?up)\b")
 _BOUNDARY_CONFLICT = re.compile(
-    r"\b((?:is|he'?s|she'?s|being|also|now|became|becomes|become) (?:my|our) (?:line |direct |"
+    r"\b((?:is|he'?s|she'?s|being|also|now|became|becomes|become|be|will be|going to be|"
+    r"'ll be) (?:my|our) (?:line |direct |"
     r"new |skip-level |acting )?(?:manager|boss|supervisor|reviewer|approver|assessor)|"
     r"reports? (?:in)?to (?:him|her|them)|(?:on|chairs?|sits on|sitting on) my "
     r"(?:promotion|review|assessment|interview|hiring) (?:panel|committee|board)|"
     r"(?:decide|decides|deciding|approves?|signs? off|sign off on|rates?|rating|evaluat\w*|"
-    r"assess\w*|calibrat\w*|grad\w*|scor\w*|rank\w*) my (?:promotion|raise|bonus|rating|"
+    r"assess\w*|calibrat\w*|grad\w*|scor\w*|rank\w*) my (?:work for|probation|submission|"
+    r"portfolio|promotion|raise|bonus|rating|"
     r"review|performance|pay|application|grade|level|case)|"
     r"(?:panel|committee|board) (?:deciding|for|that decides|reviewing) my|"
     r"(?:recruit|poach|hire|headhunt)\w* me|(?:her|his|their) (?:own )?(?:company|business|"
@@ -541,7 +681,11 @@ _BOUNDARY_CONFLICT = re.compile(
     r"(?:sell|selling|sold|pitch\w*) (?:me|us)|invest\w*|vendor|supplier|gifts?|"
     r"married to|dating|related to|relative|(?:her|his) (?:wife|husband|partner|brother|"
     r"sister|cousin|son|daughter)|same (?:role|job|position) (?:as|i)|compet\w* (?:with|for|"
-    r"against) (?:me|her|him)|referral bonus|commission|favou?rs?)\b")
+    r"against) (?:me|her|him)|referral bonus|commission|favou?rs?|"
+    r"(?:on|sits on|sitting on|chairs?|chairing|is on|joins?|joined) the (?:\w+ )?(?:hiring|"
+    r"interview|promotion|selection|assessment|review|grading) (?:panel|committee|board)|"
+    r"interview\w* me for|(?:approv|sign\w* off|decid)\w* (?:on )?my (?:bonus|pay|raise|"
+    r"expenses|leave))\b")
 
 
 def boundary_rule_level(span: Any) -> int:
@@ -565,9 +709,10 @@ def _boundary_rule_level(view: _TokenView, a: int, b: int, lower: str) -> int:
                  if view.starts[i] < hi and view.ends[i] > lo and view.is_alpha[i]]
         return not words or not all(view.negated[i] for i in words)
 
-    for match in _BOUNDARY_STRONG.finditer(lower):
-        if _outside_negation(match):
-            return 2
+    for pattern in (_BOUNDARY_STRONG, _BOUNDARY_STRONG_MORE):
+        for match in pattern.finditer(lower):
+            if _outside_negation(match):
+                return 2
     disclose = [m for m in _BOUNDARY_DISCLOSE.finditer(lower) if _outside_negation(m)]
     if disclose and _BOUNDARY_PRIVATE.search(lower) and _BOUNDARY_THIRD_PARTY.search(lower):
         return 2
@@ -617,7 +762,7 @@ def build_norm_bow_classifier(
 ) -> Any:
     """spaCy's sparse bag-of-n-grams classifier, reading ``NORM`` (our normalised tokens)
     instead of ``ORTH``, and accepting clause ``Span`` objects as well as ``Doc`` objects."""
-    from spacy.attrs import NORM
+    from spacy.attrs import IS_PUNCT, NORM
     from spacy.ml.models.textcat import (
         SparseLinear_v2,
         resize_and_set_ref,
@@ -633,10 +778,12 @@ def build_norm_bow_classifier(
         batch_keys = []
         batch_vals = []
         for doc in docs:
-            # Doc and Span both have to_array; a one-attribute request can come back 2-D
-            unigrams = ops.asarray(np.ascontiguousarray(doc.to_array([NORM]).reshape(-1)))
+            # punctuation carries no signal and, as a feature, only teaches the model that a
+            # trailing full stop matters; Doc and Span both have to_array
+            arr = doc.to_array([NORM, IS_PUNCT])
+            unigrams = ops.asarray(np.ascontiguousarray(arr[arr[:, 1] == 0, 0]))
             grams = [unigrams]
-            for n in range(2, size + 1):
+            for n in range(2, min(size, len(unigrams)) + 1):
                 grams.append(ops.ngrams(n, unigrams))
             keys = ops.xp.concatenate(grams)
             keys, vals = ops.xp.unique(keys, return_counts=True)
@@ -803,6 +950,9 @@ def clause_scores(
     for k, clause in enumerate(clauses):
         if clause.hypothetical:
             out[k] *= SUPPRESSED_FACTOR
+            if clause.boundary_rule:  # only set for conditions actually put to the writer
+                rule_score = BOUNDARY_RULE_SCORES[clause.boundary_rule]
+                out[k, BOUNDARY_INDEX] = max(out[k, BOUNDARY_INDEX], rule_score)
             continue
         if clause.topic:
             out[k, CHALLENGE_MASK] *= SUPPRESSED_FACTOR

@@ -36,6 +36,8 @@ ids seen so far are kept in memory (for reference and duplicate checks).
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -293,8 +295,18 @@ def _validation_errors(file: str, line: int, exc: ValidationError) -> list[RowEr
     return out
 
 
+_Chunk = list[tuple[int, BaseModel]]  # (line, validated row)
+
+
 class _Ingest:
-    """State of one ingest: the session, ids accepted so far and ids found in the store."""
+    """State of one ingest: the session, ids accepted so far and ids found in the store.
+
+    Two stages overlap: the calling thread reads and validates chunks of rows while a writer
+    thread checks their references and upserts them (SQLite and the database driver release
+    the GIL while they work). Chunks are written in the order they were read, one at a time,
+    so references resolve exactly as they would in a single thread; only the writer touches
+    the session while it runs.
+    """
 
     def __init__(
         self,
@@ -314,6 +326,35 @@ class _Ingest:
         # entity -> ids found in the store (so each is looked up once)
         self.in_store: dict[str, set[str]] = {e: set() for e in _ID_MODELS}
         self.interaction_keys: set[int] = set()
+        self._lock = threading.Lock()  # report.errors / report.skipped are shared by both stages
+        self._queue: queue.Queue[tuple[str, str, _Chunk] | None] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Run the writer thread around a block that calls :meth:`load_file`."""
+        writer = threading.Thread(target=self._write_loop, name="recsys-ingest-writer", daemon=True)
+        writer.start()
+        try:
+            yield
+        finally:
+            self._queue.put(None)
+            writer.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _write_loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is None:  # after a failure keep draining so the reader never blocks
+                try:
+                    self._store_chunk(*item)
+                except BaseException as exc:
+                    self._failure = exc
+
+    def _reject(self, entity: str, errors: list[RowError]) -> None:
+        with self._lock:
+            self.report.errors.extend(errors)
+            self.report.skipped[entity] += 1
 
     def load_file(self, entity: str, path: Path) -> None:
         schema = ENTITY_FILES[entity]
@@ -324,34 +365,35 @@ class _Ingest:
         report.counts.setdefault(entity, 0)
         report.skipped.setdefault(entity, 0)
         done = 0
-        first_error = len(report.errors)
-        chunk: list[tuple[int, BaseModel]] = []
+        chunk: _Chunk = []
         if self.progress:
             self.progress(entity, 0, total)
         for line, raw in records:
             done += 1
             if isinstance(raw, RowError):
-                report.errors.append(raw)
-                report.skipped[entity] += 1
+                self._reject(entity, [raw])
                 continue
             try:
                 chunk.append((line, schema.model_validate(raw)))
             except ValidationError as exc:
-                report.errors.extend(_validation_errors(path.name, line, exc))
-                report.skipped[entity] += 1
+                self._reject(entity, _validation_errors(path.name, line, exc))
                 continue
             if len(chunk) >= CHUNK_ROWS:
-                self._store_chunk(entity, path.name, chunk)
+                self._submit(entity, path.name, chunk)
                 chunk = []
                 if self.progress:
                     self.progress(entity, done, max(total, done))
-        self._store_chunk(entity, path.name, chunk)
-        # reference errors surface when a chunk is stored: list the file's errors in line order
-        report.errors[first_error:] = sorted(report.errors[first_error:], key=lambda e: e.line)
+        self._submit(entity, path.name, chunk)
         if self.progress:
             self.progress(entity, done, done)
 
-    def _unresolved(self, entity: str, chunk: list[tuple[int, BaseModel]]) -> dict[str, set[str]]:
+    def _submit(self, entity: str, file: str, chunk: _Chunk) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if chunk:
+            self._queue.put((entity, file, chunk))
+
+    def _unresolved(self, entity: str, chunk: _Chunk) -> dict[str, set[str]]:
         """Per reference field, the values in ``chunk`` that name no accepted or stored row."""
         unresolved: dict[str, set[str]] = {}
         for fld, target in _REFERENCES.get(entity, ()):
@@ -369,9 +411,7 @@ class _Ingest:
                 unresolved[fld] = unknown
         return unresolved
 
-    def _store_chunk(self, entity: str, file: str, chunk: list[tuple[int, BaseModel]]) -> None:
-        if not chunk:
-            return
+    def _store_chunk(self, entity: str, file: str, chunk: _Chunk) -> None:
         unresolved = self._unresolved(entity, chunk)
         targets = dict(_REFERENCES.get(entity, ()))
         enum_fields = _enum_fields(type(chunk[0][1]))
@@ -395,8 +435,7 @@ class _Ingest:
                         )
                     )
             if errors:
-                self.report.errors.extend(errors)
-                self.report.skipped[entity] += 1
+                self._reject(entity, errors)
                 continue
             # the contract schemas are flat, so the validated field values are the row (a copy
             # of __dict__ is several times cheaper than model_dump at a million rows)
@@ -467,8 +506,12 @@ def ingest_dir(
         with transaction(session_factory) as session, _large_sqlite_cache(session):
             ensure_org(session, org)
             state = _Ingest(session, org, report, progress, skip_invalid)
-            for entity, path in files.items():
-                state.load_file(entity, path)
+            with state.pipeline():
+                for entity, path in files.items():
+                    state.load_file(entity, path)
+            # the writer reports reference errors later than the reader reports the rest
+            order = {p.name: i for i, p in enumerate(files.values())}
+            report.errors.sort(key=lambda e: (order.get(e.file, -1), e.line))
             if report.errors and not skip_invalid:
                 raise IngestError(report)  # leaving the block rolls the transaction back
     except IngestError:

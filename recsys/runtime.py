@@ -59,6 +59,11 @@ def configure_threads(n: int) -> None:
                 torch.set_num_interop_threads(n)
         faiss = import_faiss()
         faiss.omp_set_num_threads(n)
+        # numpy's BLAS read OPENBLAS_NUM_THREADS when numpy was first imported, usually
+        # before this runs: limit the already-loaded library directly.
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n, user_api="blas")
         _configured_threads = n
 
 

@@ -76,7 +76,11 @@ class ServingEngine(Protocol):
         ...
 
     def mentors_changed(self, org: str, mentor_ids: Sequence[str]) -> None:
-        """Mentors were upserted or deleted (committed): refresh the index for them."""
+        """Mentors were upserted or deleted (committed): refresh the index for them.
+
+        Engines that cache mentor load may also define ``pairings_changed(org, pairing_ids)``
+        (optional: routers call it when present) for committed pairing writes.
+        """
         ...
 
     def feedback_stored(self, org: str, feedback_ids: Sequence[str]) -> list[list[DetectedSignal]]:

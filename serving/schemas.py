@@ -54,6 +54,13 @@ class RecommendationRequest(_Body):
     k: int = Field(default=10, ge=1, le=100, description="How many mentors to return.")
     exclude_mentor_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     as_of: dt.date | None = Field(default=None, description="Date for capacity; default today.")
+    spread_exposure: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Spread exposure over mentors (0 = off): mentors near capacity or already "
+        "much requested move down the list, by up to this share of the list's score range.",
+    )
 
     @model_validator(mode="after")
     def _one_subject(self) -> Self:

@@ -10,6 +10,7 @@ from serving.routers import (
     health,
     interactions,
     keys,
+    matching,
     models,
     pairings,
     profiles,
@@ -25,6 +26,7 @@ ALL_ROUTERS: tuple[APIRouter, ...] = (
     interactions.router,
     recommendations.router,
     alerts.router,
+    matching.router,
     models.router,
     keys.router,
 )

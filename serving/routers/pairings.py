@@ -24,6 +24,7 @@ from serving.deps import (
     SessionDep,
     SessionsDep,
 )
+from serving.engine import ServingEngine
 from serving.errors import ApiError, not_found
 from serving.routers._common import (
     CONFLICT,
@@ -56,19 +57,38 @@ def _save(session: Session, org: str, body: PairingIn) -> PairingOut:
     return PairingOut(**body.model_dump())
 
 
+def _pairings_changed(engine: ServingEngine, org: str, ids: list[str]) -> None:
+    """Tell the engine (optional hook): active pairings count against mentor capacity."""
+    hook = getattr(engine, "pairings_changed", None)
+    if hook is not None:
+        hook(org, ids)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PairingOut)
-def create_pairing(body: PairingIn, principal: AppPrincipal, session: SessionDep) -> PairingOut:
+def create_pairing(
+    body: PairingIn, principal: AppPrincipal, session: SessionDep, engine: EngineDep
+) -> PairingOut:
     """Create a pairing, or replace the one with this id."""
-    return _save(session, principal.org, body)
+    out = _save(session, principal.org, body)
+    session.commit()  # the engine's refresh reads committed rows
+    _pairings_changed(engine, principal.org, [body.id])
+    return out
 
 
 @router.put("/{pairing_id}", response_model=PairingOut)
 def put_pairing(
-    pairing_id: PairingId, body: PairingIn, principal: AppPrincipal, session: SessionDep
+    pairing_id: PairingId,
+    body: PairingIn,
+    principal: AppPrincipal,
+    session: SessionDep,
+    engine: EngineDep,
 ) -> PairingOut:
     """Create or replace the pairing with this id (the body's id must match)."""
     require_same_id(pairing_id, body.id)
-    return _save(session, principal.org, body)
+    out = _save(session, principal.org, body)
+    session.commit()
+    _pairings_changed(engine, principal.org, [body.id])
+    return out
 
 
 @router.get("/{pairing_id}", response_model=PairingOut, responses=NOT_FOUND)
@@ -98,10 +118,14 @@ def list_pairings(
 @router.delete(
     "/{pairing_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT}
 )
-def delete_pairing(pairing_id: PairingId, principal: AppPrincipal, session: SessionDep) -> Response:
+def delete_pairing(
+    pairing_id: PairingId, principal: AppPrincipal, session: SessionDep, engine: EngineDep
+) -> Response:
     """Delete a pairing (409 while feedback refers to it)."""
     if not store.delete_row(session, db.Pairing, principal.org, pairing_id):
         raise not_found("pairing", pairing_id)
+    session.commit()
+    _pairings_changed(engine, principal.org, [pairing_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -69,6 +69,24 @@ def _record_served(
         store.upsert_rows(session, "interactions", org, shown)
 
 
+def _spread(
+    sessions: sessionmaker[Session],
+    org: str,
+    result: RecommendResult,
+    as_of: dt.date,
+    strength: float,
+) -> RecommendResult:
+    """Re-rank to spread exposure (see ``recsys.matching.spread_rerank``)."""
+    from recsys.matching import exposure_pressure, spread_rerank
+
+    with sessions() as session:
+        pressure = exposure_pressure(session, org, [s.mentor_id for s in result.items], as_of)
+    order = spread_rerank(
+        [s.score for s in result.items], [pressure[s.mentor_id] for s in result.items], strength
+    )
+    return RecommendResult(result.model_version, [result.items[int(i)] for i in order])
+
+
 @router.post("", response_model=RecommendationResponse, responses={**NOT_FOUND, **NOT_READY})
 async def recommend(
     body: RecommendationRequest,
@@ -90,7 +108,13 @@ async def recommend(
     as_of = body.as_of or dt.date.today()
     exclude = list(dict.fromkeys([*body.exclude_mentor_ids, *mentee.excluded_mentor_ids]))
     start = time.perf_counter()
-    result = await engine.recommend(org, mentee, k=body.k, exclude=exclude, as_of=as_of)
+    # spreading re-ranks a longer list, so that less exposed mentors can move up into the top k
+    depth = min(100, 3 * body.k) if body.spread_exposure > 0 else body.k
+    result = await engine.recommend(org, mentee, k=depth, exclude=exclude, as_of=as_of)
+    if body.spread_exposure > 0:
+        result = await run_in_threadpool(
+            _spread, sessions, org, result, as_of, body.spread_exposure
+        )
     metrics.recommend_latency.observe(time.perf_counter() - start)
     items = [
         RecommendedMentor(mentor_id=s.mentor_id, rank=i, score=s.score, reasons=list(s.reasons))

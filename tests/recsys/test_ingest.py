@@ -514,3 +514,27 @@ def test_contract_schemas_are_flat(rows: Rows) -> None:
         for item in rows[entity]:
             model = schema.model_validate(item)
             assert dict(model.__dict__) == model.model_dump(), entity
+
+
+def test_a_storage_failure_propagates_and_changes_nothing(
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Rows,
+    write_contract: WriteContract,
+) -> None:
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 1)
+    real_upsert = ingest.upsert_rows
+    calls: list[str] = []
+
+    def failing_upsert(session: Session, entity: str, org: str, items: list[Any]) -> int:
+        calls.append(entity)
+        if entity == "pairings":
+            raise RuntimeError("disk full")
+        return real_upsert(session, entity, org, items)
+
+    monkeypatch.setattr(ingest, "upsert_rows", failing_upsert)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_dir(factory, write_contract(tmp_path / "in", rows))
+    assert calls[:6] == ["mentors"] * 3 + ["mentees"] * 2 + ["pairings"]
+    assert count(factory, db.Mentor) == 0

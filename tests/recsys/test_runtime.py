@@ -23,6 +23,10 @@ def test_configure_threads_applies_to_torch_and_faiss_and_is_idempotent() -> Non
     assert torch.get_num_threads() == 1
     assert faiss.omp_get_max_threads() == 1
     assert runtime.configured_threads() == 1
+    from threadpoolctl import threadpool_info
+
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(n == 1 for n in blas)
     runtime.configure_threads(2)
     assert torch.get_num_threads() == 2
     assert faiss.omp_get_max_threads() == 2

@@ -36,6 +36,7 @@ class Tenant:
     feedback_id: str
     alert_id: int
     recommendation_id: str
+    draft_id: str
 
 
 def _seed(client: TestClient, ctx: AppContext, make_key: Callable[..., str], org: str) -> Tenant:
@@ -57,8 +58,16 @@ def _seed(client: TestClient, ctx: AppContext, make_key: Callable[..., str], org
         session.add(alert)
         session.flush()
         alert_id = alert.id
+        draft_id = f"draft-{org}"
+        session.add(db.MatchDraft(id=draft_id, org_id=org, status="draft", as_of=dt.date.today(),
+                                  params={"profiles": {e: mentee(e)}}, summary={}))  # fmt: skip
+        session.flush()
+        session.add(db.MatchDraftItem(draft_id=draft_id, mentee_id=e, slot=0, mentor_id=None,
+                                      score=None, reasons=[]))  # fmt: skip
     key_id = key.split("_")[1]
-    return Tenant(org, key, key_id, m, e, p, f, alert_id, rec.json()["recommendation_id"])
+    return Tenant(
+        org, key, key_id, m, e, p, f, alert_id, rec.json()["recommendation_id"], draft_id
+    )
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +225,30 @@ def x_alert_action(action: str) -> Check:
     return check
 
 
+def x_match_cohort(c: TestClient, a: Tenant, b: Tenant) -> None:
+    body = {"mentee_ids": [a.mentee_id]}
+    assert_error(c.post("/v1/matching/cohort", json=body, headers=auth(b.key)), 404, "not_found")
+
+
+def _a_draft_untouched(c: TestClient, a: Tenant) -> None:
+    got = c.get(f"/v1/matching/drafts/{a.draft_id}", headers=auth(a.key))
+    assert got.status_code == 200 and got.json()["status"] == "draft"
+    assert got.json()["items"][0]["mentor_id"] is None
+
+
+def x_draft_edit(c: TestClient, a: Tenant, b: Tenant) -> None:
+    path = f"/v1/matching/drafts/{a.draft_id}/items/{a.mentee_id}"
+    resp = c.patch(path, json={"mentor_id": a.mentor_id}, headers=auth(b.key))
+    assert_error(resp, 404, "not_found")
+    _a_draft_untouched(c, a)
+
+
+def x_draft_accept(c: TestClient, a: Tenant, b: Tenant) -> None:
+    resp = c.post(f"/v1/matching/drafts/{a.draft_id}/accept", headers=auth(b.key))
+    assert_error(resp, 404, "not_found")
+    _a_draft_untouched(c, a)
+
+
 def x_models_get(c: TestClient, a: Tenant, b: Tenant) -> None:
     assert c.get("/v1/models", headers=auth(b.key)).status_code == 200  # no tenant data
 
@@ -290,6 +323,13 @@ ROUTES: list[RouteCase] = [
     _r("GET", "/v1/alerts", {COORD, ADMIN}, x_list_hides("/v1/alerts", "alert_id")),
     _r("POST", "/v1/alerts/{alert_id}/acknowledge", {COORD, ADMIN}, x_alert_action("acknowledge")),
     _r("POST", "/v1/alerts/{alert_id}/resolve", {COORD, ADMIN}, x_alert_action("resolve")),
+    _r("POST", "/v1/matching/cohort", {COORD, ADMIN}, x_match_cohort),
+    _r("GET", "/v1/matching/drafts/{draft_id}", {COORD, ADMIN},
+       x_get_404("/v1/matching/drafts/{draft_id}")),
+    _r("PATCH", "/v1/matching/drafts/{draft_id}/items/{mentee_id}", {COORD, ADMIN}, x_draft_edit),
+    _r("POST", "/v1/matching/drafts/{draft_id}/accept", {COORD, ADMIN}, x_draft_accept),
+    _r("DELETE", "/v1/matching/drafts/{draft_id}", {COORD, ADMIN},
+       x_delete_404("/v1/matching/drafts/{draft_id}", "/v1/matching/drafts/{draft_id}")),
     _r("GET", "/v1/models", READ, x_models_get),
     _r("POST", "/v1/models/reload", {ADMIN}, x_models_reload),
     _r("POST", "/v1/keys", {ADMIN}, x_key_create),
@@ -300,7 +340,7 @@ PROTECTED = [r for r in ROUTES if r.roles is not None]
 _ID = lambda r: f"{r.method} {r.path}"  # noqa: E731
 _PLACEHOLDERS = {
     "mentor_id": "nope", "mentee_id": "nope", "pairing_id": "nope", "feedback_id": "nope",
-    "alert_id": "999999", "key_id": "nope",
+    "alert_id": "999999", "key_id": "nope", "draft_id": "nope",
 }  # fmt: skip
 
 

@@ -242,3 +242,12 @@ def test_load_detects_corruption(tmp_path: Path, victim: str) -> None:
 def test_load_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexMismatchError, match="no index manifest"):
         CandidateIndex.load(tmp_path, expected_encoder_id=None)
+
+
+def test_search_filtered_scan_has_no_duplicates_on_tied_scores(index_type: str) -> None:
+    same = np.tile(unit_rows(1, seed=30), (600, 1))  # every mentor scores exactly the same
+    index = CandidateIndex.build(ids_for(600), same, encoder_id=ENCODER, index_type=index_type)
+    even = {f"m{i}" for i in range(0, 600, 2)}
+    hits = index.search_filtered(same[0], 250, even, start=10)
+    assert len(hits) == 250 and len({h for h, _ in hits}) == 250
+    assert {h for h, _ in hits} <= even

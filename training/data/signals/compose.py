@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from models.signals import LABELS
-from training.data.signals import fragments_test, fragments_train
+from training.data.signals import fragments_test, fragments_train, fragments_train_more
 
 HERE = Path(__file__).resolve().parent
 TEST_PATH = HERE.parents[2] / "evaluation" / "data" / "signals_test.jsonl"
@@ -211,11 +211,22 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
     return SimpleNamespace(**first), SimpleNamespace(**second)
 
 
+def training_bank() -> Any:
+    """``fragments_train`` with the paraphrase batch of ``fragments_train_more`` merged in."""
+    merged = {name: getattr(fragments_train, name) for name in dir(fragments_train)
+              if name.isupper()}
+    merged["LABELLED"] = {label: [*frags, *fragments_train_more.LABELLED.get(label, [])]
+                          for label, frags in fragments_train.LABELLED.items()}
+    for name in ("NEUTRAL", "NEGATED", "HYPOTHETICAL", "OFF_TOPIC"):
+        merged[name] = [*merged[name], *getattr(fragments_train_more, name)]
+    return SimpleNamespace(**merged)
+
+
 def main() -> None:
-    train_bank, val_bank = split_bank(fragments_train, seed=7, share=0.2)
+    train_bank, val_bank = split_bank(training_bank(), seed=7, share=0.2)
     write_jsonl(HERE / "train.jsonl", compose(
         train_bank, seed=13, single_per_label=150, multi=320, unlabelled=420, contrast_repeats=8,
-        template_per_label=250))
+        template_per_label=120))
     write_jsonl(HERE / "validation.jsonl", compose(
         val_bank, seed=17, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=4))
     test = compose(fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110,

@@ -1,0 +1,660 @@
+"""The trained-model engine of the service: recommender, signal miner and risk model.
+
+:class:`ModelEngine` implements :class:`serving.engine.ServingEngine` on top of
+:class:`recsys.engine.RecommendationEngine` (encoder, embedding cache, per-organisation mentor
+catalog + FAISS index, ranker) and the ``@champion`` signal miner and risk model from MLflow.
+
+Threads, and why:
+
+* **one model thread** (``recsys-model``) runs every piece of model work: encoding, candidate
+  search, ranking, signal mining, risk scoring, catalog rebuilds. torch / FAISS / LightGBM are
+  given ``settings.threads`` threads each once, on that thread; running them from the shared
+  threadpool instead made inference about 2x slower here (thread churn, oversubscription), and
+  the event loop never blocks on inference. Jobs run in submission order, which also gives
+  read-your-writes: a catalog refresh queued by a mentor upsert runs before any
+  recommendation requested after the upsert returned.
+* **one loader thread** (``recsys-loader``) serves ``POST /v1/models/reload``; a
+  **maintenance thread** polls the registry every ``settings.model_poll_seconds`` (reloading a
+  component whose ``@champion`` alias moved), notices data written behind the service's back
+  (``recsys ingest`` while it runs) and delivers due outbox messages. New models are loaded
+  off the model thread and swapped in with single assignments: in-flight requests finish with
+  the models they started with; none is dropped.
+
+Catalog updates: a mentor or pairing write (``mentors_changed`` / ``pairings_changed``) queues
+a rebuild of that organisation's catalog on the model thread (embeddings come from the cache,
+so only new or edited texts are encoded; the FAISS index is reused when no vector changed).
+The old catalog keeps serving until the rebuild replaces it.
+
+Fallbacks when nothing is trained yet: the ranker falls back to the cold-start scorer (inside
+:class:`RecommendationEngine`); without a signal model, signals come from the keyword rules
+of :func:`serving.engine.detect_signals` (version ``baseline-rules-1``); without a risk model,
+risk is the noisy-or of stored signals (:func:`serving.engine.risk_from_signals`, version
+``baseline-noisy-or-1``). ``versions()`` says which is in use, so nothing is silent.
+
+Feedback written through the API is mined at once, and its pairing is scored and passed to
+:func:`recsys.insights.alerts.scan` (dated the note's day), so a boundary concern or a risk
+over the threshold opens an alert without waiting for the next scheduled scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recsys import db, store
+from recsys.context import AppContext
+from recsys.insights.risk import (
+    FEATURE_COLUMNS,
+    MIN_SIGNAL_SCORE,
+    PairingRisk,
+    RiskModelLike,
+    explain,
+    load_notes,
+    risk_features,
+    summarise_signals,
+)
+from recsys.schemas import MenteeIn
+from recsys.settings import Settings
+from serving.engine import (
+    BaselineEngine,
+    DetectedSignal,
+    RecommendResult,
+    ScoredMentor,
+    detect_signals,
+    risk_from_signals,
+)
+
+log = logging.getLogger("recsys.serving.models")
+
+T = TypeVar("T")
+COMPONENTS = ("ranker", "signals", "risk")
+DELIVERY_INTERVAL_S = 15.0
+REMATCH_SUGGESTIONS = 3
+RematchFn = Callable[[str], list[dict[str, Any]]]
+
+
+# --------------------------------------------------------------------------- seams
+class Recommender(Protocol):
+    """What the engine needs from :class:`recsys.engine.RecommendationEngine`."""
+
+    @property
+    def model_version(self) -> str: ...
+
+    def recommend(
+        self,
+        org: str,
+        mentees: Sequence[MenteeIn],
+        *,
+        k: int = 10,
+        as_of: dt.date | None = None,
+        exclude: Sequence[str] = (),
+        cached_text: bool = True,
+    ) -> list[list[Any]]: ...
+
+    def refresh_mentors(self, org: str) -> None: ...
+
+    def invalidate(self, org: str | None = None) -> None: ...
+
+    def set_ranker(self, ranker: Any) -> None: ...
+
+
+class ModelLoader(Protocol):
+    """Resolves and loads the champion of each model kind (MLflow in production)."""
+
+    def champion_runs(self) -> dict[str, str | None]:
+        """Component → run id behind the champion alias (None: nothing registered)."""
+        ...
+
+    def load_ranker(self) -> tuple[Any, str | None]:
+        """(ranker, run id it came from); the cold-start scorer and None when none usable."""
+        ...
+
+    def load_miner(self) -> tuple[Any | None, str | None]: ...
+
+    def load_risk(self) -> tuple[RiskModelLike | None, str | None]: ...
+
+
+class MlflowModelLoader:
+    """Champions from the MLflow registry (bundles cached under ``RECSYS_HOME/models``)."""
+
+    def __init__(self, settings: Settings, encoder_id: Callable[[], str]) -> None:
+        self.settings = settings
+        self._encoder_id = encoder_id
+
+    def _names(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "ranker": s.ranker_model_name,
+            "signals": s.signals_model_name,
+            "risk": s.risk_model_name,
+        }
+
+    def champion_runs(self) -> dict[str, str | None]:
+        from training.tracking import champion, setup_mlflow
+
+        client = setup_mlflow(self.settings)
+        out: dict[str, str | None] = {}
+        for component, name in self._names().items():
+            mv = champion(client, name, self.settings.model_alias)
+            out[component] = None if mv is None else str(mv.run_id)
+        return out
+
+    def load_ranker(self) -> tuple[Any, str | None]:
+        from models.ranker import ModelMismatchError, RankerModel
+        from training.tracking import download_bundle
+
+        encoder_id = self._encoder_id()
+        found = download_bundle(self.settings, self.settings.ranker_model_name)
+        if found is None:
+            return RankerModel.cold_start(encoder_id), None
+        path, mv = found
+        try:
+            model = RankerModel.load(path, expected_encoder_id=encoder_id)
+        except ModelMismatchError as exc:
+            # Remember the run anyway, so the poll does not retry an unusable model forever.
+            log.warning("champion ranker %s unusable (%s): cold-start scorer", mv.run_id, exc)
+            return RankerModel.cold_start(encoder_id), str(mv.run_id)
+        model.manifest.run_id = mv.run_id
+        return model, str(mv.run_id)
+
+    def load_miner(self) -> tuple[Any | None, str | None]:
+        from models.signals import SignalMiner
+        from training.tracking import download_bundle
+
+        found = download_bundle(self.settings, self.settings.signals_model_name)
+        if found is None:
+            return None, None
+        path, mv = found
+        miner = SignalMiner.load(path)
+        miner.manifest["run_id"] = mv.run_id
+        return miner, str(mv.run_id)
+
+    def load_risk(self) -> tuple[RiskModelLike | None, str | None]:
+        from models.risk import RiskModel
+        from training.tracking import download_bundle
+
+        found = download_bundle(self.settings, self.settings.risk_model_name)
+        if found is None:
+            return None, None
+        path, mv = found
+        return RiskModel.load(path), str(mv.run_id)
+
+
+# --------------------------------------------------------------------------- helpers
+def signal_dicts(found: Sequence[Any]) -> list[DetectedSignal]:
+    """Miner output (objects with label / score / evidence) as the API's plain dicts."""
+    return [
+        {
+            "label": str(getattr(s.label, "value", s.label)),
+            "score": round(float(min(max(s.score, 0.0), 1.0)), 4),
+            "evidence": [str(e) for e in s.evidence],
+        }
+        for s in found
+    ]
+
+
+def data_stamp(session: Session, org: str) -> tuple[Any, ...]:
+    """A cheap summary that changes when ``org``'s mentors or pairings change.
+
+    Mentor upserts bump ``updated_at``; pairings have no such column, so their count, the
+    number still open and the latest start / end dates stand in for it.
+    """
+    m, p = db.Mentor, db.Pairing
+    mentors = session.execute(
+        select(func.count(), func.max(m.updated_at)).where(m.org_id == org)
+    ).one()
+    pairings = session.execute(
+        select(
+            func.count(),
+            func.count().filter(p.ended_at.is_(None)),
+            func.max(p.started_at),
+            func.max(p.ended_at),
+        ).where(p.org_id == org)
+    ).one()
+    return (*mentors, *pairings)
+
+
+def rematch_suggestions(
+    recommender: Recommender,
+    session: Session,
+    org: str,
+    as_of: dt.date,
+    *,
+    k: int = REMATCH_SUGGESTIONS,
+) -> RematchFn:
+    """The ``rematch`` callback of :func:`recsys.insights.alerts.scan`: recommendations for the
+    pairing's mentee that never include the current mentor."""
+
+    def suggest(pairing_id: str) -> list[dict[str, Any]]:
+        pairing = store.get_row(session, db.Pairing, org, pairing_id)
+        if pairing is None:
+            return []
+        row = store.get_row(session, db.Mentee, org, pairing.mentee_id)
+        if row is None:
+            return []
+        recs = recommender.recommend(
+            org, [store.mentee_schema(row)], k=k, as_of=as_of, exclude=[pairing.mentor_id]
+        )[0]
+        return [
+            {"mentor_id": r.mentor_id, "score": round(float(r.score), 4), "reasons": r.reasons}
+            for r in recs
+        ]
+
+    return suggest
+
+
+def score_pairing(
+    session: Session, org: str, pairing: db.Pairing, as_of: dt.date, model: RiskModelLike | None
+) -> tuple[PairingRisk, str]:
+    """Risk of one pairing as of ``as_of`` (same features and reasons as
+    :func:`recsys.insights.risk.score_active_pairings`); without a model, the noisy-or of its
+    stored signals. Returns the risk and how it was computed ("model" or "baseline")."""
+    notes = load_notes(session, org, [pairing.id], as_of=as_of)[pairing.id]
+    signals, evidence = summarise_signals(notes, as_of)
+    features: dict[str, float] = {}
+    if model is not None:
+        frame = risk_features(session, org, [(pairing.id, as_of)])
+        x = frame[list(model.feature_names)]
+        risk = float(model.predict_proba(x)[0])
+        features = {k: float(v) for k, v in frame.iloc[0][list(FEATURE_COLUMNS)].items()}
+        contrib = {
+            str(k): float(v) for k, v in model.contributions(x).iloc[0].items() if k in features
+        }
+        reasons, how = explain(features, contrib), "model"
+    else:
+        detected: list[DetectedSignal] = [
+            {"label": label, "score": score, "evidence": []} for label, score in signals.items()
+        ]
+        risk, reasons = risk_from_signals(detected)
+        how = "baseline"
+    result = PairingRisk(
+        pairing_id=pairing.id,
+        risk=min(max(risk, 0.0), 1.0),
+        reasons=reasons,
+        signals=signals,
+        evidence=evidence,
+        mentor_id=pairing.mentor_id,
+        mentee_id=pairing.mentee_id,
+        as_of=as_of,
+        features=features,
+    )
+    return result, how
+
+
+@dataclass(frozen=True)
+class _Models:
+    """The signal miner and risk model in use, swapped as one value."""
+
+    miner: Any | None = None
+    risk: RiskModelLike | None = None
+    runs: dict[str, str | None] = field(default_factory=dict)  # component → champion run seen
+
+
+# --------------------------------------------------------------------------- the engine
+class ModelEngine:
+    """The trained-model :class:`~serving.engine.ServingEngine` (see the module doc)."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        recommender: Recommender | None = None,
+        loader: ModelLoader | None = None,
+        background: bool = True,
+    ) -> None:
+        from recsys.runtime import configure_threads
+
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.ready = False
+        if recommender is None:
+            from recsys.engine import RecommendationEngine
+
+            engine = RecommendationEngine(ctx)
+            recommender = engine
+            self._encoder_id: Callable[[], str] = lambda: str(engine.embedder.encoder_id)
+        else:
+            self._encoder_id = lambda: str(
+                getattr(getattr(recommender, "embedder", None), "encoder_id", "unknown")
+            )
+        self._recommender = recommender
+        self._loader = loader or MlflowModelLoader(self.settings, self._encoder_id)
+        self._baseline = BaselineEngine(ctx.sessions)
+        self._models = _Models()
+        self._background = background
+        self._model_thread = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="recsys-model",
+            initializer=configure_threads,
+            initargs=(self.settings.threads,),
+        )
+        self._loader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recsys-loader")
+        self._reload_lock = threading.Lock()
+        self._orgs_lock = threading.Lock()
+        self._known_orgs: dict[str, tuple[Any, ...]] = {}  # org → data stamp of its catalog
+        self._pending_refresh: set[str] = set()
+        self._stop = threading.Event()
+        self._maintenance: threading.Thread | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, warm_orgs: Sequence[str] = ()) -> ModelEngine:
+        """Load every model, build the catalogs of ``warm_orgs``, start background work."""
+        from recsys.runtime import configure_threads
+
+        configure_threads(self.settings.threads)
+        self._reload_sync(force=True)
+        self._call(self._warm, list(warm_orgs))
+        if self._background:
+            self._maintenance = threading.Thread(
+                target=self._maintain, name="recsys-maintenance", daemon=True
+            )
+            self._maintenance.start()
+        self.ready = True
+        log.info("model engine ready: %s", self.versions())
+        return self
+
+    def close(self) -> None:
+        """Stop background work and the threads (queued jobs are cancelled)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.ready = False
+        self._stop.set()
+        if self._maintenance is not None:
+            self._maintenance.join(timeout=30)
+        self._loader_thread.shutdown(wait=True, cancel_futures=True)
+        self._model_thread.shutdown(wait=True, cancel_futures=True)
+
+    def _warm(self, orgs: list[str]) -> None:
+        encode = getattr(self._recommender, "encode_fresh", None)
+        if encode is not None:
+            encode(["warm-up"])  # first call pays graph set-up; not a request
+        for org in orgs:
+            self._track(org)
+            self._recommender.refresh_mentors(org)
+
+    # ------------------------------------------------------------------ threads
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._model_thread.submit(fn, *args))
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the model thread and wait (for sync callers: threadpool routes)."""
+        return self._model_thread.submit(fn, *args).result()
+
+    # ------------------------------------------------------------------ versions / reload
+    def versions(self) -> dict[str, str | None]:
+        models = self._models
+        return {
+            "ranker": self._recommender.model_version,
+            "signals": models.runs.get("signals") if models.miner is not None
+            else BaselineEngine.SIGNALS_VERSION,
+            "risk": models.runs.get("risk") if models.risk is not None
+            else BaselineEngine.RISK_VERSION,
+            "encoder": self._encoder_id(),
+        }  # fmt: skip
+
+    async def reload(self) -> dict[str, str | None]:
+        return await asyncio.wrap_future(self._loader_thread.submit(self._reload_sync))
+
+    def _reload_sync(self, force: bool = False) -> dict[str, str | None]:
+        """Load the components whose champion moved (all with ``force``) and swap them in.
+
+        A component that fails to load keeps its current model (logged), so a broken
+        registration never takes the service down.
+        """
+        with self._reload_lock:
+            current = self._models
+            runs = dict(current.runs)
+            try:
+                champions = self._loader.champion_runs()
+            except Exception:
+                if not force:
+                    log.exception("cannot read the model registry; keeping the models in use")
+                    return self.versions()
+                champions = {}
+            stale = {c for c in COMPONENTS if force or champions.get(c) != runs.get(c)}
+            miner, risk = current.miner, current.risk
+            if "ranker" in stale:
+                try:
+                    ranker, runs["ranker"] = self._loader.load_ranker()
+                    self._recommender.set_ranker(ranker)
+                except Exception:
+                    log.exception("loading the champion ranker failed; keeping the current one")
+            if "signals" in stale:
+                try:
+                    miner, runs["signals"] = self._loader.load_miner()
+                except Exception:
+                    log.exception("loading the champion signal model failed; keeping the current")
+            if "risk" in stale:
+                try:
+                    risk, runs["risk"] = self._loader.load_risk()
+                except Exception:
+                    log.exception("loading the champion risk model failed; keeping the current")
+            self._models = replace(current, miner=miner, risk=risk, runs=runs)
+            if stale and not force:
+                log.info("reloaded %s: %s", ", ".join(sorted(stale)), self.versions())
+        return self.versions()
+
+    # ------------------------------------------------------------------ background
+    def _maintain(self) -> None:
+        poll = max(float(self.settings.model_poll_seconds), 0.1)
+        next_poll = time.monotonic() + poll
+        next_delivery = time.monotonic() + DELIVERY_INTERVAL_S
+        while not self._stop.wait(max(min(next_poll, next_delivery) - time.monotonic(), 0.05)):
+            now = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + poll
+                self._guard(self._reload_sync)
+                self._guard(self._check_data)
+            if now >= next_delivery:
+                next_delivery = now + DELIVERY_INTERVAL_S
+                self._guard(self.deliver_outbox)
+
+    @staticmethod
+    def _guard(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception:  # background work must survive one bad round
+            log.exception("background task %s failed", getattr(fn, "__name__", fn))
+
+    def deliver_outbox(self) -> Any:
+        """Send due alert notifications (also run by ``recsys alerts deliver``)."""
+        from recsys.insights.delivery import deliver_due
+
+        return deliver_due(self.ctx.sessions, self.settings)
+
+    def _check_data(self) -> None:
+        """Refresh catalogs whose mentors or pairings changed outside the API (CLI ingest)."""
+        with self._orgs_lock:
+            known = dict(self._known_orgs)
+        for org, stamp in known.items():
+            with self.ctx.sessions() as session:
+                now = data_stamp(session, org)
+            if now != stamp:
+                self._schedule_refresh(org)
+
+    # ------------------------------------------------------------------ catalogs
+    def _track(self, org: str) -> None:
+        """Remember ``org``'s data stamp before its catalog is (re)built (model thread)."""
+        with self.ctx.sessions() as session:
+            stamp = data_stamp(session, org)
+        with self._orgs_lock:
+            self._known_orgs[org] = stamp
+
+    def _schedule_refresh(self, org: str) -> None:
+        with self._orgs_lock:
+            if org not in self._known_orgs or org in self._pending_refresh:
+                return  # never built (nothing cached), or a rebuild is already queued
+            self._pending_refresh.add(org)
+        self._model_thread.submit(self._refresh, org)
+
+    def _refresh(self, org: str) -> None:
+        with self._orgs_lock:
+            self._pending_refresh.discard(org)
+        try:
+            self._track(org)
+            self._recommender.refresh_mentors(org)
+        except Exception:
+            log.exception("rebuilding the mentor catalog of %s failed; rebuilt on next use", org)
+            self._recommender.invalidate(org)
+
+    def mentors_changed(self, org: str, mentor_ids: Sequence[str]) -> None:
+        self._schedule_refresh(org)
+
+    def pairings_changed(self, org: str, pairing_ids: Sequence[str]) -> None:
+        """Pairings count against capacity and feed history features: same refresh."""
+        self._schedule_refresh(org)
+
+    # ------------------------------------------------------------------ recommendations
+    async def recommend(
+        self, org: str, mentee: MenteeIn, *, k: int, exclude: Sequence[str], as_of: dt.date
+    ) -> RecommendResult:
+        return await self._run(self._recommend, org, mentee, k, list(exclude), as_of)
+
+    def _recommend(
+        self, org: str, mentee: MenteeIn, k: int, exclude: list[str], as_of: dt.date
+    ) -> RecommendResult:
+        with self._orgs_lock:
+            known = org in self._known_orgs
+        if not known:
+            self._track(org)
+        version = self._recommender.model_version
+        recs = self._recommender.recommend(
+            org, [mentee], k=k, as_of=as_of, exclude=exclude, cached_text=False
+        )[0]
+        items = [ScoredMentor(r.mentor_id, round(float(r.score), 6), list(r.reasons)) for r in recs]
+        return RecommendResult(version, items)
+
+    # ------------------------------------------------------------------ signals
+    async def analyze(self, texts: Sequence[str]) -> list[list[DetectedSignal]]:
+        miner = self._models.miner
+        if miner is None:
+            return [detect_signals(t) for t in texts]
+        return await self._run(lambda: [signal_dicts(f) for f in miner.analyze(list(texts))])
+
+    def feedback_stored(self, org: str, feedback_ids: Sequence[str]) -> list[list[DetectedSignal]]:
+        return self._call(self._feedback_stored, org, list(feedback_ids))
+
+    def _feedback_stored(self, org: str, ids: list[str]) -> list[list[DetectedSignal]]:
+        from recsys.insights.signals_store import analyze_and_store
+
+        models = self._models
+        touched: dict[str, dt.date] = {}
+        if models.miner is None:
+            per_id = dict(zip(ids, self._baseline.feedback_stored(org, ids), strict=True))
+            with self.ctx.sessions() as session:
+                rows = self._feedback_rows(session, org, ids)
+                touched = self._pairing_days(rows)
+        else:
+            with store.transaction(self.ctx.sessions) as session:
+                rows = self._feedback_rows(session, org, ids)
+                found = analyze_and_store(session, org, rows, models.miner)
+                per_id = {fid: signal_dicts(sigs) for fid, sigs in found.items()}
+                touched = self._pairing_days(rows)
+        try:
+            self._alert_pairings(org, touched, models)
+        except Exception:  # the note and its signals are stored; the next scan raises alerts
+            log.exception("alert scan after feedback for org %s failed", org)
+        return [per_id.get(fid, []) for fid in ids]
+
+    @staticmethod
+    def _feedback_rows(session: Session, org: str, ids: list[str]) -> list[db.Feedback]:
+        fb = db.Feedback
+        return list(session.scalars(select(fb).where(fb.org_id == org, fb.id.in_(ids))))
+
+    @staticmethod
+    def _pairing_days(rows: Sequence[db.Feedback]) -> dict[str, dt.date]:
+        days: dict[str, dt.date] = {}
+        for r in rows:
+            days[r.pairing_id] = max(days.get(r.pairing_id, r.created_at), r.created_at)
+        return days
+
+    def _alert_pairings(self, org: str, days: dict[str, dt.date], models: _Models) -> None:
+        """Score the pairings that just got feedback and open / update their alerts."""
+        from recsys.insights import alerts
+
+        by_day: dict[dt.date, list[str]] = {}
+        for pid, day in days.items():
+            by_day.setdefault(day, []).append(pid)
+        for day, pids in sorted(by_day.items()):
+            with store.transaction(self.ctx.sessions) as session:
+                risks = []
+                for pid in pids:
+                    pairing = store.get_row(session, db.Pairing, org, pid)
+                    if pairing is not None:
+                        risks.append(score_pairing(session, org, pairing, day, models.risk)[0])
+                alerts.scan(
+                    session, org, day, risks,
+                    threshold=self.settings.alert_threshold,
+                    rematch=rematch_suggestions(self._recommender, session, org, day),
+                    settings=self.settings,
+                )  # fmt: skip
+
+    # ------------------------------------------------------------------ risk
+    async def pairing_risk(
+        self, org: str, pairing_id: str, as_of: dt.date
+    ) -> dict[str, Any] | None:
+        return await self._run(self._pairing_risk, org, pairing_id, as_of)
+
+    def _pairing_risk(self, org: str, pairing_id: str, as_of: dt.date) -> dict[str, Any] | None:
+        from recsys.insights.signals_store import analyze_and_store, miner_version
+
+        models = self._models
+        mined_by = None if models.miner is None else miner_version(models.miner)
+        with store.transaction(self.ctx.sessions) as session:
+            pairing = store.get_row(session, db.Pairing, org, pairing_id)
+            if pairing is None:
+                return None
+            if models.miner is not None:
+                # Notes of this pairing not yet mined by the current miner (e.g. after a
+                # reload, or ingested without a model): mine them first.
+                fb = db.Feedback
+                stale = list(
+                    session.scalars(
+                        select(fb).where(
+                            fb.org_id == org,
+                            fb.pairing_id == pairing_id,
+                            fb.text.is_not(None),
+                            (fb.signals_version.is_(None)) | (fb.signals_version != mined_by),
+                        )
+                    )
+                )
+                if stale:
+                    analyze_and_store(session, org, stale, models.miner)
+            risk, how = score_pairing(session, org, pairing, as_of, models.risk)
+        risk_version = (models.runs.get("risk") if how == "model" else None) or (
+            BaselineEngine.RISK_VERSION
+        )
+        return {
+            "pairing_id": pairing_id,
+            "as_of": as_of,
+            "risk": round(risk.risk, 4),
+            "reasons": risk.reasons,
+            "signals": sorted(k for k, v in risk.signals.items() if v >= MIN_SIGNAL_SCORE),
+            "evidence": risk.evidence,
+            "model_version": risk_version,
+        }
+
+
+def model_engine_provider(ctx: AppContext) -> ModelEngine:
+    """``engine_provider`` for :func:`serving.app.create_app`: loads the champions in the
+    serving process and warms the default organisation's catalog when it has mentors."""
+    warm: list[str] = []
+    with ctx.sessions() as session:
+        has_mentors = session.scalar(
+            select(func.count()).select_from(db.Mentor).where(db.Mentor.org_id == ctx.settings.org)
+        )
+    if has_mentors:
+        warm.append(ctx.settings.org)
+    return ModelEngine(ctx).start(warm_orgs=warm)

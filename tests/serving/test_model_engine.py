@@ -1,0 +1,382 @@
+"""``ModelEngine`` with small fakes for the recommender, the registry and the models: threads,
+hot reload, catalog refreshes, feedback → signals → alerts, risk, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from serving_helpers import auth, mentee, mentor, pairing
+from sqlalchemy import select
+
+from recsys import db, keys, store
+from recsys.context import AppContext
+from recsys.insights.risk import FEATURE_COLUMNS
+from recsys.schemas import FeedbackIn, MenteeIn, MentorIn, PairingIn
+from recsys.settings import Settings
+from serving.app import create_app
+from serving.engine import BaselineEngine, ServingEngine
+from serving.model_engine import ModelEngine, data_stamp
+
+ORG = "acme"
+DAY = dt.date(2024, 3, 1)
+
+
+# --------------------------------------------------------------------------- fakes
+@dataclass
+class Rec:
+    mentor_id: str
+    rank: int
+    score: float
+    reasons: list[str]
+
+
+class FakeRecommender:
+    """Ranks the mentors it was told about; records which thread did the work."""
+
+    def __init__(self) -> None:
+        self.mentors = ["m1", "m2", "m3"]
+        self.ranker = "ranker-a"
+        self.threads: list[str] = []
+        self.refreshed: list[str] = []
+        self.calls: list[dict[str, Any]] = []
+        self.refresh_delay = 0.0
+
+    @property
+    def model_version(self) -> str:
+        return self.ranker
+
+    def recommend(
+        self,
+        org: str,
+        mentees: Sequence[MenteeIn],
+        *,
+        k: int = 10,
+        as_of: dt.date | None = None,
+        exclude: Sequence[str] = (),
+        cached_text: bool = True,
+    ) -> list[list[Any]]:
+        self.threads.append(threading.current_thread().name)
+        self.calls.append({"org": org, "exclude": list(exclude), "cached_text": cached_text})
+        ids = [m for m in self.mentors if m not in exclude][:k]
+        return [
+            [Rec(m, i, 1.0 / i, [f"reason for {m}"]) for i, m in enumerate(ids, start=1)]
+            for _ in mentees
+        ]
+
+    def refresh_mentors(self, org: str) -> None:
+        time.sleep(self.refresh_delay)
+        self.threads.append(threading.current_thread().name)
+        self.refreshed.append(org)
+
+    def invalidate(self, org: str | None = None) -> None:
+        pass
+
+    def set_ranker(self, ranker: Any) -> None:
+        self.ranker = ranker
+
+
+@dataclass
+class Found:
+    label: str
+    score: float
+    evidence: list[str]
+
+
+class FakeMiner:
+    version = "miner-1"
+
+    def analyze(self, texts: Sequence[str]) -> list[list[Found]]:
+        out: list[list[Found]] = []
+        for t in texts:
+            found = []
+            if "deadline" in t.lower():
+                found.append(Found("time_constraints", 0.8, ["deadlines"]))
+            if "confidential" in t:
+                found.append(Found("boundary_concern", 0.95, ["keep it confidential"]))
+            out.append(found)
+        return out
+
+
+class FakeRisk:
+    def __init__(self, risk: float = 0.7) -> None:
+        self.risk = risk
+        self.feature_names = ["neg_total", "n_notes"]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.full(len(frame), self.risk)
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"neg_total": [1.0] * len(frame), "n_notes": [0.0] * len(frame)})
+
+
+@dataclass
+class FakeLoader:
+    runs: dict[str, str | None] = field(
+        default_factory=lambda: {"ranker": "r1", "signals": "s1", "risk": "k1"}
+    )
+    loads: dict[str, int] = field(default_factory=lambda: {"ranker": 0, "signals": 0, "risk": 0})
+    with_models: bool = True
+    fail: set[str] = field(default_factory=set)
+
+    def _load(self, component: str, model: Any) -> tuple[Any, str | None]:
+        if component in self.fail:
+            raise RuntimeError("broken bundle")
+        self.loads[component] += 1
+        run = self.runs[component]
+        return (model if run is not None else None), run
+
+    def champion_runs(self) -> dict[str, str | None]:
+        return dict(self.runs)
+
+    def load_ranker(self) -> tuple[Any, str | None]:
+        _, run = self._load("ranker", None)
+        return f"ranker-{run or 'cold'}", run
+
+    def load_miner(self) -> tuple[Any | None, str | None]:
+        return self._load("signals", FakeMiner() if self.with_models else None)
+
+    def load_risk(self) -> tuple[Any | None, str | None]:
+        return self._load("risk", FakeRisk() if self.with_models else None)
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def ctx(tmp_path: Path) -> AppContext:
+    ctx = AppContext(Settings(home=tmp_path, model_poll_seconds=0.1, rate_limit_per_minute=10**6))
+    ctx.migrate()
+    with store.transaction(ctx.sessions) as s:
+        store.ensure_org(s, ORG)
+        store.upsert_models(s, "mentors", ORG, [MentorIn(**mentor("m1")), MentorIn(**mentor("m2"))])
+        store.upsert_models(s, "mentees", ORG, [MenteeIn(**mentee("e1"))])
+        store.upsert_models(s, "pairings", ORG, [PairingIn(**pairing("p1", "m1", "e1"))])
+    return ctx
+
+
+def _engine(ctx: AppContext, loader: FakeLoader | None = None, **kw: Any) -> ModelEngine:
+    return ModelEngine(ctx, recommender=FakeRecommender(), loader=loader or FakeLoader(), **kw)
+
+
+@pytest.fixture
+def engine(ctx: AppContext) -> Iterator[ModelEngine]:
+    eng = _engine(ctx, background=False).start()
+    yield eng
+    eng.close()
+
+
+def _recommender(engine: ModelEngine) -> FakeRecommender:
+    rec = engine._recommender
+    assert isinstance(rec, FakeRecommender)
+    return rec
+
+
+def _add_feedback(ctx: AppContext, fid: str, text: str, day: str = "2024-02-20") -> None:
+    with store.transaction(ctx.sessions) as s:
+        row = {"id": fid, "pairing_id": "p1", "author_role": "mentee", "created_at": day}
+        store.upsert_models(s, "feedback", ORG, [FeedbackIn.model_validate({**row, "text": text})])
+
+
+# --------------------------------------------------------------------------- tests
+def test_satisfies_the_protocol(engine: ModelEngine) -> None:
+    assert isinstance(engine, ServingEngine)
+    assert engine.ready
+
+
+def test_recommend_runs_on_the_model_thread(engine: ModelEngine) -> None:
+    profile = MenteeIn.model_validate(mentee("e1"))
+    result = asyncio.run(engine.recommend(ORG, profile, k=2, exclude=["m1"], as_of=DAY))
+    assert [i.mentor_id for i in result.items] == ["m2", "m3"]
+    assert result.items[0].reasons == ["reason for m2"]
+    assert result.model_version == "ranker-r1"
+    rec = _recommender(engine)
+    assert rec.calls[-1] == {"org": ORG, "exclude": ["m1"], "cached_text": False}
+    assert set(rec.threads) == {"recsys-model_0"}
+
+
+def test_versions_name_every_component(engine: ModelEngine) -> None:
+    assert engine.versions() == {
+        "ranker": "ranker-r1", "signals": "s1", "risk": "k1", "encoder": "unknown",
+    }  # fmt: skip
+
+
+def test_without_trained_models_the_baselines_are_named(ctx: AppContext) -> None:
+    loader = FakeLoader(runs={"ranker": None, "signals": None, "risk": None}, with_models=False)
+    eng = _engine(ctx, loader, background=False).start()
+    try:
+        versions = eng.versions()
+        assert versions["ranker"] == "ranker-cold"
+        assert versions["signals"] == BaselineEngine.SIGNALS_VERSION
+        assert versions["risk"] == BaselineEngine.RISK_VERSION
+    finally:
+        eng.close()
+
+
+def test_reload_swaps_only_what_moved(engine: ModelEngine) -> None:
+    loader = engine._loader
+    assert isinstance(loader, FakeLoader)
+    before = dict(loader.loads)
+    loader.runs["signals"] = "s2"
+    versions = asyncio.run(engine.reload())
+    assert versions["signals"] == "s2"
+    assert loader.loads["signals"] == before["signals"] + 1
+    assert loader.loads["ranker"] == before["ranker"]
+    assert loader.loads["risk"] == before["risk"]
+
+
+def test_a_broken_new_model_keeps_the_old_one(engine: ModelEngine) -> None:
+    loader = engine._loader
+    assert isinstance(loader, FakeLoader)
+    loader.runs["risk"] = "k2"
+    loader.fail.add("risk")
+    versions = asyncio.run(engine.reload())
+    assert versions["risk"] == "k1"
+    assert engine.ready
+
+
+def test_analyze_uses_the_miner_or_the_rules(ctx: AppContext, engine: ModelEngine) -> None:
+    found = asyncio.run(engine.analyze(["Our deadlines ate every session."]))
+    assert found == [[{"label": "time_constraints", "score": 0.8, "evidence": ["deadlines"]}]]
+    loader = FakeLoader(runs={"ranker": None, "signals": None, "risk": None}, with_models=False)
+    rules = _engine(ctx, loader, background=False).start()
+    try:
+        found = asyncio.run(rules.analyze(["He cancelled twice!"]))
+        assert [s["label"] for s in found[0]] == ["low_commitment"]
+    finally:
+        rules.close()
+
+
+def test_mentor_change_refreshes_before_later_requests(engine: ModelEngine) -> None:
+    rec = _recommender(engine)
+    rec.refresh_delay = 0.2
+    engine.mentors_changed(ORG, ["m1"])  # org not served yet: nothing cached, nothing to do
+    assert rec.refreshed == []
+    engine._call(engine._recommend, ORG, MenteeIn.model_validate(mentee("e1")), 1, [], DAY)
+    engine.mentors_changed(ORG, ["m1"])
+    engine.mentors_changed(ORG, ["m2"])  # coalesced with the queued refresh
+    engine._call(engine._recommend, ORG, MenteeIn.model_validate(mentee("e1")), 1, [], DAY)
+    assert rec.refreshed == [ORG]  # done before the second request ran
+    assert set(rec.threads) == {"recsys-model_0"}
+
+
+def test_pairing_writes_over_http_refresh_the_catalog(ctx: AppContext, engine: ModelEngine) -> None:
+    with store.transaction(ctx.sessions) as s:
+        _, key = keys.create_key(s, ORG, "t", ["app"])
+    engine._call(engine._recommend, ORG, MenteeIn.model_validate(mentee("e1")), 1, [], DAY)
+    with TestClient(create_app(ctx, engine=engine)) as client:
+        resp = client.post("/v1/pairings", json=pairing("p2", "m2", "e1"), headers=auth(key))
+        assert resp.status_code == 201, resp.text
+        engine._call(lambda: None)  # wait for the queued refresh
+        assert _recommender(engine).refreshed == [ORG]
+        resp = client.delete("/v1/pairings/p2", headers=auth(key))
+        assert resp.status_code == 204
+        engine._call(lambda: None)
+        assert _recommender(engine).refreshed == [ORG, ORG]
+
+
+def test_feedback_is_mined_stored_and_raises_boundary_alerts(
+    ctx: AppContext, engine: ModelEngine
+) -> None:
+    _add_feedback(ctx, "f1", "Deadlines again. He asked me to keep it confidential.")
+    _add_feedback(ctx, "f2", "All good.")
+    signals = engine.feedback_stored(ORG, ["f1", "f2", "missing"])
+    assert [s["label"] for s in signals[0]] == ["time_constraints", "boundary_concern"]
+    assert signals[1:] == [[], []]
+    with ctx.sessions() as s:
+        stored = s.scalars(select(db.FeedbackSignal).where(db.FeedbackSignal.org_id == ORG))
+        assert {(r.feedback_id, r.label) for r in stored} == {
+            ("f1", "time_constraints"), ("f1", "boundary_concern"),
+        }  # fmt: skip
+        assert s.get(db.Feedback, (ORG, "f1")).signals_version == "miner-1"  # type: ignore[union-attr]
+        alerts = list(s.scalars(select(db.Alert).where(db.Alert.org_id == ORG)))
+    assert len(alerts) == 1
+    assert alerts[0].pairing_id == "p1"
+    assert "boundary_concern" in alerts[0].signals
+    assert alerts[0].as_of == dt.date(2024, 2, 20)
+
+
+def test_feedback_without_a_miner_uses_the_rules(ctx: AppContext) -> None:
+    loader = FakeLoader(runs={"ranker": None, "signals": None, "risk": None}, with_models=False)
+    eng = _engine(ctx, loader, background=False).start()
+    try:
+        _add_feedback(ctx, "f1", "He cancelled twice!")
+        assert [s["label"] for s in eng.feedback_stored(ORG, ["f1"])[0]] == ["low_commitment"]
+        with ctx.sessions() as s:
+            row = s.get(db.Feedback, (ORG, "f1"))
+            assert row is not None and row.signals_version == BaselineEngine.SIGNALS_VERSION
+    finally:
+        eng.close()
+
+
+def test_pairing_risk_scores_one_pairing(ctx: AppContext, engine: ModelEngine) -> None:
+    _add_feedback(ctx, "f1", "Deadlines everywhere.")  # stored, not yet mined: mined first
+    assert asyncio.run(engine.pairing_risk(ORG, "nope", DAY)) is None
+    assert asyncio.run(engine.pairing_risk("other-org", "p1", DAY)) is None
+    risk = asyncio.run(engine.pairing_risk(ORG, "p1", DAY))
+    assert risk is not None
+    assert risk["risk"] == 0.7
+    assert risk["model_version"] == "k1"
+    assert risk["signals"] == ["time_constraints"]
+    assert risk["reasons"] == ["1 note about time constraints in the last 30 days"]
+    assert set(FakeRisk().feature_names) <= set(FEATURE_COLUMNS)
+
+
+def test_pairing_risk_without_a_model_is_the_noisy_or(ctx: AppContext) -> None:
+    loader = FakeLoader(runs={"ranker": None, "signals": None, "risk": None}, with_models=False)
+    eng = _engine(ctx, loader, background=False).start()
+    try:
+        _add_feedback(ctx, "f1", "He cancelled twice!")
+        eng.feedback_stored(ORG, ["f1"])
+        risk = asyncio.run(eng.pairing_risk(ORG, "p1", DAY))
+        assert risk is not None
+        assert risk["model_version"] == BaselineEngine.RISK_VERSION
+        assert risk["risk"] == 0.75
+        assert risk["signals"] == ["low_commitment"]
+    finally:
+        eng.close()
+
+
+def _wait_for(check: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_background_poll_reloads_moved_aliases_and_notices_ingests(ctx: AppContext) -> None:
+    loader = FakeLoader()
+    eng = _engine(ctx, loader).start(warm_orgs=[ORG])
+    try:
+        rec = _recommender(eng)
+        assert rec.refreshed == [ORG]
+        loader.runs["ranker"] = "r2"
+        assert _wait_for(lambda: eng.versions()["ranker"] == "ranker-r2")
+        with store.transaction(ctx.sessions) as s:  # e.g. `recsys ingest` while serving
+            store.upsert_models(s, "mentors", ORG, [MentorIn(**mentor("m9"))])
+        assert _wait_for(lambda: rec.refreshed == [ORG, ORG])
+    finally:
+        eng.close()
+    assert eng._maintenance is not None and not eng._maintenance.is_alive()
+
+
+def test_data_stamp_changes_with_mentors_and_pairings(ctx: AppContext) -> None:
+    with ctx.sessions() as s:
+        first = data_stamp(s, ORG)
+    with store.transaction(ctx.sessions) as s:
+        ended = pairing("p1", "m1", "e1", status="completed", ended_at="2024-02-01")
+        store.upsert_models(s, "pairings", ORG, [PairingIn(**ended)])
+    with ctx.sessions() as s:
+        second = data_stamp(s, ORG)
+        assert second != first
+        assert data_stamp(s, "empty-org") == (0, None, 0, 0, None, None)
