@@ -312,39 +312,57 @@ class _TokenView:
 _VIEW_KEY = "_signal_token_view"
 
 
+_SENTENCE_END_CHARS = frozenset(".!?…。！？")
+_FEATURES_KEY = "_signal_norm_features"
+
+
+def _sentence_starts(lowers: Sequence[str], is_punct: Sequence[bool]) -> list[int]:
+    """spaCy's default sentencizer rule (a sentence starts at the first non-punctuation token
+    after a run of ., ! or ?), computed on plain lists instead of token objects."""
+    starts = [0]
+    seen_end = False
+    for i, low in enumerate(lowers):
+        is_end = bool(low) and all(ch in _SENTENCE_END_CHARS for ch in low)
+        if seen_end and not is_punct[i] and not is_end:
+            starts.append(i)
+            seen_end = False
+        elif is_end:
+            seen_end = True
+    return starts
+
+
 def _token_view(doc: Any) -> _TokenView:
-    from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LOWER, SENT_START, SPACY
+    from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LOWER, SPACY
 
     if len(doc) == 0:
         return _TokenView([], [], [], [], [], [])
-    arr = doc.to_array([LOWER, IDX, LENGTH, IS_ALPHA, IS_PUNCT, IS_SPACE, SENT_START, SPACY])
+    arr = doc.to_array([LOWER, IDX, LENGTH, IS_ALPHA, IS_PUNCT, IS_SPACE, SPACY])
     strings = doc.vocab.strings
     lowers = [strings[int(h)].replace("’", "'") for h in arr[:, 0]]
     starts = arr[:, 1].astype(np.int64).tolist()
     ends = (arr[:, 1] + arr[:, 2]).astype(np.int64).tolist()
-    sent_flags = arr[:, 6].astype(np.int64)
-    sent_starts = sorted({0, *np.flatnonzero(sent_flags == 1).tolist()})
+    is_punct = (arr[:, 4].astype(bool) | arr[:, 5].astype(bool)).tolist()
     return _TokenView(
         lowers=lowers,
         starts=starts,
         ends=ends,
         is_alpha=arr[:, 3].astype(bool).tolist(),
-        is_punct=(arr[:, 4].astype(bool) | arr[:, 5].astype(bool)).tolist(),
-        sent_starts=sent_starts,
+        is_punct=is_punct,
+        sent_starts=_sentence_starts(lowers, is_punct),
         lower_text="".join(low + " " if sp else low
-                           for low, sp in zip(lowers, arr[:, 7].tolist(), strict=True)),
+                           for low, sp in zip(lowers, arr[:, 6].tolist(), strict=True)),
     )
 
 
 def normalize_doc(doc: Any) -> Any:
-    """Set ``token.norm_`` on every token (see module docstring)."""
-    from spacy.attrs import NORM
+    """Set ``token.norm_`` on every token (see module docstring) and the sentence starts."""
+    from spacy.attrs import NORM, SENT_START
 
     view = _token_view(doc)
     lowers = view.lowers
     n = len(lowers)
     sent_start = set(view.sent_starts)
-    norms = np.zeros((n, 1), dtype=np.uint64)
+    norms = np.zeros((n, 2), dtype=np.uint64)
     negated = [False] * n
     add = doc.vocab.strings.add
     scope = 0
@@ -361,12 +379,16 @@ def normalize_doc(doc: Any) -> Any:
             negated[i] = True
             scope -= 1
         norms[i, 0] = add(norm)
+        # SENT_START is 1 / -1; stored as uint64 -1 wraps, which from_array reads back as -1
+        norms[i, 1] = 1 if i in sent_start else np.uint64(2**64 - 1)
         if _is_negator(lower, nxt):
             scope = _NEG_SCOPE_MAX
     if n:
-        doc.from_array([NORM], norms)
+        doc.from_array([NORM, SENT_START], norms)
     view.negated = negated
     doc.user_data[_VIEW_KEY] = view
+    # the clause scorer reads the norms from here instead of building Span objects
+    doc.user_data[_FEATURES_KEY] = (norms[:, 0].copy(), np.asarray(view.is_punct, dtype=bool))
     return doc
 
 
@@ -762,7 +784,7 @@ def build_norm_bow_classifier(
 ) -> Any:
     """spaCy's sparse bag-of-n-grams classifier, reading ``NORM`` (our normalised tokens)
     instead of ``ORTH``, and accepting clause ``Span`` objects as well as ``Doc`` objects."""
-    from spacy.attrs import IS_PUNCT, NORM
+    from spacy.attrs import IS_PUNCT, IS_SPACE, NORM
     from spacy.ml.models.textcat import (
         SparseLinear_v2,
         resize_and_set_ref,
@@ -772,26 +794,39 @@ def build_norm_bow_classifier(
     from thinc.api import Logistic, Model, chain, with_cpu
     from thinc.layers.softmax_activation import softmax_activation
 
+    def _norms(item: Any) -> np.ndarray:
+        if isinstance(item, ClauseNorms):
+            return item.norms
+        # punctuation carries no signal and, as a feature, only teaches the model that a
+        # trailing full stop matters; Doc and Span both have to_array
+        arr = item.to_array([NORM, IS_PUNCT, IS_SPACE]).reshape(-1, 3)
+        return arr[(arr[:, 1] == 0) & (arr[:, 2] == 0), 0].astype(np.uint64)
+
     def _forward(model: Any, docs: Any, is_train: bool) -> Any:
+        # All clauses of the batch at once: one n-gram hashing pass over the concatenated
+        # norms, keeping the n-grams that do not cross a clause boundary. A key repeated
+        # within a clause is simply listed twice (the sparse layer sums, as counts would).
         ops = model.ops
         size = model.attrs["ngram_size"]
-        batch_keys = []
-        batch_vals = []
-        for doc in docs:
-            # punctuation carries no signal and, as a feature, only teaches the model that a
-            # trailing full stop matters; Doc and Span both have to_array
-            arr = doc.to_array([NORM, IS_PUNCT])
-            unigrams = ops.asarray(np.ascontiguousarray(arr[arr[:, 1] == 0, 0]))
-            grams = [unigrams]
-            for n in range(2, min(size, len(unigrams)) + 1):
-                grams.append(ops.ngrams(n, unigrams))
-            keys = ops.xp.concatenate(grams)
-            keys, vals = ops.xp.unique(keys, return_counts=True)
-            batch_keys.append(keys)
-            batch_vals.append(vals)
-        lengths = ops.asarray([len(k) for k in batch_keys], dtype="int32")
-        keys_arr = ops.xp.concatenate(batch_keys)
-        vals_arr = ops.asarray(ops.xp.concatenate(batch_vals), dtype="f")
+        per_item = [_norms(item) for item in docs]
+        sizes = np.fromiter((len(a) for a in per_item), dtype=np.int64, count=len(per_item))
+        unigrams = (np.concatenate(per_item) if per_item else np.zeros(0, dtype=np.uint64))
+        owner = np.repeat(np.arange(len(per_item)), sizes)
+        key_parts = [unigrams]
+        owner_parts = [owner]
+        for n in range(2, size + 1):
+            if len(unigrams) < n:
+                break
+            grams = np.asarray(ops.ngrams(n, ops.asarray(np.ascontiguousarray(unigrams))))
+            inside = owner[: len(owner) - n + 1] == owner[n - 1:]
+            key_parts.append(grams[inside])
+            owner_parts.append(owner[: len(owner) - n + 1][inside])
+        keys = np.concatenate(key_parts)
+        owners = np.concatenate(owner_parts)
+        order = np.argsort(owners, kind="stable")
+        lengths = ops.asarray(np.bincount(owners, minlength=len(per_item)), dtype="int32")
+        keys_arr = ops.asarray(np.ascontiguousarray(keys[order]), dtype="uint64")
+        vals_arr = ops.asarray(np.ones(len(keys), dtype=np.float32), dtype="f")
 
         def backprop(d_y: Any) -> list[Any]:
             return []
@@ -815,6 +850,14 @@ def build_norm_bow_classifier(
     model.attrs["multi_label"] = not exclusive_classes
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     return model
+
+
+@dataclass(frozen=True)
+class ClauseNorms:
+    """The feature norms of one clause (punctuation removed), precomputed by the normaliser:
+    the classifier reads these instead of building a spaCy ``Span`` per clause."""
+
+    norms: np.ndarray
 
 
 class SignalClauseScorer:
@@ -846,11 +889,15 @@ class SignalClauseScorer:
         counts: list[int] = []
         for doc in docs:
             clauses: list[Clause] = doc.user_data.get(CLAUSES_KEY, [])
-            doc_spans = [doc[c.token_start:c.token_end] if c.token_start >= 0
-                         else doc.char_span(c.start, c.end, alignment_mode="expand")
-                         for c in clauses]
-            spans.extend(doc_spans)
-            counts.append(len(doc_spans))
+            features = doc.user_data.pop(_FEATURES_KEY, None)
+            for c in clauses:
+                if features is not None and c.token_start >= 0:
+                    norms, punct = features
+                    keep = ~punct[c.token_start:c.token_end]
+                    spans.append(ClauseNorms(norms[c.token_start:c.token_end][keep]))
+                else:
+                    spans.append(doc.char_span(c.start, c.end, alignment_mode="expand"))
+            counts.append(len(clauses))
         if spans:
             probs = np.asarray(textcat.model.predict(spans), dtype=np.float32)[:, order]
         else:
@@ -895,7 +942,7 @@ def build_blank_pipeline(*, ngram_size: int = 2, length: int = 262144) -> Any:
 
     register_components()
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    # no spaCy sentencizer: the normaliser applies the same rule without Token objects
     nlp.add_pipe("signal_normalizer")
     nlp.add_pipe("signal_clauses")
     textcat: Any = nlp.add_pipe(TEXTCAT, config=textcat_config(ngram_size, length))

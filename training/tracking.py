@@ -193,7 +193,7 @@ def list_versions(settings: Settings, model_name: str) -> list[dict[str, Any]]:
                 "model": model_name,
                 "version": v.version,
                 "run_id": v.run_id,
-                "champion": current is not None and current.version == v.version,
+                "champion": current is not None and str(current.version) == str(v.version),
                 "primary_metric": primary,
                 "value": run.data.metrics.get(primary) if primary else None,
                 "created": v.creation_timestamp,
@@ -221,7 +221,7 @@ def rollback(settings: Settings, model_name: str) -> str:
     if current is None:
         raise LookupError(f"{model_name} has no {settings.model_alias} to roll back")
     previous = client.get_registered_model(model_name).tags.get("recsys.previous_champion")
-    if previous is None or previous == current.version:
+    if previous is None or str(previous) == str(current.version):
         older = [
             int(v.version)
             for v in client.search_model_versions(f"name='{model_name}'")

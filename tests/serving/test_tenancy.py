@@ -65,9 +65,7 @@ def _seed(client: TestClient, ctx: AppContext, make_key: Callable[..., str], org
         session.add(db.MatchDraftItem(draft_id=draft_id, mentee_id=e, slot=0, mentor_id=None,
                                       score=None, reasons=[]))  # fmt: skip
     key_id = key.split("_")[1]
-    return Tenant(
-        org, key, key_id, m, e, p, f, alert_id, rec.json()["recommendation_id"], draft_id
-    )
+    return Tenant(org, key, key_id, m, e, p, f, alert_id, rec.json()["recommendation_id"], draft_id)
 
 
 @pytest.fixture(scope="module")

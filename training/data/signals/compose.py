@@ -13,6 +13,7 @@ and notes with no label at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -187,11 +188,14 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
     """Split every fragment list of ``bank`` into two disjoint banks (``share`` goes to the
     second). The validation split is built from fragments the model never trains on, so the
     thresholds tuned on it reflect unseen phrasing rather than memorised sentences."""
-    rng = random.Random(seed)
+    def _rank(item: Any) -> str:
+        # a fragment's side depends on its own text only, so adding fragments later does not
+        # reshuffle the existing ones between training and validation
+        text = item[0] if isinstance(item, tuple) else item
+        return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
 
     def _split(items: list[Any]) -> tuple[list[Any], list[Any]]:
-        order = list(items)
-        rng.shuffle(order)
+        order = sorted(items, key=_rank)
         k = max(1, round(len(order) * share))
         return order[k:], order[:k]
 
@@ -226,7 +230,7 @@ def main() -> None:
     train_bank, val_bank = split_bank(training_bank(), seed=7, share=0.2)
     write_jsonl(HERE / "train.jsonl", compose(
         train_bank, seed=13, single_per_label=150, multi=320, unlabelled=420, contrast_repeats=8,
-        template_per_label=120))
+        template_per_label=250))
     write_jsonl(HERE / "validation.jsonl", compose(
         val_bank, seed=17, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=4))
     test = compose(fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110,

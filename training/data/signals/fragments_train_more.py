@@ -49,6 +49,16 @@ LABELLED: dict[str, list[str]] = {
         "No shared ground to build on.",
         "Pair seem mismatched on seniority and discipline.",
         "Would like to be reassigned to someone with hands-on design experience.",
+        "{S} has never managed people, which is exactly what I need help with.",
+        "We come from such different cultures at work that little translates.",
+        "I'm not sure what {S} can teach me about my line of work.",
+        "{P} frame of reference is a startup; I work in local government.",
+        "The conversations never quite connect with my day job.",
+        "Coordinator: mentee feels the mentor lacks relevant experience.",
+        "{S} seems better placed to mentor someone in finance.",
+        "We don't gel as a pair.",
+        "The pairing doesn't work for me.",
+        "I'd get more from a mentor in my own profession.",
     ],
     "low_commitment": [
         "{S} keeps forgetting we're meant to meet.",
@@ -364,6 +374,24 @@ NEGATED: list[str] = [
     "Not once has {S} shared anything I said in private.",
     "I'm not lost, our plan is clear.",
     "No worries about showing {O} early drafts.",
+]
+
+# Statements of the opposite: the same vocabulary as the challenges, carrying none of them.
+NEGATED += [
+    "We know exactly what we're working towards.",
+    "Our aims are crystal clear and written down.",
+    "{S} always gets back to me the same day.",
+    "We understand each other well.",
+    "{S} turns up on time and prepared, every time.",
+    "I'm comfortable showing {O} rough drafts.",
+    "{S} takes suggestions on board without any fuss.",
+    "We both have plenty of room in our diaries for this.",
+    "{S} knows my field inside out, so the advice lands.",
+    "We get on really well and have a lot in common.",
+    "{S} keeps everything I say to {O}self.",
+    "There's a clear plan and we stick to it.",
+    "{S} is easy to reach and quick to reply.",
+    "No shortage of commitment from {O}.",
 ]
 
 HYPOTHETICAL: list[str] = [

@@ -1,0 +1,252 @@
+"""Latency of one recommendation (inline mentee text, the serving path) at catalog scale.
+
+    .venv/bin/python -m evaluation.benchmarks.bench_recommend --mentors 10000
+    .venv/bin/python -m evaluation.benchmarks.bench_recommend --mentors 100000 \\
+        --backend onnx-int8 --home .recsys-bench/100k          # reuses the embedding cache
+    .venv/bin/python -m evaluation.benchmarks.bench_recommend --mentors 10000 --http
+
+Set-up (not timed): a synthetic programme with ``--mentors`` mentors from
+``recsys.synthetic.generate_programme`` is ingested into ``--home`` (a temp dir by default)
+and every mentor text is embedded through the embedding cache, so a second run with the same
+``--home`` skips encoding; a ranker is trained on a small programme in the same store
+(``train_ranker``: registered as champion, so the service loads the same one). At 100k
+mentors encoding dominates set-up: use ``--backend onnx-int8`` and a persistent ``--home``.
+
+Timed: ``--requests`` recommendations (k=10) for the programme's mentees as inline profiles
+(text encoded per request, never cached), one at a time on one thread with
+``settings.threads`` threads, after ``--warmup`` untimed ones. Reported per stage (p50 / p99 ms):
+``encode`` (goal text and sentences), ``retrieve`` (filtered FAISS search), ``features``
+(pair inputs + pair features), ``rank`` (ranker scores, top k), ``reasons`` (contributions and
+reason text for the top k), and ``total`` = ``RecommendationEngine.recommend`` end to end
+(timed separately; the stages are a re-run of the same steps). ``--http`` also starts the
+service (``recsys serve``) on the same store and times ``POST /v1/recommendations`` with
+inline mentees from one keep-alive client. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ORG = "bench"
+TRAIN_ORG = "bench-train"
+TRAIN_SIZE = (300, 900)
+K = 10
+
+
+def _pcts(ms: list[float]) -> dict[str, float]:
+    if len(ms) < 2:
+        return {"p50": round(ms[0], 2) if ms else float("nan"), "p99": float("nan")}
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"p50": round(q[49], 2), "p99": round(q[98], 2), "mean": round(statistics.mean(ms), 2)}
+
+
+@contextlib.contextmanager
+def _timer(into: list[float]) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    into.append((time.perf_counter() - t0) * 1000)
+
+
+def _generate_and_ingest(ctx: Any, org: str, n_mentors: int, n_mentees: int, where: Path) -> None:
+    from sqlalchemy import func, select
+
+    from recsys import db
+    from recsys.ingest import ingest_dir
+    from recsys.synthetic import generate_programme
+
+    with ctx.sessions() as session:
+        have = session.scalar(select(func.count()).where(db.Mentor.org_id == org))
+    if have == n_mentors:
+        return
+    generate_programme(where, n_mentors=n_mentors, n_mentees=n_mentees, seed=5, feedback_rate=0.0)
+    ingest_dir(ctx.sessions, where, org=org)
+
+
+def setup(home: Path, n_mentors: int, n_mentees: int, log: Callable[[str], None]) -> Any:
+    """Store, embeddings, index and a champion ranker under ``home``; returns the context."""
+    from recsys.context import AppContext
+    from recsys.engine import RecommendationEngine
+    from recsys.settings import Settings
+    from training.pipeline import train_ranker
+    from training.tracking import champion, setup_mlflow
+
+    settings = Settings(home=home, org=ORG, rate_limit_per_minute=10**9)
+    ctx = AppContext(settings)
+    ctx.migrate()
+    t0 = time.perf_counter()
+    _generate_and_ingest(ctx, ORG, n_mentors, n_mentees, home / "data")
+    log(f"programme stored in {time.perf_counter() - t0:.0f} s")
+    t0 = time.perf_counter()
+    engine = RecommendationEngine(ctx)
+    catalog = engine.catalog(ORG)  # embeds through the cache, builds and saves the index
+    log(f"{len(catalog)} mentors embedded + indexed in {time.perf_counter() - t0:.0f} s")
+    client = setup_mlflow(settings)
+    if champion(client, settings.ranker_model_name, settings.model_alias) is None:
+        t0 = time.perf_counter()
+        _generate_and_ingest(ctx, TRAIN_ORG, *TRAIN_SIZE, home / "train-data")
+        train_ranker(ctx, org=TRAIN_ORG, engine=engine)
+        log(f"ranker trained in {time.perf_counter() - t0:.0f} s")
+    return ctx
+
+
+def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
+    from features.pairs import compute_pair_features
+    from recsys.catalog import pair_inputs
+    from recsys.engine import RecommendationEngine
+    from recsys.recommend import rank_candidates
+    from recsys.runtime import configure_threads
+    from recsys.snapshot import load_mentees
+
+    configure_threads(ctx.settings.threads)
+    engine = RecommendationEngine(ctx)
+    engine.set_ranker(engine.load_champion_ranker())
+    state = engine.org_state(ORG)
+    catalog, feasibility = state.catalog, state.feasibility
+    with ctx.sessions() as session:
+        mentees = load_mentees(session, ORG)[: requests + warmup]
+    as_of = dt.date(2026, 10, 1)
+    n_cand = ctx.settings.retrieval_candidates
+    stages: dict[str, list[float]] = {
+        k: [] for k in ("encode", "retrieve", "features", "rank", "reasons", "total")
+    }
+    model = engine.ranker
+    for i in range(requests + warmup):
+        mentee = mentees[i % len(mentees)]
+        timed = i >= warmup
+        sink: dict[str, list[float]] = stages if timed else {k: [] for k in stages}
+        with _timer(sink["total"]):
+            engine.recommend(ORG, [mentee], k=K, as_of=as_of, cached_text=False)
+        # the same steps again, stage by stage (mirrors recsys.recommend.retrieve_candidates)
+        with _timer(sink["encode"]):
+            batch = engine.mentee_batch([mentee], cached=False)
+        with _timer(sink["retrieve"]):
+            base_ok, base_load = feasibility.base(as_of)
+            bits = catalog.mentee_language_bits(sorted(batch.languages[0]))
+            banned = {*batch.excluded[0], batch.ids[0]}
+
+            def accept(
+                mentor_id: str, ok: np.ndarray = base_ok, bits: np.ndarray = bits,
+                banned: set[str] = banned,
+            ) -> bool:  # fmt: skip
+                r = catalog.row_of.get(mentor_id)
+                return (
+                    r is not None
+                    and bool(ok[r])
+                    and bool((catalog.lang_bits[r] & bits).any())
+                    and mentor_id not in banned
+                )
+
+            hits = catalog.index.search_filtered(batch.goal_vec[0], n_cand, accept, start=n_cand)
+        with _timer(sink["features"]):
+            from recsys.recommend import Candidates
+
+            rows = np.fromiter((catalog.row_of[m] for m, _ in hits), np.int64, count=len(hits))
+            load = base_load[rows]
+            inputs = pair_inputs(
+                catalog, rows, batch, np.zeros(len(rows), np.int64),
+                np.full(len(rows), np.datetime64(as_of, "D")), load=load,
+            )  # fmt: skip
+            cands = Candidates(
+                rows=rows,
+                retrieval_score=np.array([s for _, s in hits], np.float32),
+                features=compute_pair_features(inputs),
+                load=load,
+            )
+        rank_ms: list[float] = []
+        with _timer(rank_ms):
+            rank_candidates(catalog, cands, batch, 0, model, k=K, as_of=as_of, explain_top=False)
+        full_ms: list[float] = []
+        with _timer(full_ms):
+            rank_candidates(catalog, cands, batch, 0, model, k=K, as_of=as_of, explain_top=True)
+        sink["rank"].append(rank_ms[0])
+        sink["reasons"].append(max(full_ms[0] - rank_ms[0], 0.0))
+    return {
+        "mentors": len(catalog),
+        "index": catalog.index.index_type,
+        "ranker": model.version,
+        "requests": requests,
+        "stages_ms": {k: _pcts(v) for k, v in stages.items()},
+    }
+
+
+def bench_http(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
+    import httpx
+
+    from recsys import keys, store
+    from recsys.commands.service import running_service
+    from recsys.snapshot import load_mentees
+
+    with store.transaction(ctx.sessions) as session:
+        _, key = keys.create_key(session, ORG, "bench", ["app"])
+    with ctx.sessions() as session:
+        mentees = load_mentees(session, ORG)[: requests + warmup]
+    latencies: list[float] = []
+    log = ctx.settings.home / "bench-service.log"
+    with (
+        running_service(ctx.settings, log=log) as (base, _),
+        httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as client,
+    ):
+        for i in range(requests + warmup):
+            body = {"mentee": mentees[i % len(mentees)].model_dump(mode="json"), "k": K,
+                    "as_of": "2026-10-01"}  # fmt: skip
+            t0 = time.perf_counter()
+            client.post("/v1/recommendations", json=body).raise_for_status()
+            if i >= warmup:
+                latencies.append((time.perf_counter() - t0) * 1000)
+    return {"requests": requests, "latency_ms": _pcts(latencies)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--mentors", type=int, default=10_000)
+    parser.add_argument("--mentees", type=int, default=1000, help="Programme mentees")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--backend", default=None, help="torch | onnx | onnx-int8")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--home", type=Path, default=None, help="Keep the store here (reuse)")
+    parser.add_argument("--http", action="store_true", help="Also time the HTTP service")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.backend:
+        os.environ["RECSYS_ENCODER_BACKEND"] = args.backend
+    if args.threads:
+        os.environ["RECSYS_THREADS"] = str(args.threads)
+
+    def log(msg: str) -> None:
+        print(f"[bench_recommend] {msg}", file=sys.stderr, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        home = args.home or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        home.mkdir(parents=True, exist_ok=True)
+        ctx = setup(home.resolve(), args.mentors, args.mentees, log)
+        report: dict[str, Any] = {
+            "encoder_backend": ctx.settings.encoder_backend,
+            "threads": ctx.settings.threads,
+            "cpu_count": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "in_process": bench_in_process(ctx, args.requests, args.warmup),
+        }
+        if args.http:
+            report["http"] = bench_http(ctx, args.requests, args.warmup)
+        report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

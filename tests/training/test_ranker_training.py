@@ -1,0 +1,115 @@
+"""Ranker dataset, training and the MLflow champion lifecycle on a small generated programme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluation.matching_eval import synthetic_engine
+from features.labels import COMPLETED_HIGH, COMPLETED_LOW, ENDED_EARLY, outcome_grade
+from features.pairs import FEATURE_NAMES
+from models.ranker import ModelMismatchError, RankerModel
+from training.pipeline import ranking_dataset
+from training.ranker import _group_sizes, fit_ranker, time_split
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    engine, _ = synthetic_engine(tmp_path_factory.mktemp("rank"), n_mentors=120, n_mentees=400, seed=5)
+    ds = ranking_dataset(engine.ctx, engine, org="default")
+    result = fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1)
+    return engine, ds, result
+
+
+def test_outcome_grades_order_the_outcomes():
+    assert outcome_grade("ended_early", 5, True) == ENDED_EARLY
+    assert outcome_grade("completed", 2, False) == COMPLETED_LOW
+    assert outcome_grade("completed", 2, True) == COMPLETED_HIGH
+    assert outcome_grade("completed", 4, None) == COMPLETED_HIGH
+    assert outcome_grade("active", None, None) is None
+
+
+def test_dataset_groups_are_sound_for_lambdarank(trained):
+    _, ds, _ = trained
+    assert len(ds) > 100 and ds.x.shape == (len(ds), len(FEATURE_NAMES))
+    assert ds.labels.min() >= 0 and ds.labels.max() < 31
+    order = np.lexsort((ds.group,))
+    for g, size in zip(np.unique(ds.group[order]), _group_sizes(ds.group[order]), strict=True):
+        labels = ds.labels[ds.group == g]
+        assert size >= 2 and labels.max() > 0  # no all-zero group (LightGBM would score it 1)
+    assert ds.from_log.any() and (~ds.from_log).any()
+
+
+def test_time_split_validates_on_later_groups(trained):
+    _, ds, result = trained
+    later, cutoff = time_split(ds)
+    assert ds.dates[later].min() >= np.datetime64(cutoff)
+    group_first = {g: ds.dates[ds.group == g].min() for g in np.unique(ds.group)}
+    assert all(group_first[g] < np.datetime64(cutoff) for g in np.unique(ds.group[~later]))
+    assert result.metrics["val_rows"] > 0 and result.metrics["train_rows"] > result.metrics["val_rows"]
+
+
+def test_model_round_trips_and_explains(trained, tmp_path: Path):
+    engine, ds, result = trained
+    model = result.model
+    path = model.save(tmp_path / "bundle")
+    loaded = RankerModel.load(path, expected_encoder_id=engine.embedder.encoder_id)
+    x = ds.x[:50]
+    assert np.allclose(loaded.score(x), model.score(x))
+    contrib = loaded.contributions(x)
+    assert contrib.shape == (50, len(FEATURE_NAMES) + 1)
+    assert np.allclose(contrib.sum(axis=1), loaded.score(x), atol=1e-4)  # additive explanation
+    p = loaded.success_probability(loaded.score(x))
+    assert ((p > 0) & (p < 1)).all()
+    with pytest.raises(ModelMismatchError):
+        RankerModel.load(path, expected_encoder_id="another-encoder")
+
+
+def test_cold_start_prefers_the_matching_mentor():
+    x = np.zeros((2, len(FEATURE_NAMES)), np.float32)
+    i = FEATURE_NAMES.index
+    x[0, i("text_mean_best_sentence")] = 0.7
+    x[1, i("text_mean_best_sentence")] = 0.2
+    x[:, i("shared_hours")] = 4
+    model = RankerModel.cold_start("enc")
+    s = model.score(x)
+    assert s[0] > s[1]
+    assert model.is_cold_start and model.version == "cold-start"
+
+
+@pytest.mark.slow
+def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path):
+    from recsys.settings import Settings
+    from training.tracking import download_bundle, list_versions, log_training_run, promote, rollback
+
+    engine, _, result = trained
+    settings = Settings(home=tmp_path / "home")
+    bundle = result.model.save(tmp_path / "b")
+    import mlflow.lightgbm
+
+    def run(value: float, force: bool = False):
+        return log_training_run(
+            settings, model_name="test-ranker", run_name="t", params={"p": 1},
+            metrics={"val_ndcg@10": value}, primary_metric="val_ndcg@10", bundle_dir=bundle,
+            log_model=lambda name: mlflow.lightgbm.log_model(
+                result.model.booster, name="model", registered_model_name=name
+            ),
+            force=force,
+        )  # fmt: skip
+
+    first = run(0.5)
+    assert first.promoted and first.decision == "no champion yet"
+    worse = run(0.4)
+    assert not worse.promoted
+    better = run(0.6)
+    assert better.promoted
+    forced = run(0.1, force=True)
+    assert forced.promoted
+    rows = list_versions(settings, "test-ranker")
+    assert [r["champion"] for r in rows] == [False, False, False, True]
+    assert rollback(settings, "test-ranker") == better.version
+    promote(settings, "test-ranker", first.version)
+    path, mv = download_bundle(settings, "test-ranker")
+    assert str(mv.version) == first.version and (path / "manifest.json").exists()
