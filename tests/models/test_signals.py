@@ -92,6 +92,11 @@ def test_clause_flags(rules_nlp) -> None:
     "She made a comment about my appearance that was inappropriate.",
     "He is now my line manager and sits on my promotion panel.",
     "She asked me to share client data outside the approved tools.",
+    "He offered me a job at his firm if I shared our pricing.",
+    "She keeps texting me late at night about her weekend.",
+    "He pushed me to bypass the security review.",
+    "She made fun of my accent in front of the team.",
+    "He asked me to keep our meetings secret from my manager.",
 ])
 def test_boundary_rules_fire(rules_nlp, text: str) -> None:
     assert max(c.boundary_rule for c in _clauses(rules_nlp, text)) > 0
@@ -102,9 +107,21 @@ def test_boundary_rules_fire(rules_nlp, text: str) -> None:
     "We discussed the confidentiality rules for her client.",
     "If he ever shared what I told him with my manager I'd report it.",
     "We met on Tuesday and planned the next quarter.",
+    "She has grown so much in confidence since we started.",
+    "We have some crossed wires between us.",
+    "He gets touchy when I point out a gap in his draft.",
+    "If anything ever made me uncomfortable I know who to talk to.",
 ])
 def test_boundary_rules_stay_quiet(rules_nlp, text: str) -> None:
     assert all(c.boundary_rule == 0 for c in _clauses(rules_nlp, text))
+
+
+def test_sentences_are_split_without_the_spacy_sentencizer(rules_nlp) -> None:
+    doc = rules_nlp("She cancelled again!! Third week in a row. But he is great?! ok")
+    assert "sentencizer" not in rules_nlp.pipe_names
+    assert [s.text for s in doc.sents] == ["She cancelled again!!", "Third week in a row.",
+                                           "But he is great?!", "ok"]
+    assert [c.sentence for c in doc.user_data["signal_clauses"]] == [0, 1, 2, 3]
 
 
 def test_calibrate_maps_threshold_to_decision_score() -> None:
@@ -181,6 +198,21 @@ def test_scores_shape_range_and_empty_input(tiny_miner: SignalMiner) -> None:
     assert np.all((scores >= 0) & (scores <= 1))
     assert tiny_miner.analyze([]) == []
     assert tiny_miner.analyze([""]) == [[]]
+
+
+def test_clause_scorer_matches_the_classifier_on_spans(tiny_miner: SignalMiner) -> None:
+    """The scorer's precomputed clause features give exactly what the classifier gives on
+    spaCy spans (the path used in training)."""
+    textcat = tiny_miner.nlp.get_pipe("textcat_multilabel")
+    order = [list(textcat.labels).index(label) for label in LABELS]
+    notes = ["She cancelled again, but the sessions are great. We don't click at all!",
+             "Met on Tuesday.", "...", "i'm swamped - no time. he never replies; it's awkward"]
+    for doc in tiny_miner.nlp.pipe(notes):
+        clauses = doc.user_data["signal_clauses"]
+        spans = [doc[c.token_start:c.token_end] for c in clauses]
+        expected = np.asarray(textcat.model.predict(spans))[:, order] if spans else np.zeros(
+            (0, len(LABELS)))
+        np.testing.assert_allclose(doc.user_data["signal_clause_scores"], expected, atol=1e-6)
 
 
 def test_save_load_round_trip(tiny_miner: SignalMiner, tmp_path: Path) -> None:

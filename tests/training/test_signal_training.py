@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evaluation.classification import PRIMARY_METRIC
@@ -11,6 +12,7 @@ from training.signals import (
     DEFAULT_CORPUS_DIR,
     DEFAULT_TEST_PATH,
     SignalTrainingParams,
+    _cap_false_alarms,
     _training_units,
     read_jsonl,
     train_signal_pipeline,
@@ -53,6 +55,26 @@ def test_training_units_follow_spans() -> None:
     assert by_text["She cancelled again."] == {"low_commitment"}
     assert by_text["Met on Tuesday."] == set()
     assert by_text["All good here."] == set()
+
+
+def test_false_alarm_cap_raises_the_cheapest_threshold() -> None:
+    labels = list(LABELS)
+    low, time_ = labels.index("low_commitment"), labels.index("time_constraints")
+    note_raw = np.zeros((6, len(LABELS)))
+    truth = np.zeros((6, len(LABELS)), dtype=bool)
+    note_raw[0, low] = 0.9   # a true low_commitment note
+    truth[0, low] = True
+    note_raw[1, time_] = 0.9  # a true time_constraints note
+    truth[1, time_] = True
+    note_raw[2, time_] = 0.7  # false alarms on unlabelled notes 2 and 3
+    note_raw[3, low] = 0.95
+    thresholds = dict.fromkeys(LABELS, 0.5)
+    grid = [round(x, 3) for x in np.arange(0.4, 0.976, 0.025)]
+    capped = _cap_false_alarms(thresholds, note_raw, truth, np.zeros(6, dtype=bool), grid, 0.25)
+    # one false alarm (of four unlabelled notes) is within budget: the cheap fix is time's
+    assert capped["time_constraints"] == 0.725 and capped["low_commitment"] == 0.5
+    assert _cap_false_alarms(thresholds, note_raw, truth, np.zeros(6, dtype=bool), grid,
+                             1.0) == thresholds
 
 
 def test_train_on_small_corpus_returns_everything_to_log(tmp_path: Path) -> None:
