@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 
-class SignalMinerPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class SignalMinerPyfunc(PythonModel):  # type: ignore[misc]
     """Input: a DataFrame with a ``text`` column. Output: one list of signals per row."""
 
     def load_context(self, context: Any) -> None:
@@ -28,7 +28,7 @@ class SignalMinerPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
         ]
 
 
-class RiskModelPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RiskModelPyfunc(PythonModel):  # type: ignore[misc]
     """Input: a DataFrame of risk features. Output: P(ends early) per row."""
 
     def load_context(self, context: Any) -> None:

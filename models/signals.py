@@ -3,10 +3,11 @@ labels in a check-in note, each with a score in [0, 1] and its evidence clause(s
 
 Pipeline (``spacy.blank("en")``):
 
-``sentencizer`` → ``signal_normalizer`` → ``signal_clauses`` → ``signal_scorer``
+``signal_normalizer`` → ``signal_clauses`` → ``signal_scorer``
 (+ ``textcat_multilabel``, kept disabled: the scorer runs its model on every clause).
 
-* ``signal_normalizer`` writes ``Token.norm_``: lower case, common typos and contractions fixed,
+* ``signal_normalizer`` sets sentence starts (spaCy's sentencizer rule, without building Token
+  objects) and writes ``Token.norm_``: lower case, common typos and contractions fixed,
   a light stem, synonyms folded into concept tokens (``swamped``/``slammed``/``snowed`` → one
   feature) and a ``neg_`` prefix on the tokens inside a negation's scope. The text classifier
   reads n-grams of these norms, so it learns "never replies" apart from "replies quickly" and
@@ -16,8 +17,9 @@ Pipeline (``spacy.blank("en")``):
   than the pairing ("we discussed the time constraints on her project"), or that describe a
   problem already resolved ("awkward at first, but …"). It also runs the high-recall rule layer
   for ``boundary_concern``.
-* ``signal_scorer`` classifies every clause (the evidence span comes for free) and stores the
-  raw per-clause probabilities. :func:`aggregate_note` turns them into note-level scores.
+* ``signal_scorer`` classifies every clause of a batch in one call (the evidence span comes for
+  free; clause features are sliced from the normaliser's arrays, no ``Span`` per clause) and
+  stores the raw per-clause probabilities. :func:`aggregate_note` turns them into note-level scores.
 
 Scores are threshold-aligned: a per-label threshold tuned on validation data maps to 0.5, so
 ``score >= 0.5`` means "detected" for every label. Note text is confidential: nothing here logs it.

@@ -4,6 +4,7 @@ training, evaluation and serving share (:mod:`recsys.catalog`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -23,7 +24,7 @@ def load_mentors(session: Session, org: str) -> list[MentorIn]:
 def load_mentees(session: Session, org: str, ids: Sequence[str] | None = None) -> list[MenteeIn]:
     if ids is None:
         return [store.mentee_schema(r) for r in store.list_rows(session, db.Mentee, org)]
-    out = []
+    out: list[MenteeIn] = []
     for start in range(0, len(ids), 5000):
         part = list(ids[start : start + 5000])
         rows = session.scalars(
@@ -51,7 +52,7 @@ def pairing_frame(session: Session, org: str) -> dict[str, np.ndarray]:
         .where(p.org_id == org)
         .order_by(p.started_at, p.id)
     ).all()
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(8)]
     return {
         "id": np.array(cols[0], dtype=object),
         "mentor_id": np.array(cols[1], dtype=object),
@@ -73,7 +74,7 @@ def interaction_frame(session: Session, org: str) -> dict[str, np.ndarray]:
         .where(i.org_id == org)
         .order_by(i.at, i.mentee_id, i.pk)
     ).all()
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(5)]
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(5)]
     return {
         "mentee_id": np.array(cols[0], dtype=object),
         "mentor_id": np.array(cols[1], dtype=object),

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recsys import db
 from recsys.schemas import (
-    FeedbackIn,
     FeedbackOut,
     InteractionIn,
     MenteeIn,
@@ -107,7 +106,7 @@ def _insert_for(session: Session) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
     return insert

@@ -125,7 +125,7 @@ def fit_in_memory(ctx: AppContext, engine: Any, *, org: str, objective: str, see
     return fit_ranker(
         ds,
         encoder_id=engine.embedder.encoder_id,
-        objective=objective,
+        objective=objective,  # type: ignore[arg-type]
         threads=ctx.settings.threads,
         seed=seed,
     ).model

@@ -246,7 +246,7 @@ def time_split(
     ds: RankingDataset, valid_fraction: float = VALID_FRACTION
 ) -> tuple[np.ndarray, dt.date]:
     """Boolean mask of validation rows: groups dated on/after the cut-off date."""
-    group_dates = {}
+    group_dates: dict[int, np.datetime64] = {}
     for g, d in zip(ds.group, ds.dates, strict=True):
         group_dates.setdefault(g, d)
     dates = np.array(sorted(group_dates.values()))

@@ -3,7 +3,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from features.profile import jaccard, normalise_tags, seniority_gap, shared_working_hours, utc_offset_hours
+from features.profile import (
+    jaccard,
+    normalise_tags,
+    seniority_gap,
+    shared_working_hours,
+    utc_offset_hours,
+)
 
 
 def test_same_zone_shares_the_whole_day():

@@ -82,9 +82,15 @@ def test_cold_start_prefers_the_matching_mentor():
 @pytest.mark.slow
 def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path):
     from recsys.settings import Settings
-    from training.tracking import download_bundle, list_versions, log_training_run, promote, rollback
+    from training.tracking import (
+        download_bundle,
+        list_versions,
+        log_training_run,
+        promote,
+        rollback,
+    )
 
-    engine, _, result = trained
+    _, _, result = trained
     settings = Settings(home=tmp_path / "home")
     bundle = result.model.save(tmp_path / "b")
     import mlflow.lightgbm
