@@ -121,15 +121,19 @@ def best_f1_threshold(
     grid: Sequence[float] | None = None,
     min_recall: float = 0.0,
     forced_positive: np.ndarray | None = None,
+    prefer_lower: bool = False,
 ) -> tuple[float, float]:
     """Threshold on ``scores`` (one label) maximising F1, among thresholds reaching
     ``min_recall`` when any does (otherwise the one with the highest recall). Rows in
     ``forced_positive`` count as predicted whatever the threshold (e.g. rule hits).
-    Ties go to the higher threshold (fewer alarms). Returns ``(threshold, f1)``."""
+    Ties go to the higher threshold (fewer alarms), or with ``prefer_lower`` to the lower one
+    (for a safety-critical label: equal validation F1, more room to catch unseen phrasing).
+    Returns ``(threshold, f1)``."""
     scores = np.asarray(scores, dtype=np.float64)
     truth = np.asarray(truth, dtype=bool)
-    forced = (np.zeros_like(truth) if forced_positive is None
-              else np.asarray(forced_positive, dtype=bool))
+    forced = (
+        np.zeros_like(truth) if forced_positive is None else np.asarray(forced_positive, dtype=bool)
+    )
     grid = list(grid) if grid is not None else [round(x, 3) for x in np.arange(0.1, 0.91, 0.025)]
     best: tuple[float, float, float] | None = None  # (f1, threshold, recall)
     fallback: tuple[float, float, float] | None = None  # (recall, f1, threshold)
@@ -143,7 +147,8 @@ def best_f1_threshold(
             fallback = (recall, f1, t)
         if recall + 1e-12 < min_recall:
             continue
-        if best is None or (f1, t) >= (best[0], best[1]):
+        tie_key = -t if prefer_lower else t
+        if best is None or (f1, tie_key) >= (best[0], -best[1] if prefer_lower else best[1]):
             best = (f1, t, recall)
     if best is not None:
         return best[1], best[0]

@@ -65,31 +65,131 @@ SCORES_KEY = "signal_clause_scores"
 # ---------------------------------------------------------------------------------------------
 
 _TYPOS: dict[str, str] = {
-    "cancelled": "cancel", "canceled": "cancel", "cancled": "cancel", "cancelld": "cancel",
-    "cancellation": "cancel", "cancellations": "cancel", "cancelation": "cancel",
-    "recieve": "receive", "recieved": "receive", "definately": "definitely",
-    "alot": "lot", "tbh": "honestly", "imo": "opinion", "prob": "probably", "pls": "please",
-    "msg": "message", "msgs": "message", "mtg": "meeting", "mtgs": "meeting", "wk": "week",
-    "wks": "week", "sesh": "session", "seshes": "session", "convo": "conversation",
-    "convos": "conversation", "u": "you", "ur": "your", "thru": "through", "tho": "though",
-    "bc": "because", "cuz": "because", "coz": "because", "w/": "with", "w/o": "without",
-    "abt": "about", "rly": "really", "v": "very", "gonna": "going", "wanna": "want",
-    "1:1": "session", "1:1s": "session", "1-1": "session", "121": "session", "one-on-one": "session",
-    "catchup": "session", "catch-up": "session", "checkin": "session", "check-in": "session",
-    "seperate": "separate", "occured": "occur", "untill": "until", "wierd": "weird",
-    "awkard": "awkward", "freind": "friend", "beleive": "believe", "thier": "their",
+    "cancelled": "cancel",
+    "canceled": "cancel",
+    "cancled": "cancel",
+    "cancelld": "cancel",
+    "cancellation": "cancel",
+    "cancellations": "cancel",
+    "cancelation": "cancel",
+    "recieve": "receive",
+    "recieved": "receive",
+    "definately": "definitely",
+    "alot": "lot",
+    "tbh": "honestly",
+    "imo": "opinion",
+    "prob": "probably",
+    "pls": "please",
+    "msg": "message",
+    "msgs": "message",
+    "mtg": "meeting",
+    "mtgs": "meeting",
+    "wk": "week",
+    "wks": "week",
+    "sesh": "session",
+    "seshes": "session",
+    "convo": "conversation",
+    "convos": "conversation",
+    "u": "you",
+    "ur": "your",
+    "thru": "through",
+    "tho": "though",
+    "bc": "because",
+    "cuz": "because",
+    "coz": "because",
+    "w/": "with",
+    "w/o": "without",
+    "abt": "about",
+    "rly": "really",
+    "v": "very",
+    "gonna": "going",
+    "wanna": "want",
+    "1:1": "session",
+    "1:1s": "session",
+    "1-1": "session",
+    "121": "session",
+    "one-on-one": "session",
+    "catchup": "session",
+    "catch-up": "session",
+    "checkin": "session",
+    "check-in": "session",
+    "seperate": "separate",
+    "occured": "occur",
+    "untill": "until",
+    "wierd": "weird",
+    "awkard": "awkward",
+    "freind": "friend",
+    "beleive": "believe",
+    "thier": "their",
 }
 
-_NEGATORS = frozenset({
-    "not", "n't", "nt", "never", "no", "nothing", "nobody", "none", "neither", "nor", "without",
-    "cannot", "dont", "doesnt", "didnt", "wont", "cant", "havent", "hasnt", "hadnt", "isnt",
-    "wasnt", "arent", "werent", "couldnt", "wouldnt", "shouldnt", "zero",
-})
-_NEG_SCOPE_BREAK = frozenset({
-    ",", ".", ";", ":", "!", "?", "-", "—", "–", "(", ")", "but", "however", "although", "though",
-    "yet", "whereas", "because", "since", "so", "and", "or", "while", "which", "who", "if",
-    "unless", "except", "until", "till", "anymore",
-})
+_NEGATORS = frozenset(
+    {
+        "not",
+        "n't",
+        "nt",
+        "never",
+        "no",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "dont",
+        "doesnt",
+        "didnt",
+        "wont",
+        "cant",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "couldnt",
+        "wouldnt",
+        "shouldnt",
+        "zero",
+    }
+)
+_NEG_SCOPE_BREAK = frozenset(
+    {
+        ",",
+        ".",
+        ";",
+        ":",
+        "!",
+        "?",
+        "-",
+        "—",
+        "–",
+        "(",
+        ")",
+        "but",
+        "however",
+        "although",
+        "though",
+        "yet",
+        "whereas",
+        "because",
+        "since",
+        "so",
+        "and",
+        "or",
+        "while",
+        "which",
+        "who",
+        "if",
+        "unless",
+        "except",
+        "until",
+        "till",
+        "anymore",
+    }
+)
 _NEG_SCOPE_MAX = 6
 """Negation scope (tokens) when no punctuation or conjunction closes it earlier."""
 
@@ -97,143 +197,851 @@ _NEG_SCOPE_MAX = 6
 # meaning classes, not labels: "feedback" and "criticism" fold together, the classifier still
 # learns from context which label a clause carries.
 _CONCEPTS: dict[str, tuple[str, ...]] = {
-    "c_cancel": ("cancel", "reschedule", "postpone", "bail", "bailed", "rain-check",
-                 "raincheck", "scrap", "scrapped", "skip", "skipped", "ditch", "ditched",
-                 "call off", "drop", "dropped", "shelve", "shelved", "defer", "deferred",
-                 "rebook", "rebooked", "rearrange", "rearranged", "bumped", "lapse", "lapsed"),
-    "c_noshow": ("ghost", "ghosted", "flake", "flaked", "flaky", "no-show", "noshow", "absent",
-                 "absence", "vanish", "vanished", "disappear", "disappeared", "mia", "awol",
-                 "miss", "missed", "missing", "dropout", "dropouts", "forgot", "forget",
-                 "forgotten", "unprepared", "empty-handed", "truant"),
+    "c_cancel": (
+        "cancel",
+        "reschedule",
+        "postpone",
+        "bail",
+        "bailed",
+        "rain-check",
+        "raincheck",
+        "scrap",
+        "scrapped",
+        "skip",
+        "skipped",
+        "ditch",
+        "ditched",
+        "call off",
+        "drop",
+        "dropped",
+        "shelve",
+        "shelved",
+        "defer",
+        "deferred",
+        "rebook",
+        "rebooked",
+        "rearrange",
+        "rearranged",
+        "bumped",
+        "lapse",
+        "lapsed",
+    ),
+    "c_noshow": (
+        "ghost",
+        "ghosted",
+        "flake",
+        "flaked",
+        "flaky",
+        "no-show",
+        "noshow",
+        "absent",
+        "absence",
+        "vanish",
+        "vanished",
+        "disappear",
+        "disappeared",
+        "mia",
+        "awol",
+        "miss",
+        "missed",
+        "missing",
+        "dropout",
+        "dropouts",
+        "forgot",
+        "forget",
+        "forgotten",
+        "unprepared",
+        "empty-handed",
+        "truant",
+    ),
     "c_late": ("late", "tardy", "latecomer", "lateness", "delayed", "overran", "behind"),
-    "c_busy": ("busy", "swamped", "slammed", "snowed", "overloaded", "overwhelmed", "stretched",
-               "underwater", "hectic", "crunch", "firefighting", "fire-fighting", "workload",
-               "bandwidth", "overtime", "overworked", "frantic", "manic", "mad", "flat-out",
-               "chaos", "chaotic", "juggling", "juggle", "pressure", "pressed", "rushed",
-               "rush", "deadline", "deadlines", "crazy", "insane", "packed", "full-on",
-               "backlog", "drowning", "stressful", "demanding", "capacity",
-                 "maxed", "overcommitted", "overstretched", "frazzled", "burnt", "burned",
-                 "exhausted", "knackered", "short-staffed", "understaffed", "relentless",
-                 "nonstop", "non-stop", "back-to-back", "double-booked", "urgent", "escalation",
-                 "outage", "busiest", "peak", "squeezed", "squeeze", "headroom", "wall-to-wall",
-                 "maxed-out", "run-ragged", "overstretch", "stretch", "frenetic"),
-    "c_calendar": ("calendar", "diary", "schedule", "slot", "availability", "window", "gap",
-                   "timeslot", "invite", "booking", "book", "booked", "clash", "clashes",
-                   "overlap", "timezone", "time-zone", "shift", "shifts", "rota", "roster"),
-    "c_reply": ("reply", "respond", "response", "answer", "answered", "ping", "pinged",
-                "message", "messaged", "email", "emailed", "text", "texted", "slack",
-                "slacked", "dm", "dms", "voicemail", "inbox", "chase", "chased", "chasing",
-                "nudge", "nudged", "follow-up", "followup", "reach", "reached", "contact",
-                "contacted", "hear", "heard", "acknowledge", "acknowledged",
-                 "unanswered", "unacknowledged", "unreturned", "contactable", "chaser",
-                 "chasers", "whatsapp", "callback", "reachable"),
-    "c_misread": ("misunderstand", "misunderstanding", "misunderstood", "miscommunication",
-                  "miscommunicate", "misread", "misinterpret", "misinterpreted", "mixup",
-                  "mix-up", "muddle", "muddled", "garbled", "interrupt", "interrupts",
-                  "interrupted", "interrupting", "dismissive", "dismiss", "dismisses",
-                  "dismissed", "listen", "listening", "listens", "cryptic", "one-way",
-                  "one-directional", "monologue", "lecture", "lectures", "lectured",
-                  "talked-over", "sideways", "crossed", "cross-purposes"),
-    "c_silence": ("silence", "silent", "unresponsive", "unreachable", "ignored", "ignore",
-                  "ignoring", "radio", "crickets", "void", "blank", "stonewall", "stonewalled",
-                  "dark", "quiet",
-                 "mute", "muted", "wordless", "unheard", "tumbleweed"),
-    "c_fear": ("afraid", "scared", "nervous", "anxious", "anxiety", "worried", "worry",
-               "worries", "fear", "fearful", "terrified", "dread", "dreading", "hesitant",
-               "reluctant", "uneasy", "wary", "apprehensive", "defensive", "freeze", "froze",
-               "frozen", "panic", "panicked", "shy", "timid", "embarrassed", "embarrass",
-               "ashamed", "flinch", "flinched", "intimidated", "daunted", "shaky", "clam",
-               "clammed", "shut", "shuts", "withdrawn", "fragile", "sensitive", "bristle",
-               "bristled", "tense", "tensed", "stung", "upset", "cry", "cried", "tears",
-                 "nervy", "jittery", "jumpy", "insecure", "insecurity", "exposed", "vulnerable",
-                 "self-conscious", "mortified", "petrified", "cagey", "guarded", "touchy",
-                 "prickly", "thin-skinned", "hurt", "offended", "offence", "offense", "sulk",
-                 "sulked", "sulky", "crumble", "crumbled", "flustered", "rattled", "deflated",
-                 "crushed", "emotional", "tearful", "teary", "dreaded", "scary", "daunting",
-                 "intimidating", "wince", "winced", "cringe"),
-    "c_critique": ("feedback", "criticism", "critique", "critical", "criticise", "criticize",
-                   "criticised", "criticized", "judge", "judged", "judgement", "judgment",
-                   "harsh", "blunt", "negative", "pushback", "push-back", "correction",
-                   "corrected", "comments", "notes", "input", "review", "scrutiny",
-                   "challenge", "challenged", "pointers", "constructive",
-                 "suggestion", "suggestions", "verdict", "assessment", "appraisal", "evaluation",
-                 "markup", "redline", "edits", "critic", "critiques", "criticisms", "pick",
-                 "nitpick"),
-    "c_unclear": ("unclear", "vague", "fuzzy", "lost", "aimless", "directionless", "unfocused",
-                  "confused", "confusing", "unsure", "drift", "drifting", "drifted", "wander",
-                  "wandering", "meander", "meandering", "rambling", "ramble", "circles",
-                  "undefined", "murky", "hazy", "woolly", "scattered", "shapeless", "random",
-                  "pointless", "purposeless", "unstructured", "nebulous", "clueless",
-                 "adrift", "aimlessly", "unfocussed", "ill-defined", "open-ended", "tangent",
-                 "tangents", "sidetracked", "formless", "undecided", "ambiguous", "blurry",
-                 "foggy", "uncertain", "rudderless", "haphazard", "ad-hoc", "wishy-washy",
-                 "unspecific", "nowhere"),
-    "c_goal": ("goal", "goals", "objective", "objectives", "aim", "aims", "target", "targets",
-               "purpose", "direction", "focus", "plan", "plans", "outcome", "outcomes",
-               "milestone", "milestones", "agenda", "priorities", "priority", "intention",
-               "roadmap", "point", "structure", "okr", "okrs",
-                 "aspiration", "aspirations", "ambition", "ambitions", "expectation",
-                 "expectations", "remit", "deliverable", "deliverables", "endpoint",
-                 "destination", "through-line"),
-    "c_mismatch": ("mismatch", "mismatched", "incompatible", "clash", "clashed", "different",
-                   "unrelated", "irrelevant", "chemistry", "rapport", "gel", "gelled", "click",
-                   "clicked", "vibe", "vibes", "wavelength", "fit", "compatible", "aligned",
-                   "misaligned", "alignment", "odd", "strange", "awkward", "stilted", "forced",
-                   "clunky", "disconnect", "disconnected",
-                 "ill-suited", "unsuited", "misfit", "incompatibility", "friction", "grate",
-                 "grates", "grating", "inapplicable", "unrelatable", "generic", "relate",
-                 "relatable", "relevant", "applicable", "suited", "suit", "compatibility",
-                 "match", "matched", "pairing", "paired", "re-paired", "repair", "reassign",
-                 "reassigned", "reassignment", "swap", "switch"),
-    "c_expertise": ("expertise", "experience", "background", "field", "domain", "area",
-                    "specialism", "specialty", "speciality", "discipline", "niche", "track",
-                    "career", "path", "industry", "function", "profession", "skillset",
-                    "skills", "knowledge", "depth", "world",
-                 "sector", "specialisation", "specialization", "craft", "vocation", "expert",
-                 "specialist"),
-    "c_good": ("great", "brilliant", "fantastic", "excellent", "amazing", "wonderful",
-               "superb", "awesome", "terrific", "outstanding", "helpful", "useful",
-               "valuable", "insightful", "productive", "rewarding", "inspiring", "energising",
-               "energizing", "encouraging", "supportive", "positive", "good", "nice",
-               "solid", "fab", "fabulous", "lovely", "stellar", "excellent", "gold",
-                 "worthwhile", "beneficial", "enjoyable", "fruitful", "eye-opening",
-                 "illuminating", "empowering", "motivating", "uplifting", "impactful",
-                 "invaluable", "top-notch", "spot-on", "boost"),
-    "c_progress": ("progress", "improve", "improved", "improvement", "grow", "grown",
-                   "growth", "develop", "developed", "development", "confident", "confidence",
-                   "breakthrough", "milestone", "achieve", "achieved", "landed", "nailed",
-                   "succeeded", "success", "win", "wins", "stride", "momentum", "leap",
-                   "blossom", "blossomed", "flourish", "thrive", "thriving", "transformed",
-                   "shipped", "delivered", "promoted", "accomplish", "accomplished",
-                 "flourishing", "blossoming", "assertive", "self-assured", "headway",
-                 "unblocked", "levelled", "leveled", "upskilled", "capable", "competent",
-                 "mastered", "secured", "passed", "earned", "smashed", "aced", "breakthroughs",
-                 "advance", "advanced", "turnaround", "stepped"),
-    "c_thanks": ("thank", "thanks", "grateful", "appreciate", "appreciated", "gratitude",
-                 "glad", "happy", "pleased", "delighted", "thrilled", "chuffed"),
-    "c_commit": ("commitment", "committed", "effort", "engaged", "engagement", "invested",
-                 "motivated", "motivation", "enthusiasm", "enthusiastic", "interest",
-                 "interested", "bother", "bothered", "care", "cared", "prepare", "prepared",
-                 "prep", "homework", "actions", "follow", "followed", "follow-through",
-                 "distracted", "disengaged", "checked-out", "apathetic", "indifferent",
-                 "half-hearted", "halfhearted", "lukewarm", "minimal", "uninterested",
-                 "passive", "phone", "laptop", "multitasking", "multitask", "going through",
-                 "tick-box", "box-ticking", "motions",
-                 "disinterested", "unengaged", "unmotivated", "unbothered", "apathy", "legwork",
-                 "participation", "attendance", "attend", "attended", "effortless", "commit",
-                 "commits", "dedication", "dedicated", "keen", "keenness"),
-    "c_manager": ("manager", "boss", "supervisor", "director", "skip-level", "lead",
-                  "head", "vp", "management", "leadership", "exec", "executive"),
-    "c_disclose": ("told", "tell", "shared", "share", "repeated", "repeat", "passed",
-                   "relayed", "relay", "forwarded", "forward", "mentioned", "spread",
-                   "leaked", "leak", "disclosed", "disclose", "blabbed", "gossip",
-                   "gossiped", "gossiping", "cc'd", "cc", "screenshot", "screenshotted"),
-    "c_num": ("two", "three", "four", "five", "six", "several", "multiple", "2", "3", "4",
-              "5", "6", "twice", "thrice", "third", "fourth", "second"),
-    "c_period": ("week", "weeks", "month", "months", "fortnight", "fortnights", "day",
-                 "days", "quarter", "sprint", "sprints"),
-    "c_session": ("session", "sessions", "meeting", "meetings", "call", "calls",
-                  "conversation", "conversations", "chat", "chats", "sync", "syncs"),
+    "c_busy": (
+        "busy",
+        "swamped",
+        "slammed",
+        "snowed",
+        "overloaded",
+        "overwhelmed",
+        "stretched",
+        "underwater",
+        "hectic",
+        "crunch",
+        "firefighting",
+        "fire-fighting",
+        "workload",
+        "bandwidth",
+        "overtime",
+        "overworked",
+        "frantic",
+        "manic",
+        "mad",
+        "flat-out",
+        "chaos",
+        "chaotic",
+        "juggling",
+        "juggle",
+        "pressure",
+        "pressed",
+        "rushed",
+        "rush",
+        "deadline",
+        "deadlines",
+        "crazy",
+        "insane",
+        "packed",
+        "full-on",
+        "backlog",
+        "drowning",
+        "stressful",
+        "demanding",
+        "capacity",
+        "maxed",
+        "overcommitted",
+        "overstretched",
+        "frazzled",
+        "burnt",
+        "burned",
+        "exhausted",
+        "knackered",
+        "short-staffed",
+        "understaffed",
+        "relentless",
+        "nonstop",
+        "non-stop",
+        "back-to-back",
+        "double-booked",
+        "urgent",
+        "escalation",
+        "outage",
+        "busiest",
+        "peak",
+        "squeezed",
+        "squeeze",
+        "headroom",
+        "wall-to-wall",
+        "maxed-out",
+        "run-ragged",
+        "overstretch",
+        "stretch",
+        "frenetic",
+    ),
+    "c_calendar": (
+        "calendar",
+        "diary",
+        "schedule",
+        "slot",
+        "availability",
+        "window",
+        "gap",
+        "timeslot",
+        "invite",
+        "booking",
+        "book",
+        "booked",
+        "clash",
+        "clashes",
+        "overlap",
+        "timezone",
+        "time-zone",
+        "shift",
+        "shifts",
+        "rota",
+        "roster",
+    ),
+    "c_reply": (
+        "reply",
+        "respond",
+        "response",
+        "answer",
+        "answered",
+        "ping",
+        "pinged",
+        "message",
+        "messaged",
+        "email",
+        "emailed",
+        "text",
+        "texted",
+        "slack",
+        "slacked",
+        "dm",
+        "dms",
+        "voicemail",
+        "inbox",
+        "chase",
+        "chased",
+        "chasing",
+        "nudge",
+        "nudged",
+        "follow-up",
+        "followup",
+        "reach",
+        "reached",
+        "contact",
+        "contacted",
+        "hear",
+        "heard",
+        "acknowledge",
+        "acknowledged",
+        "unanswered",
+        "unacknowledged",
+        "unreturned",
+        "contactable",
+        "chaser",
+        "chasers",
+        "whatsapp",
+        "callback",
+        "reachable",
+    ),
+    "c_misread": (
+        "misunderstand",
+        "misunderstanding",
+        "misunderstood",
+        "miscommunication",
+        "miscommunicate",
+        "misread",
+        "misinterpret",
+        "misinterpreted",
+        "mixup",
+        "mix-up",
+        "muddle",
+        "muddled",
+        "garbled",
+        "interrupt",
+        "interrupts",
+        "interrupted",
+        "interrupting",
+        "dismissive",
+        "dismiss",
+        "dismisses",
+        "dismissed",
+        "listen",
+        "listening",
+        "listens",
+        "cryptic",
+        "one-way",
+        "one-directional",
+        "monologue",
+        "lecture",
+        "lectures",
+        "lectured",
+        "talked-over",
+        "sideways",
+        "crossed",
+        "cross-purposes",
+    ),
+    "c_silence": (
+        "silence",
+        "silent",
+        "unresponsive",
+        "unreachable",
+        "ignored",
+        "ignore",
+        "ignoring",
+        "radio",
+        "crickets",
+        "void",
+        "blank",
+        "stonewall",
+        "stonewalled",
+        "dark",
+        "quiet",
+        "mute",
+        "muted",
+        "wordless",
+        "unheard",
+        "tumbleweed",
+    ),
+    "c_fear": (
+        "afraid",
+        "scared",
+        "nervous",
+        "anxious",
+        "anxiety",
+        "worried",
+        "worry",
+        "worries",
+        "fear",
+        "fearful",
+        "terrified",
+        "dread",
+        "dreading",
+        "hesitant",
+        "reluctant",
+        "uneasy",
+        "wary",
+        "apprehensive",
+        "defensive",
+        "freeze",
+        "froze",
+        "frozen",
+        "panic",
+        "panicked",
+        "shy",
+        "timid",
+        "embarrassed",
+        "embarrass",
+        "ashamed",
+        "flinch",
+        "flinched",
+        "intimidated",
+        "daunted",
+        "shaky",
+        "clam",
+        "clammed",
+        "shut",
+        "shuts",
+        "withdrawn",
+        "fragile",
+        "sensitive",
+        "bristle",
+        "bristled",
+        "tense",
+        "tensed",
+        "stung",
+        "upset",
+        "cry",
+        "cried",
+        "tears",
+        "nervy",
+        "jittery",
+        "jumpy",
+        "insecure",
+        "insecurity",
+        "exposed",
+        "vulnerable",
+        "self-conscious",
+        "mortified",
+        "petrified",
+        "cagey",
+        "guarded",
+        "touchy",
+        "prickly",
+        "thin-skinned",
+        "hurt",
+        "offended",
+        "offence",
+        "offense",
+        "sulk",
+        "sulked",
+        "sulky",
+        "crumble",
+        "crumbled",
+        "flustered",
+        "rattled",
+        "deflated",
+        "crushed",
+        "emotional",
+        "tearful",
+        "teary",
+        "dreaded",
+        "scary",
+        "daunting",
+        "intimidating",
+        "wince",
+        "winced",
+        "cringe",
+    ),
+    "c_critique": (
+        "feedback",
+        "criticism",
+        "critique",
+        "critical",
+        "criticise",
+        "criticize",
+        "criticised",
+        "criticized",
+        "judge",
+        "judged",
+        "judgement",
+        "judgment",
+        "harsh",
+        "blunt",
+        "negative",
+        "pushback",
+        "push-back",
+        "correction",
+        "corrected",
+        "comments",
+        "notes",
+        "input",
+        "review",
+        "scrutiny",
+        "challenge",
+        "challenged",
+        "pointers",
+        "constructive",
+        "suggestion",
+        "suggestions",
+        "verdict",
+        "assessment",
+        "appraisal",
+        "evaluation",
+        "markup",
+        "redline",
+        "edits",
+        "critic",
+        "critiques",
+        "criticisms",
+        "pick",
+        "nitpick",
+    ),
+    "c_unclear": (
+        "unclear",
+        "vague",
+        "fuzzy",
+        "lost",
+        "aimless",
+        "directionless",
+        "unfocused",
+        "confused",
+        "confusing",
+        "unsure",
+        "drift",
+        "drifting",
+        "drifted",
+        "wander",
+        "wandering",
+        "meander",
+        "meandering",
+        "rambling",
+        "ramble",
+        "circles",
+        "undefined",
+        "murky",
+        "hazy",
+        "woolly",
+        "scattered",
+        "shapeless",
+        "random",
+        "pointless",
+        "purposeless",
+        "unstructured",
+        "nebulous",
+        "clueless",
+        "adrift",
+        "aimlessly",
+        "unfocussed",
+        "ill-defined",
+        "open-ended",
+        "tangent",
+        "tangents",
+        "sidetracked",
+        "formless",
+        "undecided",
+        "ambiguous",
+        "blurry",
+        "foggy",
+        "uncertain",
+        "rudderless",
+        "haphazard",
+        "ad-hoc",
+        "wishy-washy",
+        "unspecific",
+        "nowhere",
+    ),
+    "c_goal": (
+        "goal",
+        "goals",
+        "objective",
+        "objectives",
+        "aim",
+        "aims",
+        "target",
+        "targets",
+        "purpose",
+        "direction",
+        "focus",
+        "plan",
+        "plans",
+        "outcome",
+        "outcomes",
+        "milestone",
+        "milestones",
+        "agenda",
+        "priorities",
+        "priority",
+        "intention",
+        "roadmap",
+        "point",
+        "structure",
+        "okr",
+        "okrs",
+        "aspiration",
+        "aspirations",
+        "ambition",
+        "ambitions",
+        "expectation",
+        "expectations",
+        "remit",
+        "deliverable",
+        "deliverables",
+        "endpoint",
+        "destination",
+        "through-line",
+    ),
+    "c_mismatch": (
+        "mismatch",
+        "mismatched",
+        "incompatible",
+        "clash",
+        "clashed",
+        "different",
+        "unrelated",
+        "irrelevant",
+        "chemistry",
+        "rapport",
+        "gel",
+        "gelled",
+        "click",
+        "clicked",
+        "vibe",
+        "vibes",
+        "wavelength",
+        "fit",
+        "compatible",
+        "aligned",
+        "misaligned",
+        "alignment",
+        "odd",
+        "strange",
+        "awkward",
+        "stilted",
+        "forced",
+        "clunky",
+        "disconnect",
+        "disconnected",
+        "ill-suited",
+        "unsuited",
+        "misfit",
+        "incompatibility",
+        "friction",
+        "grate",
+        "grates",
+        "grating",
+        "inapplicable",
+        "unrelatable",
+        "generic",
+        "relate",
+        "relatable",
+        "relevant",
+        "applicable",
+        "suited",
+        "suit",
+        "compatibility",
+        "match",
+        "matched",
+        "pairing",
+        "paired",
+        "re-paired",
+        "repair",
+        "reassign",
+        "reassigned",
+        "reassignment",
+        "swap",
+        "switch",
+    ),
+    "c_expertise": (
+        "expertise",
+        "experience",
+        "background",
+        "field",
+        "domain",
+        "area",
+        "specialism",
+        "specialty",
+        "speciality",
+        "discipline",
+        "niche",
+        "track",
+        "career",
+        "path",
+        "industry",
+        "function",
+        "profession",
+        "skillset",
+        "skills",
+        "knowledge",
+        "depth",
+        "world",
+        "sector",
+        "specialisation",
+        "specialization",
+        "craft",
+        "vocation",
+        "expert",
+        "specialist",
+    ),
+    "c_good": (
+        "great",
+        "brilliant",
+        "fantastic",
+        "excellent",
+        "amazing",
+        "wonderful",
+        "superb",
+        "awesome",
+        "terrific",
+        "outstanding",
+        "helpful",
+        "useful",
+        "valuable",
+        "insightful",
+        "productive",
+        "rewarding",
+        "inspiring",
+        "energising",
+        "energizing",
+        "encouraging",
+        "supportive",
+        "positive",
+        "good",
+        "nice",
+        "solid",
+        "fab",
+        "fabulous",
+        "lovely",
+        "stellar",
+        "excellent",
+        "gold",
+        "worthwhile",
+        "beneficial",
+        "enjoyable",
+        "fruitful",
+        "eye-opening",
+        "illuminating",
+        "empowering",
+        "motivating",
+        "uplifting",
+        "impactful",
+        "invaluable",
+        "top-notch",
+        "spot-on",
+        "boost",
+    ),
+    "c_progress": (
+        "progress",
+        "improve",
+        "improved",
+        "improvement",
+        "grow",
+        "grown",
+        "growth",
+        "develop",
+        "developed",
+        "development",
+        "confident",
+        "confidence",
+        "breakthrough",
+        "milestone",
+        "achieve",
+        "achieved",
+        "landed",
+        "nailed",
+        "succeeded",
+        "success",
+        "win",
+        "wins",
+        "stride",
+        "momentum",
+        "leap",
+        "blossom",
+        "blossomed",
+        "flourish",
+        "thrive",
+        "thriving",
+        "transformed",
+        "shipped",
+        "delivered",
+        "promoted",
+        "accomplish",
+        "accomplished",
+        "flourishing",
+        "blossoming",
+        "assertive",
+        "self-assured",
+        "headway",
+        "unblocked",
+        "levelled",
+        "leveled",
+        "upskilled",
+        "capable",
+        "competent",
+        "mastered",
+        "secured",
+        "passed",
+        "earned",
+        "smashed",
+        "aced",
+        "breakthroughs",
+        "advance",
+        "advanced",
+        "turnaround",
+        "stepped",
+    ),
+    "c_thanks": (
+        "thank",
+        "thanks",
+        "grateful",
+        "appreciate",
+        "appreciated",
+        "gratitude",
+        "glad",
+        "happy",
+        "pleased",
+        "delighted",
+        "thrilled",
+        "chuffed",
+    ),
+    "c_commit": (
+        "commitment",
+        "committed",
+        "effort",
+        "engaged",
+        "engagement",
+        "invested",
+        "motivated",
+        "motivation",
+        "enthusiasm",
+        "enthusiastic",
+        "interest",
+        "interested",
+        "bother",
+        "bothered",
+        "care",
+        "cared",
+        "prepare",
+        "prepared",
+        "prep",
+        "homework",
+        "actions",
+        "follow",
+        "followed",
+        "follow-through",
+        "distracted",
+        "disengaged",
+        "checked-out",
+        "apathetic",
+        "indifferent",
+        "half-hearted",
+        "halfhearted",
+        "lukewarm",
+        "minimal",
+        "uninterested",
+        "passive",
+        "phone",
+        "laptop",
+        "multitasking",
+        "multitask",
+        "going through",
+        "tick-box",
+        "box-ticking",
+        "motions",
+        "disinterested",
+        "unengaged",
+        "unmotivated",
+        "unbothered",
+        "apathy",
+        "legwork",
+        "participation",
+        "attendance",
+        "attend",
+        "attended",
+        "effortless",
+        "commit",
+        "commits",
+        "dedication",
+        "dedicated",
+        "keen",
+        "keenness",
+    ),
+    "c_manager": (
+        "manager",
+        "boss",
+        "supervisor",
+        "director",
+        "skip-level",
+        "lead",
+        "head",
+        "vp",
+        "management",
+        "leadership",
+        "exec",
+        "executive",
+    ),
+    "c_disclose": (
+        "told",
+        "tell",
+        "shared",
+        "share",
+        "repeated",
+        "repeat",
+        "passed",
+        "relayed",
+        "relay",
+        "forwarded",
+        "forward",
+        "mentioned",
+        "spread",
+        "leaked",
+        "leak",
+        "disclosed",
+        "disclose",
+        "blabbed",
+        "gossip",
+        "gossiped",
+        "gossiping",
+        "cc'd",
+        "cc",
+        "screenshot",
+        "screenshotted",
+    ),
+    "c_num": (
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "several",
+        "multiple",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "twice",
+        "thrice",
+        "third",
+        "fourth",
+        "second",
+    ),
+    "c_period": (
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "fortnight",
+        "fortnights",
+        "day",
+        "days",
+        "quarter",
+        "sprint",
+        "sprints",
+    ),
+    "c_session": (
+        "session",
+        "sessions",
+        "meeting",
+        "meetings",
+        "call",
+        "calls",
+        "conversation",
+        "conversations",
+        "chat",
+        "chats",
+        "sync",
+        "syncs",
+    ),
 }
 
 
@@ -246,7 +1054,9 @@ def light_stem(word: str) -> str:
         base = word[:-3] + "y"
     elif word.endswith("ing") and len(word) > 5:
         base = word[:-3]
-    elif (word.endswith("ed") and len(word) > 4) or (word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh"))):
+    elif (word.endswith("ed") and len(word) > 4) or (
+        word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh"))
+    ):
         base = word[:-2]
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
         base = word[:-1]
@@ -292,8 +1102,25 @@ def _is_negator(lower: str, next_lower: str | None) -> bool:
     return not (lower == "no" and next_lower in ("-", "show", "shows"))
 
 
-_DO_FORMS = frozenset({"do", "does", "did", "is", "was", "are", "were", "have", "has", "had",
-                       "could", "would", "should", "wo", "ca"})
+_DO_FORMS = frozenset(
+    {
+        "do",
+        "does",
+        "did",
+        "is",
+        "was",
+        "are",
+        "were",
+        "have",
+        "has",
+        "had",
+        "could",
+        "would",
+        "should",
+        "wo",
+        "ca",
+    }
+)
 
 
 @dataclass
@@ -351,8 +1178,9 @@ def _token_view(doc: Any) -> _TokenView:
         is_alpha=arr[:, 3].astype(bool).tolist(),
         is_punct=is_punct,
         sent_starts=_sentence_starts(lowers, is_punct),
-        lower_text="".join(low + " " if sp else low
-                           for low, sp in zip(lowers, arr[:, 6].tolist(), strict=True)),
+        lower_text="".join(
+            low + " " if sp else low for low, sp in zip(lowers, arr[:, 6].tolist(), strict=True)
+        ),
     )
 
 
@@ -403,22 +1231,45 @@ def in_negation_scope(token: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 _CONTRAST_SPLIT = ("but", "however", "although", "though", "whereas", "despite", "still")
-_CONCESSIVE_START = ("although", "though", "even though", "despite", "even if", "while",
-                     "in spite of", "even with", "notwithstanding")
-_POST_CONTRAST_START = ("but", "however", "that said", "having said", "whereas", "still",
-                        "yet", "mind you", "on the other hand", "even so", "then again")
+_CONCESSIVE_START = (
+    "although",
+    "though",
+    "even though",
+    "despite",
+    "even if",
+    "while",
+    "in spite of",
+    "even with",
+    "notwithstanding",
+)
+_POST_CONTRAST_START = (
+    "but",
+    "however",
+    "that said",
+    "having said",
+    "whereas",
+    "still",
+    "yet",
+    "mind you",
+    "on the other hand",
+    "even so",
+    "then again",
+)
 _HYPOTHETICAL = re.compile(
     r"\b(if|unless|in case|what if|suppose|supposing|imagine|assuming|in the event|"
-    r"should (?:she|he|they|we|i|it)|were (?:she|he|they|we|i) to|hypothetically)\b")
+    r"should (?:she|he|they|we|i|it)|were (?:she|he|they|we|i) to|hypothetically)\b"
+)
 _NOT_HYPOTHETICAL_IF = re.compile(
     r"\b(?:sure|know|knows|wonder|wondering|unsure|ask|asked|asking|check|checking|see|doubt|"
     r"clear|idea|question|decide|tell|knew|even|as)\s+if\b"
     r"|\bif (?:i'?m|i am|i was|i'm being|i am being|we'?re|we are) (?:being )?"
     r"(?:honest|frank|candid|blunt|real|truthful)"
-    r"|\bif anything\b(?! (?:ever|happen|came|comes|made|makes|goes|went))|\bif you ask me\b|\bif that makes sense\b|\bif not\b|\bas if\b")
+    r"|\bif anything\b(?! (?:ever|happen|came|comes|made|makes|goes|went))|\bif you ask me\b|\bif that makes sense\b|\bif not\b|\bas if\b"
+)
 _REPORTED_CONDITION = re.compile(
     r"\b(?:offered|offers|promised|promises|hinted|hints|implied|implies|threatened|"
-    r"threatens|insisted|suggested|suggests)\b.{0,60}\bif\b")
+    r"threatens|insisted|suggested|suggests|(?:said|says|told me|tells me) i'?d)\b.{0,60}\bif\b"
+)
 """A condition someone actually put to the writer ("offered me a job if I …"): an event, so the
 boundary rules still apply although the clause reads as hypothetical."""
 _REAL_DESPITE_IF = re.compile(r"\b(again|still|another|keeps|kept|keep|already|once more)\b")
@@ -434,17 +1285,21 @@ _TOPIC = re.compile(
     r"(?:handle|deal|cope|manage|navigate|push back|respond|approach|tackle|give|ask|"
     r"prioriti[sz]e|negotiate|protect|set)\b"
     r"|\bhelped me (?:with|to|think|prepare|plan|handle|deal|navigate|work|figure|reframe)\b"
-    r"|\b(?:her|his|their|the) (?:project|team|manager|stakeholders?|client|launch|reorg)'s\b")
+    r"|\b(?:her|his|their|the) (?:project|team|manager|stakeholders?|client|launch|reorg)'s\b"
+)
 _TOPIC_ANCHORS = re.compile(
     r"\b(we|we'?ve|we'?re|our|us|each other|sessions?|meetings?|mentoring|check-?ins?|"
-    r"catch-?ups?|1:1s?)\b")
+    r"catch-?ups?|1:1s?)\b"
+)
 _RESOLVED = re.compile(
     r"\b(at first|initially|early on|in the beginning|to begin with|at the start|"
     r"used to|first (?:few|couple|two|three|month|weeks?|sessions?|meetings?)|originally|"
-    r"back then|for a while there|in the early days|to start with)\b")
+    r"back then|for a while there|in the early days|to start with)\b"
+)
 _RESOLUTION_FOLLOW = re.compile(
     r"\b(now|since then|these days|lately|recently|that'?s changed|has changed|have changed|"
-    r"sorted|resolved|fixed|turned (?:a )?corner|much better|improved|anymore|no longer)\b")
+    r"sorted|resolved|fixed|turned (?:a )?corner|much better|improved|anymore|no longer)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -467,7 +1322,7 @@ def _split_points(view: _TokenView, start: int, end: int) -> list[int]:
     """Token indices where a new clause starts inside the sentence ``[start, end)``."""
     points: list[int] = []
     lowers = view.lowers
-    opening = " ".join(lowers[start:start + 2])
+    opening = " ".join(lowers[start : start + 2])
     if opening.startswith(_CONCESSIVE_START):
         # "Although X, Y": the concessive part ends at the first comma
         comma = next((i for i in range(start + 1, end - 1) if lowers[i] == ","), None)
@@ -517,7 +1372,7 @@ def _is_topic(text_lower: str) -> bool:
     match = _TOPIC.search(text_lower)
     if match is None:
         return False
-    return _TOPIC_ANCHORS.search(text_lower[match.end():]) is None
+    return _TOPIC_ANCHORS.search(text_lower[match.end() :]) is None
 
 
 def segment_clauses(doc: Any) -> list[Clause]:
@@ -533,21 +1388,21 @@ def segment_clauses(doc: Any) -> list[Clause]:
     for s_idx, (s_start, s_end) in enumerate(pairwise(sent_bounds)):
         bounds = [s_start, *_split_points(view, s_start, s_end), s_end]
         pieces = [(a, b) for a, b in pairwise(bounds) if b > a]
-        lowers_of = [text[view.starts[a]:view.ends[b - 1]] for a, b in pieces]
+        lowers_of = [text[view.starts[a] : view.ends[b - 1]] for a, b in pieces]
         kinds = [_clause_kind(low.lstrip(" ,;-")) for low in lowers_of]
         for k in range(len(kinds) - 1):
             if kinds[k] == "main" and kinds[k + 1] == "post_contrast":
                 kinds[k] = "pre_contrast"
         if s_idx + 2 < len(sent_bounds):
             nxt_start, nxt_end = sent_bounds[s_idx + 1], sent_bounds[s_idx + 2]
-            next_sent_lower = text[view.starts[nxt_start]:view.ends[nxt_end - 1]][:60]
+            next_sent_lower = text[view.starts[nxt_start] : view.ends[nxt_end - 1]][:60]
         else:
             next_sent_lower = ""
         for k, (a, b) in enumerate(pieces):
             if all(view.is_punct[a:b]):
                 continue
             lower = lowers_of[k]
-            later = " ".join(lowers_of[k + 1:])
+            later = " ".join(lowers_of[k + 1 :])
             resolved = bool(_RESOLVED.search(lower)) and bool(
                 kinds[k] in ("pre_contrast", "concessive")
                 or _RESOLUTION_FOLLOW.search(later)
@@ -557,18 +1412,20 @@ def segment_clauses(doc: Any) -> list[Clause]:
             topic = _is_topic(lower)
             rule_applies = not topic and (not hypothetical or _REPORTED_CONDITION.search(lower))
             rule = _boundary_rule_level(view, a, b, lower) if rule_applies else 0
-            clauses.append(Clause(
-                start=view.starts[a],
-                end=view.ends[b - 1],
-                sentence=s_idx,
-                kind=kinds[k],
-                hypothetical=hypothetical,
-                topic=topic,
-                resolved=resolved,
-                boundary_rule=rule,
-                token_start=a,
-                token_end=b,
-            ))
+            clauses.append(
+                Clause(
+                    start=view.starts[a],
+                    end=view.ends[b - 1],
+                    sentence=s_idx,
+                    kind=kinds[k],
+                    hypothetical=hypothetical,
+                    topic=topic,
+                    resolved=resolved,
+                    boundary_rule=rule,
+                    token_start=a,
+                    token_end=b,
+                )
+            )
     return clauses
 
 
@@ -597,25 +1454,28 @@ _BOUNDARY_STRONG = re.compile(
     r"(?:back|round|up) to (?:his|her|their) (?:flat|house|apartment|place|room)|"
     r"stock tips?|non-public|regulator\w*|kept it quiet|keep it quiet|without (?:my )?"
     r"(?:consent|permission|asking)|wasn'?t (?:his|hers|theirs) to share|drunk|"
-    r"hotel|late[- ]night (?:texts|messages|calls)|midnight (?:texts|messages|calls))\b")
+    r"hotel|late[- ]night (?:texts|messages|calls)|midnight (?:texts|messages|calls))\b"
+)
 _BOUNDARY_PROTECTED = (
     r"(?:appearance|looks|body|weight|figure|outfits?|clothes|clothing|dress|hair|age|accent|"
     r"religion|faith|race|ethnicity|skin|gender|sexuality|orientation|disabilit\w*|pregnan\w*|"
-    r"relationship|love life|dating life|marriage|culture|nationality)")
+    r"relationship|love life|dating life|marriage|culture|nationality)"
+)
 _BOUNDARY_GROUPS = (
     r"(?:women|woman|girls|men|gay|lesbian|trans|black|asian|muslims?|jews?|jewish|christians?|"
-    r"hindus?|disabled|older|immigrants?|foreigners|people of|people from)")
+    r"hindus?|disabled|older|immigrants?|foreigners|people of|people from)"
+)
 # A second, broader family of strong cues, by theme: personal remarks and mockery, romantic or
 # after-hours advances, secrecy and cover-ups, rule-bending and data handling, money and favours,
 # aggression and safety.
 _BOUNDARY_STRONG_MORE = re.compile(
     r"\b((?:comments?|commented|commenting|remarks?|jokes?|joked|joking|mock\w*|made fun|"
     r"making fun|teas\w*|questions?) (?:\w+ ){0,3}(?:about|on|of) (?:my|their|her|his|your) "
-    + _BOUNDARY_PROTECTED +
-    r"|(?:mock\w*|ridicul\w*|made fun of|making fun of|laughed at|sneer\w*) (?:me|my)"
+    + _BOUNDARY_PROTECTED
+    + r"|(?:mock\w*|ridicul\w*|made fun of|making fun of|laughed at|sneer\w*) (?:me|my)"
     r"|(?:talks?|talked|talking|spoke|speaks|jokes?|joked|comments?|remarks?) about "
-    + _BOUNDARY_GROUPS +
-    r"|(?:felt|feels|feel|feeling|was|got|is|getting) (?:a bit |really |very |too |quite )?"
+    + _BOUNDARY_GROUPS
+    + r"|(?:felt|feels|feel|feeling|was|got|is|getting) (?:a bit |really |very |too |quite )?"
     r"(?:unsafe|too personal|too intimate|too familiar|creepy|violated)"
     r"|made me (?:feel )?(?:really |very |so |quite )?(?:uncomfortable|uneasy|unsafe|"
     r"nervous to be alone)"
@@ -672,12 +1532,60 @@ _BOUNDARY_STRONG_MORE = re.compile(
     r"(?:salar\w*|pay|performance|health|medical|personal|disciplinary)"
     r"|skip (?:the )?(?:rules|audit|approval|policy|procurement|checks|controls|security)"
     r"|(?:copied|cc'?ed|bcc'?ed|looped) (?:in )?(?:my |our |the )?(?:manager|boss|director|"
-    r"hr|team|lead|skip-level))\b")
+    r"hr|team|lead|skip-level))\b"
+)
+# A third family, for phrasings the corpus barely covers: crossed lines named as such, crude or
+# suggestive talk, intrusion into private life and home, data moved outside approved channels,
+# favours to relatives' firms or vendors, and advancement traded for "friendliness".
+_BOUNDARY_STRONG_EXTRA = re.compile(
+    r"\b((?:cross\w*|overstep\w*|overstepp\w*|push\w*|ignor\w*|violat\w*|disrespect\w*|"
+    r"test\w*) (?:my |the |our |a |some |professional |personal )?(?:line(?! manager)|boundar\w*)"
+    r"|boundary (?:issue|problem|concern|violation)s?|out of line|overstepp?\w*|unprofessional"
+    r"|crude|vulgar|lecherous|suggestive|innuendo\w*|dirty jokes?|off-colou?r|risqu\w*|"
+    r"explicit (?:jokes?|photos?|images?|messages?|comments?)"
+    r"|(?:stare|stares|stared|staring|ogl\w*|leer\w*) at (?:me|my)"
+    r"|(?:personal|intrusive|invasive|prying) questions|intrusive|pry(?:ing|ed)? into"
+    r"|(?:turned|turns|showed|shows|shown|came|comes|turning|showing) up (?:at|outside) my "
+    r"(?:home|house|flat|door|apartment|place|gym)"
+    r"|(?:my )?home address|where i live"
+    r"|(?:contacted|called|messaged|emailed|rang) my (?:partner|wife|husband|family|parents|mum|"
+    r"mom|dad|girlfriend|boyfriend)"
+    r"|(?:pressur\w*|push\w*|bull\w*|guilt\w*) me into"
+    r"|(?:send|share|pass|give|forward|export|email|leak|mov|upload|copy|cop(?:y|ied))\w* "
+    r"(?:on |over )?(?:\w+ ){0,2}(?:internal|confidential|sensitive|restricted|proprietary) "
+    r"(?:numbers|figures|data|docs|documents|files|reports|information|info|details|projects?)"
+    r"|outside (?:the |our )?(?:approved|official|sanctioned|secure) (?:systems?|tools?|"
+    r"channels?|platforms?)|personal (?:email|gmail|drive|dropbox) (?:account|address)?"
+    r"|(?:friend|brother|sister|wife|husband|partner|cousin|son|daughter|mate)'?s? "
+    r"(?:firm|company|business|agency|startup|consultancy)|(?:his|her|their) (?:vendor|"
+    r"supplier|bid|tender)|give (?:\w+ )?(?:firm|company|agency|supplier) the contract"
+    r"|(?:job|role|money|cash|tickets?|gifts?|bonus|promotion|raise|reference) if i"
+    r"|(?:get on|get ahead|progress|be promoted|go far)\w* (?:faster |quicker |further )?if i"
+    r"|(?:friendlier|nicer|more friendly|more flirty|flirtier) (?:with|to)"
+    r"|side (?:company|business|hustle|venture)"
+    r"|(?:comments?|commented|commenting|lik(?:es|ed|ing)) on (?:all )?my (?:photos|pictures|"
+    r"posts|selfies|stories)|my private (?:social|accounts?|instagram|profile|page)"
+    r"|(?:evaluat|assess|review|rat|grad|decid|judg|apprais)\w* (?:the mentee|their mentee|me|"
+    r"my)\b.{0,30}\b(?:performance review|rating|appraisal|promotion|bonus)"
+    r"|responsible for (?:my|their|the mentee'?s) (?:rating|review|appraisal|promotion|bonus|"
+    r"pay)|like a conflict"
+    r"|(?:threat\w*|blackmail\w*|extort\w*|quid pro quo|nepotis\w*|favouritism|favoritism)"
+    r"|(?:called|calls|call) me (?:stupid|an idiot|useless|thick|dumb|sweetheart|darling|love|"
+    r"names)|insult\w*|bad-?mouth\w*|slag\w* (?:me|off)"
+    r"|(?:recorded|recording|records|filmed|photographed) (?:me|our|us)\b"
+    r"|(?:religion|religious|politics|political views|church)\b.{0,25}\b(?:on me|push\w*|"
+    r"convert\w*|preach\w*|lectur\w*)|(?:preach\w*|convert) (?:to )?me"
+    r"|(?:massage|my (?:leg|knee|thigh|waist|shoulder)s?)\b"
+    r"|(?:asked|invited|wants?|wanted) me (?:out |back )?(?:to|for) (?:his|her|their) "
+    r"(?:home|house|flat|place|room|hotel)"
+    r"|company (?:card|credit card) for (?:personal|his|her|their))\b"
+)
 _BOUNDARY_DISCLOSE = re.compile(
     r"\b(told|tells|telling|shared|sharing|shares|repeat\w*|passed|passing|relay\w*|"
     r"forward\w*|mention\w*|spread\w*|disclos\w*|blab\w*|brought (?:it )?up|cc'?d|"
     r"screenshot\w*|word got|got back to|found out|knew about|knows about|copied|cc'?ed|"
-    r"looped in|read out|posted|quoted|(?:talk\w*|spoke|speaks|jok\w*) about (?:me|my|our|what))\b")
+    r"looped in|read out|posted|quoted|(?:talk\w*|spoke|speaks|jok\w*) about (?:me|my|our|what))\b"
+)
 _BOUNDARY_PRIVATE = re.compile(
     r"\b(what i (?:told|said|shared|confided)|i'?d (?:told|said|shared|confided)|"
     r"i (?:had )?confided|private\w*|personal|sensitive|secret\w*|my (?:struggles|situation|"
@@ -685,10 +1593,12 @@ _BOUNDARY_PRIVATE = re.compile(
     r"leave|job search|interview\w*|messages|mental health|family|illness|partner|personal "
     r"life|performance)|about me|our (?:sessions?|conversations?|chats?|talks?)|what we "
     r"(?:discussed|talked about|said)|what i'?d (?:mentioned|raised)|in confidence|"
-    r"between (?:the two of )?us|salar\w*)\b")
+    r"between (?:the two of )?us|salar\w*|(?:my )?job (?:interviews?|hunt\w*|applications?))\b"
+)
 _BOUNDARY_THIRD_PARTY = re.compile(
     r"\b(manager|boss|team|colleagues?|others|everyone|everybody|director|lead|supervisor|"
-    r"people|hr|skip|whole|group|peers?|department|leadership|channel|stand-?up)\b")
+    r"people|hr|skip|whole|group|peers?|department|leadership|channel|stand-?up)\b"
+)
 _BOUNDARY_CONFLICT = re.compile(
     r"\b((?:is|he'?s|she'?s|being|also|now|became|becomes|become|be|will be|going to be|"
     r"'ll be) (?:my|our) (?:line |direct |"
@@ -709,7 +1619,8 @@ _BOUNDARY_CONFLICT = re.compile(
     r"(?:on|sits on|sitting on|chairs?|chairing|is on|joins?|joined) the (?:\w+ )?(?:hiring|"
     r"interview|promotion|selection|assessment|review|grading) (?:panel|committee|board)|"
     r"interview\w* me for|(?:approv|sign\w* off|decid)\w* (?:on )?my (?:bonus|pay|raise|"
-    r"expenses|leave))\b")
+    r"expenses|leave))\b"
+)
 
 
 def boundary_rule_level(span: Any) -> int:
@@ -729,11 +1640,12 @@ def _boundary_rule_level(view: _TokenView, a: int, b: int, lower: str) -> int:
 
     def _outside_negation(match: re.Match[str]) -> bool:
         lo, hi = match.start() + offset, match.end() + offset
-        words = [i for i in range(a, b)
-                 if view.starts[i] < hi and view.ends[i] > lo and view.is_alpha[i]]
+        words = [
+            i for i in range(a, b) if view.starts[i] < hi and view.ends[i] > lo and view.is_alpha[i]
+        ]
         return not words or not all(view.negated[i] for i in words)
 
-    for pattern in (_BOUNDARY_STRONG, _BOUNDARY_STRONG_MORE):
+    for pattern in (_BOUNDARY_STRONG, _BOUNDARY_STRONG_MORE, _BOUNDARY_STRONG_EXTRA):
         for match in pattern.finditer(lower):
             if _outside_negation(match):
                 return 2
@@ -812,7 +1724,7 @@ def build_norm_bow_classifier(
         size = model.attrs["ngram_size"]
         per_item = [_norms(item) for item in docs]
         sizes = np.fromiter((len(a) for a in per_item), dtype=np.int64, count=len(per_item))
-        unigrams = (np.concatenate(per_item) if per_item else np.zeros(0, dtype=np.uint64))
+        unigrams = np.concatenate(per_item) if per_item else np.zeros(0, dtype=np.uint64)
         owner = np.repeat(np.arange(len(per_item)), sizes)
         key_parts = [unigrams]
         owner_parts = [owner]
@@ -820,7 +1732,7 @@ def build_norm_bow_classifier(
             if len(unigrams) < n:
                 break
             grams = np.asarray(ops.ngrams(n, ops.asarray(np.ascontiguousarray(unigrams))))
-            inside = owner[: len(owner) - n + 1] == owner[n - 1:]
+            inside = owner[: len(owner) - n + 1] == owner[n - 1 :]
             key_parts.append(grams[inside])
             owner_parts.append(owner[: len(owner) - n + 1][inside])
         keys = np.concatenate(key_parts)
@@ -895,8 +1807,8 @@ class SignalClauseScorer:
             for c in clauses:
                 if features is not None and c.token_start >= 0:
                     norms, punct = features
-                    keep = ~punct[c.token_start:c.token_end]
-                    spans.append(ClauseNorms(norms[c.token_start:c.token_end][keep]))
+                    keep = ~punct[c.token_start : c.token_end]
+                    spans.append(ClauseNorms(norms[c.token_start : c.token_end][keep]))
                 else:
                     spans.append(doc.char_span(c.start, c.end, alignment_mode="expand"))
             counts.append(len(clauses))
@@ -906,7 +1818,7 @@ class SignalClauseScorer:
             probs = np.zeros((0, len(LABELS)), dtype=np.float32)
         pos = 0
         for doc, count in zip(docs, counts, strict=True):
-            doc.user_data[SCORES_KEY] = probs[pos:pos + count]
+            doc.user_data[SCORES_KEY] = probs[pos : pos + count]
             pos += count
         return docs
 
@@ -976,9 +1888,7 @@ def calibrate(raw: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.where(raw < t, low, high)
 
 
-def clause_scores(
-    clauses: Sequence[Clause], raw: np.ndarray, thresholds: np.ndarray
-) -> np.ndarray:
+def clause_scores(clauses: Sequence[Clause], raw: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Calibrated per-clause scores after the negation-independent rules:
 
     * hypothetical clauses carry no signal; off-topic and resolved clauses carry no challenge;
@@ -1008,14 +1918,19 @@ def clause_scores(
         if clause.resolved:
             out[k, contrast_mask] *= SUPPRESSED_FACTOR
         same = [j for j in range(n) if j != k and clauses[j].sentence == clause.sentence]
-        if clause.kind == "concessive" and same and not any(
-            challenge_hit[j] for j in same if clauses[j].kind != "concessive"
+        if (
+            clause.kind == "concessive"
+            and same
+            and not any(challenge_hit[j] for j in same if clauses[j].kind != "concessive")
         ):
             out[k, contrast_mask] *= SUPPRESSED_FACTOR
         if clause.kind == "pre_contrast" and k + 1 < n:
             nxt = k + 1
-            if (clauses[nxt].sentence == clause.sentence and detected[nxt, POSITIVE_INDEX]
-                    and not challenge_hit[nxt]):
+            if (
+                clauses[nxt].sentence == clause.sentence
+                and detected[nxt, POSITIVE_INDEX]
+                and not challenge_hit[nxt]
+            ):
                 out[k, contrast_mask] *= SUPPRESSED_FACTOR
         if clause.boundary_rule:
             rule_score = BOUNDARY_RULE_SCORES[clause.boundary_rule]
@@ -1043,10 +1958,16 @@ def aggregate_note(
     for j, label in enumerate(LABELS):
         if note[j] < DECISION_SCORE:
             continue
-        evidence = [text[c.start:c.end] for k, c in enumerate(clauses)
-                    if per_clause[k, j] >= DECISION_SCORE]
-        found.append(DetectedSignal(label=label, score=round(float(note[j]), 4),
-                                    evidence=list(dict.fromkeys(evidence))))
+        evidence = [
+            text[c.start : c.end]
+            for k, c in enumerate(clauses)
+            if per_clause[k, j] >= DECISION_SCORE
+        ]
+        found.append(
+            DetectedSignal(
+                label=label, score=round(float(note[j]), 4), evidence=list(dict.fromkeys(evidence))
+            )
+        )
     return note, found
 
 
@@ -1068,8 +1989,9 @@ class SignalMiner:
     """Load / save / run a trained signal pipeline. ``scores`` columns follow ``LABELS``
     (the :class:`~recsys.schemas.Signal` enum order)."""
 
-    def __init__(self, nlp: Any, thresholds: dict[str, float], manifest: dict[str, Any] | None
-                 = None) -> None:
+    def __init__(
+        self, nlp: Any, thresholds: dict[str, float], manifest: dict[str, Any] | None = None
+    ) -> None:
         register_components()
         self.nlp = finalize_pipeline(nlp)
         self.thresholds = {label: float(thresholds[label]) for label in LABELS}
@@ -1077,13 +1999,15 @@ class SignalMiner:
         import spacy
 
         base = dict(manifest or {})
-        base.update({
-            "labels": list(LABELS),
-            "thresholds": self.thresholds,
-            "decision_score": DECISION_SCORE,
-            "spacy_version": spacy.__version__,
-            "pipeline": list(self.nlp.pipe_names),
-        })
+        base.update(
+            {
+                "labels": list(LABELS),
+                "thresholds": self.thresholds,
+                "decision_score": DECISION_SCORE,
+                "spacy_version": spacy.__version__,
+                "pipeline": list(self.nlp.pipe_names),
+            }
+        )
         base.setdefault("training_data_fingerprint", None)
         self.manifest: dict[str, Any] = base
 
@@ -1110,22 +2034,26 @@ class SignalMiner:
         self, texts: Sequence[str], batch_size: int = 256
     ) -> list[tuple[list[Clause], np.ndarray]]:
         """Per note: its clauses and raw classifier probabilities (used by training)."""
-        return [(doc.user_data[CLAUSES_KEY], doc.user_data[SCORES_KEY])
-                for doc in self._docs(texts, batch_size)]
+        return [
+            (doc.user_data[CLAUSES_KEY], doc.user_data[SCORES_KEY])
+            for doc in self._docs(texts, batch_size)
+        ]
 
     def analyze(self, texts: Sequence[str], batch_size: int = 256) -> list[list[DetectedSignal]]:
         results: list[list[DetectedSignal]] = []
         for text, doc in zip(texts, self._docs(texts, batch_size), strict=True):
-            _, found = aggregate_note(text, doc.user_data[CLAUSES_KEY],
-                                      doc.user_data[SCORES_KEY], self._threshold_array)
+            _, found = aggregate_note(
+                text, doc.user_data[CLAUSES_KEY], doc.user_data[SCORES_KEY], self._threshold_array
+            )
             results.append(found)
         return results
 
     def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
         for i, (text, doc) in enumerate(zip(texts, self._docs(texts, batch_size), strict=True)):
-            out[i], _ = aggregate_note(text, doc.user_data[CLAUSES_KEY],
-                                       doc.user_data[SCORES_KEY], self._threshold_array)
+            out[i], _ = aggregate_note(
+                text, doc.user_data[CLAUSES_KEY], doc.user_data[SCORES_KEY], self._threshold_array
+            )
         return out
 
     def with_thresholds(self, thresholds: dict[str, float]) -> SignalMiner:

@@ -87,8 +87,10 @@ def retrieve_candidates(
             and mentor_id not in banned
         )
 
+    # Ask for twice the depth up front: some candidates are usually filtered, and a second
+    # (widened) search costs more than the extra depth.
     hits = catalog.index.search_filtered(
-        mentees.goal_vec[j], n_candidates, accept, start=n_candidates
+        mentees.goal_vec[j], n_candidates, accept, start=2 * n_candidates
     )
     rows = np.fromiter((row_of[m] for m, _ in hits), np.int64, count=len(hits))
     sims = np.array([s for _, s in hits], dtype=np.float32)

@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
-IndexType = Literal["auto", "flat", "hnsw", "ivf"]
+IndexType = Literal["auto", "flat", "hnsw"]
 
 
 class Settings(BaseSettings):

@@ -108,8 +108,11 @@ def _training_units(nlp: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[Any,
             if row["labels"]:
                 units.append((doc, set(row["labels"])))
             else:
-                units.extend((doc.char_span(c.start, c.end, alignment_mode="expand").as_doc(),
-                              set()) for c in clauses if not (c.hypothetical or c.topic))
+                units.extend(
+                    (doc.char_span(c.start, c.end, alignment_mode="expand").as_doc(), set())
+                    for c in clauses
+                    if not (c.hypothetical or c.topic)
+                )
             continue
         inside: dict[int, list[Clause]] = {}
         for clause in clauses:
@@ -120,8 +123,12 @@ def _training_units(nlp: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[Any,
                     # the rules silence these clauses at inference; as negatives they would
                     # only teach the model that challenge vocabulary is a weak cue
                     continue
-                units.append((doc.char_span(clause.start, clause.end,
-                                            alignment_mode="expand").as_doc(), set()))
+                units.append(
+                    (
+                        doc.char_span(clause.start, clause.end, alignment_mode="expand").as_doc(),
+                        set(),
+                    )
+                )
             else:
                 inside.setdefault(owner, []).append(clause)
         for k, members in inside.items():
@@ -136,7 +143,10 @@ def _training_units(nlp: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[Any,
 
 
 def _fit_textcat(
-    nlp: Any, units: list[tuple[Any, set[str]]], params: SignalTrainingParams, seed: int,
+    nlp: Any,
+    units: list[tuple[Any, set[str]]],
+    params: SignalTrainingParams,
+    seed: int,
     progress: Progress | None,
 ) -> None:
     from spacy.training import Example
@@ -174,7 +184,8 @@ def _tune_thresholds(
     params: SignalTrainingParams,
 ) -> dict[str, float]:
     """Per-label threshold maximising validation F1 on note-level scores (boundary: the best F1
-    that keeps recall ≥ ``boundary_min_recall``, counting rule hits as detections).
+    that keeps recall ≥ ``boundary_min_recall``, counting rule hits as detections; among equal
+    F1s the lowest threshold, so the classifier backs up the rules on unseen phrasing).
 
     Note scores are taken after the rules that do not depend on thresholds: hypothetical
     clauses carry nothing, off-topic and resolved clauses carry no challenge."""
@@ -191,27 +202,38 @@ def _tune_thresholds(
             if clause.topic or clause.resolved:
                 keep[[j for j, lab in enumerate(LABELS) if lab != "positive_progress"]] = 0.0
             note_raw[i] = np.maximum(note_raw[i], keep)
-    grid = [round(x, 3) for x in np.arange(params.threshold_min, params.threshold_max + 1e-9,
-                                           0.025)]
+    grid = [
+        round(x, 3) for x in np.arange(params.threshold_min, params.threshold_max + 1e-9, 0.025)
+    ]
     thresholds: dict[str, float] = {}
     for j, label in enumerate(LABELS):
         if j == BOUNDARY_INDEX:
-            t, _ = best_f1_threshold(note_raw[:, j], truth[:, j], grid=grid,
-                                     min_recall=params.boundary_min_recall,
-                                     forced_positive=rule_hit)
+            t, _ = best_f1_threshold(
+                note_raw[:, j],
+                truth[:, j],
+                grid=grid,
+                min_recall=params.boundary_min_recall,
+                forced_positive=rule_hit,
+                prefer_lower=True,
+            )
         else:
             t, _ = best_f1_threshold(note_raw[:, j], truth[:, j], grid=grid)
         thresholds[label] = float(t)
     # the false-alarm cap may go above threshold_max: a confident false alarm on everyday
     # logistics costs more trust than the recall it buys
     cap_grid = [round(x, 3) for x in np.arange(params.threshold_min, 0.975 + 1e-9, 0.025)]
-    return _cap_false_alarms(thresholds, note_raw, truth, rule_hit, cap_grid,
-                             params.max_false_alarm)
+    return _cap_false_alarms(
+        thresholds, note_raw, truth, rule_hit, cap_grid, params.max_false_alarm
+    )
 
 
 def _cap_false_alarms(
-    thresholds: dict[str, float], note_raw: np.ndarray, truth: np.ndarray,
-    rule_hit: np.ndarray, grid: Sequence[float], max_false_alarm: float,
+    thresholds: dict[str, float],
+    note_raw: np.ndarray,
+    truth: np.ndarray,
+    rule_hit: np.ndarray,
+    grid: Sequence[float],
+    max_false_alarm: float,
 ) -> dict[str, float]:
     """Raise challenge thresholds one grid step at a time (the step that costs the least
     validation macro F1 per false alarm removed) until the validation false-alarm rate is
@@ -313,8 +335,9 @@ def train_signal_pipeline(
     _fit_textcat(nlp, units, params, seed, progress)
 
     fingerprint = fingerprint_rows(train_rows + val_rows)
-    miner = SignalMiner(nlp, dict.fromkeys(LABELS, 0.5),
-                        {"training_data_fingerprint": fingerprint, "seed": seed})
+    miner = SignalMiner(
+        nlp, dict.fromkeys(LABELS, 0.5), {"training_data_fingerprint": fingerprint, "seed": seed}
+    )
     thresholds = _tune_thresholds(miner, val_rows, params)
     miner = miner.with_thresholds(thresholds)
     if progress is not None:
@@ -326,14 +349,16 @@ def train_signal_pipeline(
         progress("evaluate", 1.0)
 
     out_dir = Path(out_dir)
-    miner.manifest.update({
-        "params": _params_dict(params, seed),
-        "n_train_notes": len(train_rows),
-        "n_train_units": len(units),
-        "n_validation_notes": len(val_rows),
-        "validation_macro_f1": validation_metrics.get(PRIMARY_METRIC),
-        "test_macro_f1": test_metrics.get(PRIMARY_METRIC),
-    })
+    miner.manifest.update(
+        {
+            "params": _params_dict(params, seed),
+            "n_train_notes": len(train_rows),
+            "n_train_units": len(units),
+            "n_validation_notes": len(val_rows),
+            "validation_macro_f1": validation_metrics.get(PRIMARY_METRIC),
+            "test_macro_f1": test_metrics.get(PRIMARY_METRIC),
+        }
+    )
     miner.save(out_dir)
     return SignalTrainingResult(
         pipeline_path=out_dir,

@@ -54,10 +54,14 @@ def main(argv: list[str] | None = None) -> None:
             rates.append(len(notes) / (time.perf_counter() - started))
             cpu_rates.append(len(notes) / max(time.process_time() - cpu_started, 1e-9))
             n_signals = sum(len(r) for r in results)
-    print(f"notes: {len(notes)}  mean length: {n_chars / len(notes):.0f} chars  "
-          f"threads: {args.threads}  batch size: {args.batch_size}")
-    print(f"analyze throughput: median {statistics.median(rates):,.0f} notes/s "
-          f"(min {min(rates):,.0f}, max {max(rates):,.0f}, {args.repeats} runs)")
+    print(
+        f"notes: {len(notes)}  mean length: {n_chars / len(notes):.0f} chars  "
+        f"threads: {args.threads}  batch size: {args.batch_size}"
+    )
+    print(
+        f"analyze throughput: median {statistics.median(rates):,.0f} notes/s "
+        f"(min {min(rates):,.0f}, max {max(rates):,.0f}, {args.repeats} runs)"
+    )
     # CPU time tells what the code costs when the host is shared with other work
     print(f"per CPU-second of this process: median {statistics.median(cpu_rates):,.0f} notes")
     print(f"signals detected per run: {n_signals}")

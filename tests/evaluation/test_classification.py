@@ -27,10 +27,12 @@ def test_precision_recall_f1_edge_cases() -> None:
 
 
 def test_multilabel_metrics_values() -> None:
-    truth = labels_to_matrix([["a"], ["a", "boundary_concern"], [], [], ["positive_progress"]],
-                             LABELS)
-    pred = labels_to_matrix([["a"], ["a"], ["a"], ["positive_progress"], ["positive_progress"]],
-                            LABELS)
+    truth = labels_to_matrix(
+        [["a"], ["a", "boundary_concern"], [], [], ["positive_progress"]], LABELS
+    )
+    pred = labels_to_matrix(
+        [["a"], ["a"], ["a"], ["positive_progress"], ["positive_progress"]], LABELS
+    )
     m = multilabel_metrics(truth, pred, LABELS)
     assert m["a_precision"] == pytest.approx(2 / 3)
     assert m["a_recall"] == 1.0
@@ -70,8 +72,9 @@ def test_best_f1_threshold_honours_min_recall_and_forced_hits() -> None:
     t, _ = best_f1_threshold(scores, truth, grid=[0.15, 0.5, 0.8], min_recall=1.0)
     assert t == 0.15
     forced = np.array([0, 1, 0, 0], dtype=bool)
-    t, f1 = best_f1_threshold(scores, truth, grid=[0.15, 0.5, 0.8], min_recall=1.0,
-                              forced_positive=forced)
+    t, f1 = best_f1_threshold(
+        scores, truth, grid=[0.15, 0.5, 0.8], min_recall=1.0, forced_positive=forced
+    )
     assert t == 0.8 and f1 == 1.0
 
 
@@ -80,3 +83,11 @@ def test_evidence_hit_rate() -> None:
     gold = [{"a": [(5, 15)]}, {"a": [(0, 19)]}, {"a": [(0, 5)]}]
     assert evidence_hit_rate(predicted, gold) == 0.5
     assert evidence_hit_rate([{}], [{}]) == 1.0
+
+
+def test_best_f1_threshold_can_break_ties_towards_recall() -> None:
+    scores = np.array([0.9, 0.6, 0.3, 0.1])
+    truth = np.array([1, 1, 0, 0], dtype=bool)
+    grid = [0.4, 0.5, 0.7, 0.8]
+    assert best_f1_threshold(scores, truth, grid=grid)[0] == 0.5
+    assert best_f1_threshold(scores, truth, grid=grid, prefer_lower=True)[0] == 0.4

@@ -87,31 +87,49 @@ def test_clause_flags(rules_nlp) -> None:
     assert conc.kind == "concessive" and main.kind == "main"
 
 
-@pytest.mark.parametrize("text", [
-    "He repeated what I told him in confidence to my manager.",
-    "She made a comment about my appearance that was inappropriate.",
-    "He is now my line manager and sits on my promotion panel.",
-    "She asked me to share client data outside the approved tools.",
-    "He offered me a job at his firm if I shared our pricing.",
-    "She keeps texting me late at night about her weekend.",
-    "He pushed me to bypass the security review.",
-    "She made fun of my accent in front of the team.",
-    "He asked me to keep our meetings secret from my manager.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He repeated what I told him in confidence to my manager.",
+        "She made a comment about my appearance that was inappropriate.",
+        "He is now my line manager and sits on my promotion panel.",
+        "She asked me to share client data outside the approved tools.",
+        "He offered me a job at his firm if I shared our pricing.",
+        "She keeps texting me late at night about her weekend.",
+        "He pushed me to bypass the security review.",
+        "She made fun of my accent in front of the team.",
+        "He asked me to keep our meetings secret from my manager.",
+        # the third rule family: named line-crossing, intrusion, data outside approved channels,
+        # favours to relatives' firms, advancement traded for friendliness, conflicts of interest
+        "Honestly he crossed a line last week.",
+        "She turned up at my flat on Sunday.",
+        "He encouraged me to pass on internal numbers to him.",
+        "She wants me to give her friend's firm the contract.",
+        "He said I'd get on faster if I was friendlier with the directors.",
+        "She will be responsible for my rating which feels like a conflict.",
+        "He told my boss about my job interviews.",
+    ],
+)
 def test_boundary_rules_fire(rules_nlp, text: str) -> None:
     assert max(c.boundary_rule for c in _clauses(rules_nlp, text)) > 0
 
 
-@pytest.mark.parametrize("text", [
-    "He has never said anything inappropriate.",
-    "We discussed the confidentiality rules for her client.",
-    "If he ever shared what I told him with my manager I'd report it.",
-    "We met on Tuesday and planned the next quarter.",
-    "She has grown so much in confidence since we started.",
-    "We have some crossed wires between us.",
-    "He gets touchy when I point out a gap in his draft.",
-    "If anything ever made me uncomfortable I know who to talk to.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He has never said anything inappropriate.",
+        "We discussed the confidentiality rules for her client.",
+        "If he ever shared what I told him with my manager I'd report it.",
+        "We met on Tuesday and planned the next quarter.",
+        "She has grown so much in confidence since we started.",
+        "We have some crossed wires between us.",
+        "He gets touchy when I point out a gap in his draft.",
+        "If anything ever made me uncomfortable I know who to talk to.",
+        "She pushed the line manager for a decision on my transfer.",
+        "He has never crossed a line with me.",
+        "We agreed on the boundaries of the project scope.",
+    ],
+)
 def test_boundary_rules_stay_quiet(rules_nlp, text: str) -> None:
     assert all(c.boundary_rule == 0 for c in _clauses(rules_nlp, text))
 
@@ -119,8 +137,12 @@ def test_boundary_rules_stay_quiet(rules_nlp, text: str) -> None:
 def test_sentences_are_split_without_the_spacy_sentencizer(rules_nlp) -> None:
     doc = rules_nlp("She cancelled again!! Third week in a row. But he is great?! ok")
     assert "sentencizer" not in rules_nlp.pipe_names
-    assert [s.text for s in doc.sents] == ["She cancelled again!!", "Third week in a row.",
-                                           "But he is great?!", "ok"]
+    assert [s.text for s in doc.sents] == [
+        "She cancelled again!!",
+        "Third week in a row.",
+        "But he is great?!",
+        "ok",
+    ]
     assert [c.sentence for c in doc.user_data["signal_clauses"]] == [0, 1, 2, 3]
 
 
@@ -156,8 +178,10 @@ def test_aggregate_note_suppression_rules() -> None:
 
 def test_boundary_rule_survives_contrast() -> None:
     text = "She is helpful, but she commented on my looks."
-    clauses = [Clause(0, 15, 0, "pre_contrast"), Clause(16, len(text), 0, "post_contrast",
-                                                         boundary_rule=2)]
+    clauses = [
+        Clause(0, 15, 0, "pre_contrast"),
+        Clause(16, len(text), 0, "post_contrast", boundary_rule=2),
+    ]
     raw = np.stack([_raw(positive_progress=0.9), _raw()])
     scores, found = aggregate_note(text, clauses, raw, np.full(len(LABELS), 0.5))
     assert scores[BOUNDARY_INDEX] >= 0.9 and scores[POSITIVE_INDEX] >= DECISION_SCORE
@@ -181,12 +205,15 @@ def test_trained_miner_detects_and_quotes_evidence(tiny_miner: SignalMiner) -> N
             assert signal.evidence and all(e in note for e in signal.evidence)
 
 
-@pytest.mark.parametrize("text", [
-    "We haven't missed a single session.",
-    "If we ever ran out of time I'd just send her a quick summary.",
-    "We discussed the time pressure on her current project.",
-    "We met on Tuesday for an hour.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We haven't missed a single session.",
+        "If we ever ran out of time I'd just send her a quick summary.",
+        "We discussed the time pressure on her current project.",
+        "We met on Tuesday for an hour.",
+    ],
+)
 def test_trained_miner_ignores_non_signals(tiny_miner: SignalMiner, text: str) -> None:
     found = tiny_miner.analyze([text])[0]
     assert [s.label for s in found if s.label != "positive_progress"] == []
@@ -205,13 +232,20 @@ def test_clause_scorer_matches_the_classifier_on_spans(tiny_miner: SignalMiner) 
     spaCy spans (the path used in training)."""
     textcat = tiny_miner.nlp.get_pipe("textcat_multilabel")
     order = [list(textcat.labels).index(label) for label in LABELS]
-    notes = ["She cancelled again, but the sessions are great. We don't click at all!",
-             "Met on Tuesday.", "...", "i'm swamped - no time. he never replies; it's awkward"]
+    notes = [
+        "She cancelled again, but the sessions are great. We don't click at all!",
+        "Met on Tuesday.",
+        "...",
+        "i'm swamped - no time. he never replies; it's awkward",
+    ]
     for doc in tiny_miner.nlp.pipe(notes):
         clauses = doc.user_data["signal_clauses"]
-        spans = [doc[c.token_start:c.token_end] for c in clauses]
-        expected = np.asarray(textcat.model.predict(spans))[:, order] if spans else np.zeros(
-            (0, len(LABELS)))
+        spans = [doc[c.token_start : c.token_end] for c in clauses]
+        expected = (
+            np.asarray(textcat.model.predict(spans))[:, order]
+            if spans
+            else np.zeros((0, len(LABELS)))
+        )
         np.testing.assert_allclose(doc.user_data["signal_clause_scores"], expected, atol=1e-6)
 
 

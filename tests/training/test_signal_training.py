@@ -47,8 +47,11 @@ def test_read_jsonl_rejects_unknown_labels(tmp_path: Path) -> None:
 def test_training_units_follow_spans() -> None:
     nlp = build_blank_pipeline()
     text = "Met on Tuesday. She cancelled again. Thanks!"
-    row = {"text": text, "labels": ["low_commitment"],
-           "spans": [{"start": 16, "end": 36, "labels": ["low_commitment"]}]}
+    row = {
+        "text": text,
+        "labels": ["low_commitment"],
+        "spans": [{"start": 16, "end": 36, "labels": ["low_commitment"]}],
+    }
     with nlp.select_pipes(disable=["textcat_multilabel"]):
         units = _training_units(nlp, [row, {"text": "All good here.", "labels": []}])
     by_text = {doc.text.strip(): labels for doc, labels in units}
@@ -62,7 +65,7 @@ def test_false_alarm_cap_raises_the_cheapest_threshold() -> None:
     low, time_ = labels.index("low_commitment"), labels.index("time_constraints")
     note_raw = np.zeros((6, len(LABELS)))
     truth = np.zeros((6, len(LABELS)), dtype=bool)
-    note_raw[0, low] = 0.9   # a true low_commitment note
+    note_raw[0, low] = 0.9  # a true low_commitment note
     truth[0, low] = True
     note_raw[1, time_] = 0.9  # a true time_constraints note
     truth[1, time_] = True
@@ -73,8 +76,10 @@ def test_false_alarm_cap_raises_the_cheapest_threshold() -> None:
     capped = _cap_false_alarms(thresholds, note_raw, truth, np.zeros(6, dtype=bool), grid, 0.25)
     # one false alarm (of four unlabelled notes) is within budget: the cheap fix is time's
     assert capped["time_constraints"] == 0.725 and capped["low_commitment"] == 0.5
-    assert _cap_false_alarms(thresholds, note_raw, truth, np.zeros(6, dtype=bool), grid,
-                             1.0) == thresholds
+    assert (
+        _cap_false_alarms(thresholds, note_raw, truth, np.zeros(6, dtype=bool), grid, 1.0)
+        == thresholds
+    )
 
 
 def test_train_on_small_corpus_returns_everything_to_log(tmp_path: Path) -> None:
@@ -84,9 +89,13 @@ def test_train_on_small_corpus_returns_everything_to_log(tmp_path: Path) -> None
         lines = (DEFAULT_CORPUS_DIR / name).read_text().splitlines()[:keep]
         (corpus / name).write_text("\n".join(lines) + "\n")
     stages: list[str] = []
-    result = train_signal_pipeline(tmp_path / "out", corpus_dir=corpus, seed=3,
-                                   params=SignalTrainingParams(epochs=2),
-                                   progress=lambda stage, done: stages.append(stage))
+    result = train_signal_pipeline(
+        tmp_path / "out",
+        corpus_dir=corpus,
+        seed=3,
+        params=SignalTrainingParams(epochs=2),
+        progress=lambda stage, done: stages.append(stage),
+    )
     assert result.primary_metric == PRIMARY_METRIC
     assert set(result.thresholds) == set(LABELS)
     assert PRIMARY_METRIC in result.validation_metrics and PRIMARY_METRIC in result.test_metrics
@@ -107,17 +116,22 @@ def full_result(tmp_path_factory: pytest.TempPathFactory):
 def test_full_training_holds_measured_quality(full_result) -> None:
     """Regression floor: what the bundled corpus reached when this was written."""
     test = full_result.test_metrics
-    assert test["macro_f1"] >= 0.70
-    assert test["boundary_concern_recall"] >= 0.82
-    assert test["false_alarm_rate"] <= 0.10
+    assert test["macro_f1"] >= 0.75
     assert test["evidence_hit_rate"] >= 0.95
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="targets not reached yet: macro F1 0.77, boundary "
-                   "recall 0.88 on the held-out test set; remove this marker once they are")
-def test_full_training_meets_targets_on_held_out_test_set(full_result) -> None:
+def test_full_training_meets_boundary_and_false_alarm_targets(full_result) -> None:
     test = full_result.test_metrics
-    assert test["macro_f1"] >= 0.80
     assert test["boundary_concern_recall"] >= 0.95
     assert test["false_alarm_rate"] <= 0.10
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="target not reached yet: macro F1 0.775 on the held-out test set (recall on "
+    "unseen phrasing); remove this marker once it is",
+)
+def test_full_training_meets_macro_f1_target_on_held_out_test_set(full_result) -> None:
+    assert full_result.test_metrics["macro_f1"] >= 0.80
