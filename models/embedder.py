@@ -319,6 +319,22 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_few(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode a handful of texts (one request's goal sentences) in one direct forward pass.
+
+        Same fast path as :meth:`encode_one`, padded to the longest text; rows are unit length.
+        """
+        import torch
+
+        if len(texts) == 0:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        features = self._preprocess(list(texts))
+        with torch.inference_mode():
+            output = self._model(dict(features))
+        vectors = output["sentence_embedding"].to(torch.float32).cpu().numpy()
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
     def encode_one(self, text: str) -> np.ndarray:
         """Encode one text to a unit-length float32 ``(dim,)`` vector.
 
