@@ -119,6 +119,9 @@ def test_encode_one_matches_batch_encode(torch_embedder: Embedder) -> None:
     batch = torch_embedder.encode(TEXTS)
     assert single.shape == (384,) and single.dtype == np.float32
     assert float(single @ batch[1]) > 0.9999
+    few = torch_embedder.encode_few(TEXTS[:3])  # padded direct pass: same vectors
+    assert few.shape == (3, 384)
+    assert np.allclose(np.einsum("ij,ij->i", few, batch[:3]), 1.0, atol=1e-4)
 
 
 @pytest.mark.slow
