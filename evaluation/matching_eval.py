@@ -84,6 +84,9 @@ class HashingEncoder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def encode_few(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
 
 @dataclass
 class MatchingEvaluation:

@@ -231,26 +231,13 @@ def rematch_suggestions(
     as_of: dt.date,
     *,
     k: int = REMATCH_SUGGESTIONS,
-) -> RematchFn:
-    """The ``rematch`` callback of :func:`recsys.insights.alerts.scan`: recommendations for the
-    pairing's mentee that never include the current mentor."""
+) -> Any:
+    """The ``rematch`` callback of :func:`recsys.insights.alerts.scan`: replacement mentors for
+    the pairing's mentee, never the current mentor, with the challenge as a constraint
+    (:mod:`recsys.rematch`, the same machinery as cohort matching)."""
+    from recsys.rematch import rematch_callback
 
-    def suggest(pairing_id: str) -> list[dict[str, Any]]:
-        pairing = store.get_row(session, db.Pairing, org, pairing_id)
-        if pairing is None:
-            return []
-        row = store.get_row(session, db.Mentee, org, pairing.mentee_id)
-        if row is None:
-            return []
-        recs = recommender.recommend(
-            org, [store.mentee_schema(row)], k=k, as_of=as_of, exclude=[pairing.mentor_id]
-        )[0]
-        return [
-            {"mentor_id": r.mentor_id, "score": round(float(r.score), 4), "reasons": r.reasons}
-            for r in recs
-        ]
-
-    return suggest
+    return rematch_callback(session, recommender, org, as_of, k=k)  # type: ignore[arg-type]
 
 
 def score_pairing(
@@ -348,6 +335,15 @@ class ModelEngine:
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def recommendation_engine(self) -> Any:
+        """The wrapped :class:`RecommendationEngine` (cohort matching shares its models and
+        catalogs instead of loading a second copy); None with a stand-in recommender."""
+        from recsys.engine import RecommendationEngine
+
+        return self._recommender if isinstance(self._recommender, RecommendationEngine) else None
+
     def start(self, warm_orgs: Sequence[str] = ()) -> ModelEngine:
         """Load every model, build the catalogs of ``warm_orgs``, start background work."""
         from recsys.runtime import configure_threads

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,7 +43,13 @@ REOPEN_MARGIN = 0.10
 MAX_REASONS = 5
 PAYLOAD_SCHEMA_VERSION = 1
 
-RematchFn = Callable[[str], list[dict[str, Any]]]
+
+class RematchFn(Protocol):
+    """Replacement mentors for a pairing; the challenge becomes a constraint (e.g. at least N
+    shared working hours for ``time_constraints``). See :func:`recsys.rematch.rematch_callback`."""
+
+    def __call__(self, pairing_id: str, challenge: str = ...) -> list[dict[str, Any]]: ...
+
 
 GOAL_SETTING_TEMPLATE = """\
 Goal-setting conversation (30 minutes, mentee leads, mentor asks questions)
@@ -112,6 +118,15 @@ def mentors_with_more_overlap(
     return found[:limit]
 
 
+def _safe_rematch(rematch: RematchFn, pairing_id: str, challenge: str) -> list[dict[str, Any]]:
+    """Suggestions are advice: an alert is never lost because re-matching failed."""
+    try:
+        return rematch(pairing_id, challenge=challenge)
+    except Exception:
+        log.warning("re-match suggestions failed for pairing %s", pairing_id, exc_info=True)
+        return []
+
+
 def suggest_actions(
     session: Session,
     org: str,
@@ -133,7 +148,10 @@ def suggest_actions(
     for _, label in present:
         action: dict[str, Any] = {"signal": label}
         if label == Signal.time_constraints.value:
-            mentors = mentors_with_more_overlap(session, org, risk.pairing_id, as_of)
+            if rematch is not None:  # the recommender, constrained to more shared hours
+                mentors = _safe_rematch(rematch, risk.pairing_id, label)
+            else:
+                mentors = mentors_with_more_overlap(session, org, risk.pairing_id, as_of)
             action.update(
                 type="find_mentors_with_more_overlap",
                 text=(
@@ -143,7 +161,7 @@ def suggest_actions(
                 mentors=mentors,
             )
         elif label == Signal.poor_match.value:
-            suggestions = rematch(risk.pairing_id) if rematch is not None else []
+            suggestions = _safe_rematch(rematch, risk.pairing_id, label) if rematch else []
             action.update(
                 type="rematch",
                 text="Talk to both separately; if the fit is wrong, offer a re-match.",

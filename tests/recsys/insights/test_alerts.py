@@ -77,17 +77,24 @@ def test_scan_opens_alerts_above_threshold_and_for_boundary_concerns(analysed: S
     assert {m.payload["pairing"]["mentor_id"] for m in messages} == {"m_ny", "m_berlin"}
 
 
-def test_suggested_actions_per_challenge(analysed: Seeded) -> None:
+def _risky(analysed: Seeded) -> tuple[Any, Any]:
     factory, _ = analysed
     risk = dataclasses.replace(
         _risks(factory)[0],
         signals={"time_constraints": 0.9, "poor_match": 0.8, "unclear_goals": 0.7,
                  "boundary_concern": 0.6, "positive_progress": 0.9},
     )  # fmt: skip
-    calls: list[str] = []
+    return factory, risk
 
-    def rematch(pairing_id: str) -> list[dict[str, Any]]:
-        calls.append(pairing_id)
+
+def test_suggested_actions_per_challenge(analysed: Seeded) -> None:
+    factory, risk = _risky(analysed)
+    calls: list[tuple[str, str]] = []
+
+    def rematch(pairing_id: str, challenge: str = "poor_match") -> list[dict[str, Any]]:
+        calls.append((pairing_id, challenge))
+        if challenge == "time_constraints":
+            return [{"mentor_id": "m_berlin", "score": 0.7, "shared_hours": 8.0}]
         return [{"mentor_id": "m_berlin", "score": 0.8}]
 
     _scan(factory, [risk], rematch=rematch)
@@ -95,16 +102,43 @@ def test_suggested_actions_per_challenge(analysed: Seeded) -> None:
         (alert,) = list_alerts(session, ORG)
     actions = {a["signal"]: a for a in alert.actions}
     assert list(actions) == ["time_constraints", "poor_match", "unclear_goals", "boundary_concern"]
+    # each challenge becomes the re-match constraint
+    assert sorted(calls) == [("p_risky", "poor_match"), ("p_risky", "time_constraints")]
+    assert actions["time_constraints"]["mentors"] == [
+        {"mentor_id": "m_berlin", "score": 0.7, "shared_hours": 8.0}
+    ]
+    assert actions["poor_match"]["suggestions"] == [{"mentor_id": "m_berlin", "score": 0.8}]
+    assert actions["unclear_goals"]["template"] == GOAL_SETTING_TEMPLATE
+    assert actions["boundary_concern"]["type"] == "escalate"
+    assert actions["boundary_concern"]["to"] == "programme_owner"
+
+
+def test_time_constraints_without_a_recommender_lists_mentors_with_more_overlap(
+    analysed: Seeded,
+) -> None:
+    factory, risk = _risky(analysed)
+    _scan(factory, [risk])
+    with factory() as session:
+        (alert,) = list_alerts(session, ORG)
+    actions = {a["signal"]: a for a in alert.actions}
     # m_berlin: 8 shared hours with the Berlin mentee, free capacity, shared language;
     # m_paris has no capacity; the current mentor (New York) shares 2 hours
     assert actions["time_constraints"]["mentors"] == [
         {"mentor_id": "m_berlin", "shared_hours": 8.0}
     ]
-    assert calls == ["p_risky"]
-    assert actions["poor_match"]["suggestions"] == [{"mentor_id": "m_berlin", "score": 0.8}]
-    assert actions["unclear_goals"]["template"] == GOAL_SETTING_TEMPLATE
-    assert actions["boundary_concern"]["type"] == "escalate"
-    assert actions["boundary_concern"]["to"] == "programme_owner"
+    assert actions["poor_match"]["suggestions"] == []
+
+
+def test_a_failing_rematch_never_loses_the_alert(analysed: Seeded) -> None:
+    factory, risk = _risky(analysed)
+
+    def broken(pairing_id: str, challenge: str = "poor_match") -> list[dict[str, Any]]:
+        raise RuntimeError("index not ready")
+
+    _scan(factory, [risk], rematch=broken)
+    with factory() as session:
+        (alert,) = list_alerts(session, ORG)
+    assert {a["signal"] for a in alert.actions} >= {"boundary_concern", "poor_match"}
 
 
 def test_rescan_updates_the_live_alert_instead_of_duplicating(analysed: Seeded) -> None:
