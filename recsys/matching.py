@@ -45,8 +45,8 @@ from features.pairs import FEATURE_NAMES, compute_pair_features
 from models.ranker import RankerModel
 from recsys import db, store
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
-from recsys.reasons import ReasonContext, explain
-from recsys.recommend import FeasibilityCache
+from recsys.reasons import explain
+from recsys.recommend import FeasibilityCache, reason_context
 from recsys.schemas import MenteeIn, PairingStatus
 
 if TYPE_CHECKING:
@@ -503,20 +503,11 @@ def pair_reasons(
     )
     out = []
     for i, e in enumerate(edges):
-        j, r = int(graph.mentee[e]), int(graph.row[e])
-        gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
-        gq, bq = int(graph.best_goal_sentence[e]), int(graph.best_bio_sentence[e])
-        ctx = ReasonContext(
-            goal_sentence=gs[min(gq, len(gs) - 1)] if gs else "",
-            bio_sentence=bs[min(bq, len(bs) - 1)] if bs else "",
-            mentor_skills=catalog.skills_raw[r],
-            mentor_languages=sorted(catalog.languages[r]),
-            mentee_languages=sorted(mentees.languages[j]),
-            mentor_department=str(catalog.department[r]),
-            mentee_department=str(mentees.department[j]),
-            past_completed=int(completed[i]),
-            past_total=int(totals[i]),
-        )
+        ctx = reason_context(
+            catalog, mentees, int(graph.mentee[e]), int(graph.row[e]),
+            int(graph.best_goal_sentence[e]), int(graph.best_bio_sentence[e]),
+            completed=int(completed[i]), total=int(totals[i]),
+        )  # fmt: skip
         out.append(explain(x[i], contrib[i], ctx))
     return out
 

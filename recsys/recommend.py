@@ -104,6 +104,32 @@ def retrieve_candidates(
     )
 
 
+def reason_context(
+    catalog: MentorCatalog,
+    mentees: MenteeBatch,
+    j: int,
+    r: int,
+    best_goal: int,
+    best_bio: int,
+    *,
+    completed: int,
+    total: int,
+) -> ReasonContext:
+    """The facts reasons may quote for mentee row ``j`` and catalog row ``r``."""
+    gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
+    return ReasonContext(
+        goal_sentence=gs[min(best_goal, len(gs) - 1)] if gs else "",
+        bio_sentence=bs[min(best_bio, len(bs) - 1)] if bs else "",
+        mentor_skills=catalog.skills_raw[r],
+        mentor_languages=sorted(catalog.languages[r]),
+        mentee_languages=sorted(mentees.languages[j]),
+        mentor_department=str(catalog.department[r]),
+        mentee_department=str(mentees.department[j]),
+        past_completed=completed,
+        past_total=total,
+    )
+
+
 def rank_candidates(
     catalog: MentorCatalog,
     cands: Candidates,
@@ -136,21 +162,11 @@ def rank_candidates(
     for rank, t in enumerate(top, start=1):
         reasons: list[str] = []
         if contrib is not None:
-            r = int(cands.rows[t])
-            gq = int(cands.features.best_goal_sentence[t])
-            bq = int(cands.features.best_bio_sentence[t])
-            gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
-            ctx = ReasonContext(
-                goal_sentence=gs[min(gq, len(gs) - 1)] if gs else "",
-                bio_sentence=bs[min(bq, len(bs) - 1)] if bs else "",
-                mentor_skills=catalog.skills_raw[r],
-                mentor_languages=sorted(catalog.languages[r]),
-                mentee_languages=sorted(mentees.languages[j]),
-                mentor_department=str(catalog.department[r]),
-                mentee_department=str(mentees.department[j]),
-                past_completed=int(completed[rank - 1]),
-                past_total=int(totals[rank - 1]),
-            )
+            ctx = reason_context(
+                catalog, mentees, j, int(cands.rows[t]),
+                int(cands.features.best_goal_sentence[t]), int(cands.features.best_bio_sentence[t]),
+                completed=int(completed[rank - 1]), total=int(totals[rank - 1]),
+            )  # fmt: skip
             reasons = explain(x[t], contrib[rank - 1], ctx)
         out.append(
             Recommendation(
