@@ -20,7 +20,9 @@ class SignalMinerPyfunc(PythonModel):  # type: ignore[misc]
 
         self.miner = SignalMiner.load(Path(context.artifacts["bundle"]))
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> list[list[dict[str, Any]]]:
+    def predict(
+        self, context: Any, model_input: Any, params: Any = None
+    ) -> list[list[dict[str, Any]]]:
         texts = [str(t) for t in model_input["text"]]
         return [
             [{"label": s.label, "score": s.score, "evidence": s.evidence} for s in found]

@@ -40,14 +40,20 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         summary = generate_programme(
-            out, n_mentors=args.mentors, n_mentees=args.mentees, n_pairings=args.pairings,
-            seed=args.seed, progress=progress,
+            out,
+            n_mentors=args.mentors,
+            n_mentees=args.mentees,
+            n_pairings=args.pairings,
+            seed=args.seed,
+            progress=progress,
         )
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
-        print(f"generated {args.mentors:,} mentors / {args.mentees:,} mentees / "
-              f"{args.pairings:,} pairings requested in {wall:.1f} s wall, {cpu:.1f} s CPU "
-              f"(CPU time is the figure to trust on a busy machine)")
+        print(
+            f"generated {args.mentors:,} mentors / {args.mentees:,} mentees / "
+            f"{args.pairings:,} pairings requested in {wall:.1f} s wall, {cpu:.1f} s CPU "
+            f"(CPU time is the figure to trust on a busy machine)"
+        )
         for stage, (secs, cpu_secs) in stage_time.items():
             print(f"  stage {stage:<13} {secs:7.1f} s wall {cpu_secs:7.1f} s CPU")
         for name, n in summary.counts.items():

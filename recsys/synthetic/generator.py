@@ -133,8 +133,9 @@ def generate_programme(
     report("people", 0, 1)
     m_people, m_traits, m_extra = sample_mentors(rng_mentors, n_mentors)
     e_people, e_traits = sample_mentees(rng_mentees, n_mentees)
-    excluded = _sample_exclusions(rng_excl, e_people.dept, e_people.seniority, m_people.dept,
-                                  m_people.seniority)
+    excluded = _sample_exclusions(
+        rng_excl, e_people.dept, e_people.seniority, m_people.dept, m_people.seniority
+    )
     n_heldout = round(heldout_fraction * n_mentees)
     heldout = np.zeros(n_mentees, dtype=bool)
     heldout[rng_heldout.choice(n_mentees, n_heldout, replace=False)] = True
@@ -144,33 +145,64 @@ def generate_programme(
     compat = CompatibilityModel(model, e_traits, m_traits, families, offsets)
     report("people", 1, 1)
 
-    paths = {stem: out_dir / f"{stem}.jsonl"
-             for stem in ("mentors", "mentees", "pairings", "feedback", "interactions")}
-    _write_rows(paths["mentors"], n_mentors, "mentors", report,
-                lambda lo, hi: render_mentors(seed, m_people, m_extra, lo, hi))
-    _write_rows(paths["mentees"], n_mentees, "mentees", report,
-                lambda lo, hi: render_mentees(seed, e_people, e_traits, excluded, lo, hi))
+    paths = {
+        stem: out_dir / f"{stem}.jsonl"
+        for stem in ("mentors", "mentees", "pairings", "feedback", "interactions")
+    }
+    _write_rows(
+        paths["mentors"],
+        n_mentors,
+        "mentors",
+        report,
+        lambda lo, hi: render_mentors(seed, m_people, m_extra, lo, hi),
+    )
+    _write_rows(
+        paths["mentees"],
+        n_mentees,
+        "mentees",
+        report,
+        lambda lo, hi: render_mentees(seed, e_people, e_traits, excluded, lo, hi),
+    )
 
     # ---- history
     n_req = n_pairings if n_pairings is not None else round(1.3 * (n_mentees - n_heldout))
     sim = _simulate_matching(
-        rng_match, compat, n_req=n_req, as_of=as_of, heldout=heldout, excluded=excluded,
-        mentor_dept=m_people.dept, mentor_main_topic=m_people.topics[:, 0],
-        mentee_dept=e_people.dept, mentee_main_topic=e_people.topics[:, 0],
-        capacity=m_extra["capacity"], active=m_extra["active"],
-        hist_capacity=m_extra["hist_capacity"], report=report,
+        rng_match,
+        compat,
+        n_req=n_req,
+        as_of=as_of,
+        heldout=heldout,
+        excluded=excluded,
+        mentor_dept=m_people.dept,
+        mentor_main_topic=m_people.topics[:, 0],
+        mentee_dept=e_people.dept,
+        mentee_main_topic=e_people.topics[:, 0],
+        capacity=m_extra["capacity"],
+        active=m_extra["active"],
+        hist_capacity=m_extra["hist_capacity"],
+        report=report,
     )
     pair = _outcomes(rng_out, compat, sim, as_of)
     n_pair = len(pair["mentor"])
     ids = _Strings(n_mentors, n_mentees, PROGRAMME_START.toordinal() - 60, as_of.toordinal())
     ids.pairing = [pairing_id(i) for i in range(n_pair)]
-    _write_rows(paths["pairings"], n_pair, "pairings", report,
-                lambda lo, hi: _pairing_rows(pair, ids, lo, hi))
+    _write_rows(
+        paths["pairings"],
+        n_pair,
+        "pairings",
+        report,
+        lambda lo, hi: _pairing_rows(pair, ids, lo, hi),
+    )
 
     notes = _feedback(rng_notes, pair, feedback_rate, as_of)
     n_notes = len(notes["pairing"])
-    _write_rows(paths["feedback"], n_notes, "feedback", report,
-                lambda lo, hi: _feedback_rows(seed, notes, ids, lo, hi))
+    _write_rows(
+        paths["feedback"],
+        n_notes,
+        "feedback",
+        report,
+        lambda lo, hi: _feedback_rows(seed, notes, ids, lo, hi),
+    )
 
     n_events = _write_interactions(paths["interactions"], sim, ids, report)
 
@@ -184,22 +216,50 @@ def generate_programme(
         "seed": seed,
         "as_of": as_of.isoformat(),
         "programme_start": PROGRAMME_START.isoformat(),
-        "counts": {"mentors": n_mentors, "mentees": n_mentees, "pairings": n_pair,
-                   "feedback": n_notes, "interactions": n_events, "heldout": n_heldout},
+        "counts": {
+            "mentors": n_mentors,
+            "mentees": n_mentees,
+            "pairings": n_pair,
+            "feedback": n_notes,
+            "interactions": n_events,
+            "heldout": n_heldout,
+        },
         "zones": [z.name for z in ZONES],
         "languages": list(LANGUAGES),
-        "note_codes": ["poor_match", "low_commitment", "time_constraints",
-                       "communication_breakdown", "fear_of_feedback", "unclear_goals",
-                       "boundary_concern", "positive_progress", "neutral", "negated"],
-        "problem_flags": ["poor_match", "low_commitment", "time_constraints",
-                          "communication_breakdown", "fear_of_feedback", "unclear_goals",
-                          "boundary_concern"],
+        "note_codes": [
+            "poor_match",
+            "low_commitment",
+            "time_constraints",
+            "communication_breakdown",
+            "fear_of_feedback",
+            "unclear_goals",
+            "boundary_concern",
+            "positive_progress",
+            "neutral",
+            "negated",
+        ],
+        "problem_flags": [
+            "poor_match",
+            "low_commitment",
+            "time_constraints",
+            "communication_breakdown",
+            "fear_of_feedback",
+            "unclear_goals",
+            "boundary_concern",
+        ],
         "early_end_threshold_u": EARLY_U,
     }
     gt = GroundTruth(
-        model=model, mentors=m_traits, mentees=e_traits, state=state, excluded=excluded,
-        heldout=heldout, topic_keys=[t.key for t in TOPICS], topic_families=families,
-        tz_offsets_hours=offsets, meta=meta,
+        model=model,
+        mentors=m_traits,
+        mentees=e_traits,
+        state=state,
+        excluded=excluded,
+        heldout=heldout,
+        topic_keys=[t.key for t in TOPICS],
+        topic_families=families,
+        tz_offsets_hours=offsets,
+        meta=meta,
     )
     heldout_idx = np.flatnonzero(heldout)
     heldout_top: list[tuple[NDArray[np.int64], NDArray[np.float32]]] = []
@@ -207,19 +267,32 @@ def generate_programme(
         heldout_top.extend(top_mentors(gt, heldout_idx[lo : lo + 1024], HELDOUT_TOP_K))
         report("ground_truth", min(lo + 1024, n_heldout), max(1, n_heldout))
     save_ground_truth(
-        gt_dir, gt, heldout_top=heldout_top,
+        gt_dir,
+        gt,
+        heldout_top=heldout_top,
         pairing_arrays={
-            "mentor": pair["mentor"], "mentee": pair["mentee"], "logit": pair["logit"],
-            "u": pair["u"], "load": pair["load"], "flags": pair["flags"],
+            "mentor": pair["mentor"],
+            "mentee": pair["mentee"],
+            "logit": pair["logit"],
+            "u": pair["u"],
+            "load": pair["load"],
+            "flags": pair["flags"],
             "coordinator_assigned": pair["fallback"],
         },
         feedback_codes=notes["code"],
     )
     report("ground_truth", max(1, n_heldout), max(1, n_heldout))
     return GenerationSummary(
-        out_dir=out_dir, ground_truth_dir=gt_dir, mentors=n_mentors, mentees=n_mentees,
-        pairings=n_pair, feedback=n_notes, interactions=n_events, heldout_mentees=n_heldout,
-        seconds=time.perf_counter() - t0, paths=paths,
+        out_dir=out_dir,
+        ground_truth_dir=gt_dir,
+        mentors=n_mentors,
+        mentees=n_mentees,
+        pairings=n_pair,
+        feedback=n_notes,
+        interactions=n_events,
+        heldout_mentees=n_heldout,
+        seconds=time.perf_counter() - t0,
+        paths=paths,
     )
 
 
@@ -248,8 +321,11 @@ def _sample_exclusions(
         sen_sorted = mentor_sen[members]
         first_senior = np.searchsorted(sen_sorted, mentee_sen[sel], side="right")
         span = len(members) - first_senior
-        idx = np.where(span > 0, first_senior + (u[sel] * np.maximum(span, 1)).astype(np.int64),
-                       (u[sel] * len(members)).astype(np.int64))
+        idx = np.where(
+            span > 0,
+            first_senior + (u[sel] * np.maximum(span, 1)).astype(np.int64),
+            (u[sel] * len(members)).astype(np.int64),
+        )
         pick[sel] = members[np.minimum(idx, len(members) - 1)]
     out[:, 0] = pick
     has_reviewer = rng.random(n) < 0.03
@@ -337,7 +413,9 @@ def _simulate_matching(
     cutoff = np.where(closed, as_of_ord - 300 - rng.integers(0, 400, n_m), np.iinfo(np.int64).max)
 
     # ---- candidate draws of the legacy tool: department, tagged topic, or language pool
-    dept_order, dept_starts = _pools(mentor_dept, int(max(mentor_dept.max(), mentee_dept.max())) + 1)
+    dept_order, dept_starts = _pools(
+        mentor_dept, int(max(mentor_dept.max(), mentee_dept.max())) + 1
+    )
     topic_order, topic_starts = _pools(mentor_main_topic, len(TOPICS))
     lang_bits = ((mt.languages[:, None] >> np.arange(len(LANGUAGES))) & 1).astype(bool)
     lang_members = [np.flatnonzero(lang_bits[:, b]) for b in range(len(LANGUAGES))]
@@ -360,11 +438,13 @@ def _simulate_matching(
         group_lo = np.empty((n, DRAWS), dtype=np.int64)
         group_n = np.empty((n, DRAWS), dtype=np.int64)
         flat = np.empty((n, DRAWS), dtype=np.int64)
-        for s, (order, starts, key) in enumerate((
-            (dept_order, dept_starts, mentee_dept[e]),
-            (topic_order, topic_starts, mentee_main_topic[e]),
-            (lang_flat, lang_starts, e_lang[e]),
-        )):
+        for s, (order, starts, key) in enumerate(
+            (
+                (dept_order, dept_starts, mentee_dept[e]),
+                (topic_order, topic_starts, mentee_main_topic[e]),
+                (lang_flat, lang_starts, e_lang[e]),
+            )
+        ):
             sel = src == s
             k = np.broadcast_to(key[:, None], (n, DRAWS))[sel]
             group_lo[sel] = starts[k]
@@ -410,18 +490,44 @@ def _simulate_matching(
     decline_u = rng.random((n_req, ATTEMPTS))
 
     sim = _Simulation(
-        start=start, request_at=request_at, mentee=mentee, shown=shown,
+        start=start,
+        request_at=request_at,
+        mentee=mentee,
+        shown=shown,
         logged=request_at >= as_of_ord - LOG_DAYS,
         noise=rng.logistic(size=n_req).astype(np.float32),
         boundary=rng.random(n_req) < BOUNDARY_RATE,
         duration=rng.choice(np.array([91, 122, 152, 182, 182, 213, 244, 274]), n_req)
         + rng.integers(-10, 11, n_req),
         early_fraction=rng.uniform(0.15, 0.65, n_req),
-        p_request=[], p_mentor=[], p_load=[], p_logit=[], p_fallback=[], p_end=[],
-        ev_request=[], ev_slot=[], ev_kind=[], ev_attempt=[],
+        p_request=[],
+        p_mentor=[],
+        p_load=[],
+        p_logit=[],
+        p_fallback=[],
+        p_end=[],
+        ev_request=[],
+        ev_slot=[],
+        ev_kind=[],
+        ev_attempt=[],
     )
-    _run_requests(sim, compat, attempt_slot, decline_u, p_decline, logit_shown, excluded,
-                  capacity, hist_capacity, cutoff, lang_flat, lang_starts, e_lang, rng, report)
+    _run_requests(
+        sim,
+        compat,
+        attempt_slot,
+        decline_u,
+        p_decline,
+        logit_shown,
+        excluded,
+        capacity,
+        hist_capacity,
+        cutoff,
+        lang_flat,
+        lang_starts,
+        e_lang,
+        rng,
+        report,
+    )
     report("matching", n_req, n_req)
     return sim
 
@@ -467,8 +573,10 @@ def _run_requests(
     e_lang_l = e_lang.tolist()
     lang_lo = lang_starts.tolist()
     lang_list = lang_flat.tolist()
-    e_langs = [[b for b in range(len(LANGUAGES)) if mask >> b & 1]
-               for mask in compat.mentees.languages.tolist()]
+    e_langs = [
+        [b for b in range(len(LANGUAGES)) if mask >> b & 1]
+        for mask in compat.mentees.languages.tolist()
+    ]
     fallback_rng = random.Random(int(rng.integers(0, 2**63)))
     heappop, heappush = heapq.heappop, heapq.heappush
     for i in range(n_req):
@@ -503,8 +611,9 @@ def _run_requests(
                 lang_list[lo + int(fallback_rng.random() * (hi - lo))]
                 for _ in range(25 if hi > lo else 0)
             )
-            for m in itertools.chain(candidates, _scan(e_langs[e], lang_list, lang_lo,
-                                                       fallback_rng)):
+            for m in itertools.chain(
+                candidates, _scan(e_langs[e], lang_list, lang_lo, fallback_rng)
+            ):
                 if m in excl[e]:
                     continue
                 h = heaps[m]
@@ -581,10 +690,17 @@ def _outcomes(
     flags[:, 5] = compat.mentees.unclear_goals[mentee]
     flags[:, 6] = boundary
     return {
-        "mentor": mentor, "mentee": mentee, "start": start, "end": end, "status": status,
+        "mentor": mentor,
+        "mentee": mentee,
+        "start": start,
+        "end": end,
+        "status": status,
         "rating": np.where(rating_null, 0, rating).astype(np.int8),
         "goals_met": np.where(goals_null, -1, goals_met).astype(np.int8),
-        "u": u, "logit": logit, "load": load, "flags": flags,
+        "u": u,
+        "logit": logit,
+        "load": load,
+        "flags": flags,
         "fallback": np.asarray(sim.p_fallback, dtype=bool),
     }
 
@@ -620,20 +736,26 @@ def _pairing_rows(
     rows = []
     iso, days, first = ids.iso, ids.days, ids.first_day
     mentor, mentee = p["mentor"][lo:hi].tolist(), p["mentee"][lo:hi].tolist()
-    start, end, status = p["start"][lo:hi].tolist(), p["end"][lo:hi].tolist(), p["status"][lo:hi].tolist()
+    start, end, status = (
+        p["start"][lo:hi].tolist(),
+        p["end"][lo:hi].tolist(),
+        p["status"][lo:hi].tolist(),
+    )
     rating, goals = p["rating"][lo:hi].tolist(), p["goals_met"][lo:hi].tolist()
     for k in range(hi - lo):
         st = status[k]
-        rows.append({
-            "id": ids.pairing[lo + k],
-            "mentor_id": ids.mentor[mentor[k]],
-            "mentee_id": ids.mentee[mentee[k]],
-            "started_at": days[start[k] - first],
-            "ended_at": None if st == 0 else iso(end[k]),
-            "status": _STATUS[st],
-            "rating": rating[k] or None,
-            "goals_met": None if goals[k] < 0 else bool(goals[k]),
-        })
+        rows.append(
+            {
+                "id": ids.pairing[lo + k],
+                "mentor_id": ids.mentor[mentor[k]],
+                "mentee_id": ids.mentee[mentee[k]],
+                "started_at": days[start[k] - first],
+                "ended_at": None if st == 0 else iso(end[k]),
+                "status": _STATUS[st],
+                "rating": rating[k] or None,
+                "goals_met": None if goals[k] < 0 else bool(goals[k]),
+            }
+        )
     return rows
 
 
@@ -676,8 +798,12 @@ def _feedback(
     created = np.where(boundary[pn] & is_last, last[pn], created)
     role = rng.choice(3, m, p=[0.5, 0.3, 0.2]).astype(np.int8)
     order = np.lexsort((np.arange(m), created))
-    return {"pairing": pn[order], "created": created[order], "code": code[order],
-            "role": role[order]}
+    return {
+        "pairing": pn[order],
+        "created": created[order],
+        "code": code[order],
+        "role": role[order],
+    }
 
 
 def _feedback_rows(
@@ -711,8 +837,9 @@ def _write_interactions(path: Path, sim: _Simulation, ids: _Strings, report: Pro
     ev_req = np.concatenate([sh_req, np.asarray(sim.ev_request, dtype=np.int64)])
     ev_slot = np.concatenate([sh_slot, np.asarray(sim.ev_slot, dtype=np.int64)])
     ev_kind = np.concatenate([np.zeros(len(sh_req), np.int64), np.asarray(sim.ev_kind, np.int64)])
-    ev_attempt = np.concatenate([np.zeros(len(sh_req), np.int64),
-                                 np.asarray(sim.ev_attempt, np.int64)])
+    ev_attempt = np.concatenate(
+        [np.zeros(len(sh_req), np.int64), np.asarray(sim.ev_attempt, np.int64)]
+    )
     # shown on the request day; the j-th request two days later each, the answer the day after
     at = sim.request_at[ev_req] + np.where(
         ev_kind == _SHOWN, 0, 2 * ev_attempt + (ev_kind != _REQUESTED)
@@ -732,8 +859,9 @@ def _write_interactions(path: Path, sim: _Simulation, ids: _Strings, report: Pro
             lines = [
                 f'{{"mentee_id":"{me_ids[e]}","mentor_id":"{mt_ids[m]}","at":"{days[d - first]}",'
                 f'"position":{s + 1},"event":"{_EVENT_NAMES[k]}"}}\n'
-                for e, m, d, s, k in zip(mentees, mentors, day.tolist(), slot.tolist(),
-                                         kind.tolist(), strict=True)
+                for e, m, d, s, k in zip(
+                    mentees, mentors, day.tolist(), slot.tolist(), kind.tolist(), strict=True
+                )
             ]
             fh.write("".join(lines).encode())
             report("interactions", min(lo + 4 * CHUNK, n), max(n, 1))

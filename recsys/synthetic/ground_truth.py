@@ -205,30 +205,47 @@ def save_ground_truth(
     mt, me = gt.mentors, gt.mentees
     np.savez(
         gt_dir / MENTORS_FILE,
-        expertise=mt.expertise, seniority=mt.seniority, tz_index=mt.tz_index,
-        languages=mt.languages, structure=mt.structure, modality=mt.modality,
-        engagement=mt.engagement, capacity=gt.state.capacity, active=gt.state.active,
+        expertise=mt.expertise,
+        seniority=mt.seniority,
+        tz_index=mt.tz_index,
+        languages=mt.languages,
+        structure=mt.structure,
+        modality=mt.modality,
+        engagement=mt.engagement,
+        capacity=gt.state.capacity,
+        active=gt.state.active,
         load=gt.state.load,
     )
     np.savez(
         gt_dir / MENTEES_FILE,
-        mixture=me.mixture, seniority=me.seniority, tz_index=me.tz_index,
-        languages=me.languages, structure=me.structure, modality=me.modality,
-        commitment=me.commitment, unclear_goals=me.unclear_goals,
-        feedback_anxiety=me.feedback_anxiety, excluded=gt.excluded, heldout=gt.heldout,
+        mixture=me.mixture,
+        seniority=me.seniority,
+        tz_index=me.tz_index,
+        languages=me.languages,
+        structure=me.structure,
+        modality=me.modality,
+        commitment=me.commitment,
+        unclear_goals=me.unclear_goals,
+        feedback_anxiety=me.feedback_anxiety,
+        excluded=gt.excluded,
+        heldout=gt.heldout,
     )
     np.savez(gt_dir / PAIRINGS_FILE, allow_pickle=False, **pairing_arrays)
     np.savez(gt_dir / FEEDBACK_LABELS_FILE, code=feedback_codes)
     heldout_idx = np.flatnonzero(gt.heldout)
     with (gt_dir / HELDOUT_FILE).open("wb") as fh:
         for e, (idx, probs) in zip(heldout_idx, heldout_top, strict=True):
-            fh.write(orjson.dumps({
-                "mentee_id": mentee_id(int(e)),
-                "top_mentors": [
-                    {"mentor_id": mentor_id(int(m)), "expected_outcome": round(float(p), 5)}
-                    for m, p in zip(idx, probs, strict=True)
-                ],
-            }))
+            fh.write(
+                orjson.dumps(
+                    {
+                        "mentee_id": mentee_id(int(e)),
+                        "top_mentors": [
+                            {"mentor_id": mentor_id(int(m)), "expected_outcome": round(float(p), 5)}
+                            for m, p in zip(idx, probs, strict=True)
+                        ],
+                    }
+                )
+            )
             fh.write(b"\n")
 
 
@@ -240,23 +257,38 @@ def load_ground_truth(gt_dir: Path) -> GroundTruth:
     meta = orjson.loads((gt_dir / MODEL_FILE).read_bytes())
     with np.load(gt_dir / MENTORS_FILE) as m:
         mentors = MentorTraits(
-            expertise=m["expertise"], seniority=m["seniority"], tz_index=m["tz_index"],
-            languages=m["languages"], structure=m["structure"], modality=m["modality"],
+            expertise=m["expertise"],
+            seniority=m["seniority"],
+            tz_index=m["tz_index"],
+            languages=m["languages"],
+            structure=m["structure"],
+            modality=m["modality"],
             engagement=m["engagement"],
         )
         state = MentorState(capacity=m["capacity"], active=m["active"], load=m["load"])
     with np.load(gt_dir / MENTEES_FILE) as e:
         mentees = MenteeTraits(
-            mixture=e["mixture"], seniority=e["seniority"], tz_index=e["tz_index"],
-            languages=e["languages"], structure=e["structure"], modality=e["modality"],
-            commitment=e["commitment"], unclear_goals=e["unclear_goals"],
+            mixture=e["mixture"],
+            seniority=e["seniority"],
+            tz_index=e["tz_index"],
+            languages=e["languages"],
+            structure=e["structure"],
+            modality=e["modality"],
+            commitment=e["commitment"],
+            unclear_goals=e["unclear_goals"],
             feedback_anxiety=e["feedback_anxiety"],
         )
         excluded = e["excluded"]
         heldout = e["heldout"]
     return GroundTruth(
-        model=LatentModel.from_dict(meta["model"]), mentors=mentors, mentees=mentees,
-        state=state, excluded=excluded, heldout=heldout, topic_keys=list(meta["topics"]),
+        model=LatentModel.from_dict(meta["model"]),
+        mentors=mentors,
+        mentees=mentees,
+        state=state,
+        excluded=excluded,
+        heldout=heldout,
+        topic_keys=list(meta["topics"]),
         topic_families=list(meta["topic_families"]),
-        tz_offsets_hours=np.asarray(meta["tz_offsets_hours"]), meta=meta,
+        tz_offsets_hours=np.asarray(meta["tz_offsets_hours"]),
+        meta=meta,
     )

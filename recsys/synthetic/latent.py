@@ -210,10 +210,12 @@ class CompatibilityModel:
         # seniority, time zone and the two styles are categorical: fold their terms into one
         # (mentee category x mentor category) table, so a pair costs one lookup
         n_tz = len(self.tz_overlap)
-        self.mentee_cat = _categories(mentees.seniority, mentees.tz_index, mentees.structure,
-                                      mentees.modality, n_tz)
-        self.mentor_cat = _categories(mentors.seniority, mentors.tz_index, mentors.structure,
-                                      mentors.modality, n_tz)
+        self.mentee_cat = _categories(
+            mentees.seniority, mentees.tz_index, mentees.structure, mentees.modality, n_tz
+        )
+        self.mentor_cat = _categories(
+            mentors.seniority, mentors.tz_index, mentors.structure, mentors.modality, n_tz
+        )
         sen, tz, st, mo = np.unravel_index(np.arange(8 * n_tz * 4), (8, n_tz, 2, 2))
         st_sign, mo_sign = 2 * st - 1, 2 * mo - 1
         self.context = (
@@ -317,8 +319,11 @@ class MentorBlock:
 
 
 def _categories(
-    seniority: NDArray[Any], tz_index: NDArray[Any], structure: NDArray[Any],
-    modality: NDArray[Any], n_tz: int,
+    seniority: NDArray[Any],
+    tz_index: NDArray[Any],
+    structure: NDArray[Any],
+    modality: NDArray[Any],
+    n_tz: int,
 ) -> NDArray[np.int64]:
     return (
         ((seniority.astype(np.int64) - 1) * n_tz + tz_index) * 4

@@ -686,8 +686,14 @@ _OPENERS: tuple[str, ...] = (
     "Session {s}: ",
 )
 _CLOSERS_PROBLEM: tuple[str, ...] = (
-    "", "", "", "", " Will see how next month goes.", " Let's keep an eye on it.",
-    " Would appreciate some advice.", " Not sure what to do about it.",
+    "",
+    "",
+    "",
+    "",
+    " Will see how next month goes.",
+    " Let's keep an eye on it.",
+    " Would appreciate some advice.",
+    " Not sure what to do about it.",
 )
 _CLOSERS_OTHER: tuple[str, ...] = ("", "", "", "", "", " More next time.", " All good.")
 _PRONOUNS: tuple[tuple[str, str], ...] = (("they", "They"), ("she", "She"), ("he", "He"))
@@ -696,8 +702,9 @@ _PRONOUNS: tuple[tuple[str, str], ...] = (("they", "They"), ("she", "She"), ("he
 def _expand_note(text: str, role: int, pronoun: tuple[str, str]) -> str:
     they, they_cap = pronoun
     other = "my mentor" if role == 0 else "my mentee"
-    text = text.format(other=other, Other=other[0].upper() + other[1:], they=they,
-                       They_cap=they_cap)
+    text = text.format(
+        other=other, Other=other[0].upper() + other[1:], they=they, They_cap=they_cap
+    )
     # verb agreement: the phrasings are written for "they <verb>"
     if they == "they":
         return text.replace("They hasn't", "They haven't").replace("They avoids", "They avoid")

@@ -10,7 +10,9 @@ def _hist():
     # mentor 0: completed (ended Mar), ended early (ended May), running since Jun
     return PairingHistory(
         mentor=np.array([0, 0, 0, 1]),
-        started=np.array(["2024-01-01", "2024-02-01", "2024-06-01", "2024-01-01"], dtype="datetime64[D]"),
+        started=np.array(
+            ["2024-01-01", "2024-02-01", "2024-06-01", "2024-01-01"], dtype="datetime64[D]"
+        ),
         ended=np.array(["2024-03-01", "2024-05-01", "NaT", "2024-02-01"], dtype="datetime64[D]"),
         success=np.array([1.0, 0.0, 0.0, 1.0]),
         early=np.array([0.0, 1.0, 0.0, 0.0]),
@@ -52,6 +54,8 @@ def test_decline_rate_from_the_response_log():
         mentor=np.array([0, 0, 0]), at=np.array(["2024-01-01"] * 3, dtype="datetime64[D]"),
         declined=np.array([1.0, 1.0, 0.0]), requested=np.array([1.0, 1.0, 1.0]),
     )  # fmt: skip
-    f = MentorHistory(_hist(), log).features(np.array([0, 0]), np.array([D("2024-01-01"), D("2024-01-02")]))
+    f = MentorHistory(_hist(), log).features(
+        np.array([0, 0]), np.array([D("2024-01-01"), D("2024-01-02")])
+    )
     assert f["hist_requests"].tolist() == [0.0, 3.0]
     assert f["hist_decline_rate"][1] == pytest.approx((2 + 3 * (2 / 3)) / 6)

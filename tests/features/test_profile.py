@@ -39,9 +39,15 @@ def test_seniority_gap_is_signed():
 
 
 def test_jaccard_unknown_when_both_empty():
-    out = jaccard([frozenset(), frozenset({"a"}), frozenset({"a", "b"})], [frozenset(), frozenset(), frozenset({"b"})])
+    out = jaccard(
+        [frozenset(), frozenset({"a"}), frozenset({"a", "b"})],
+        [frozenset(), frozenset(), frozenset({"b"})],
+    )
     assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == pytest.approx(0.5)
 
 
 def test_tags_are_normalised():
-    assert normalise_tags(["Public-Speaking", " public speaking ", "SQL"]) == {"public speaking", "sql"}
+    assert normalise_tags(["Public-Speaking", " public speaking ", "SQL"]) == {
+        "public speaking",
+        "sql",
+    }

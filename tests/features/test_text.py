@@ -4,7 +4,10 @@ from features.text import best_sentence_match, pad_sentences, split_sentences
 
 
 def test_split_sentences_merges_fragments_and_caps_count():
-    assert split_sentences("I lead teams. Ok. I coach new managers!") == ["I lead teams. Ok.", "I coach new managers!"]
+    assert split_sentences("I lead teams. Ok. I coach new managers!") == [
+        "I lead teams. Ok.",
+        "I coach new managers!",
+    ]
     assert len(split_sentences(". ".join(f"Sentence number {i}" for i in range(10)), 4)) == 4
     assert split_sentences("") == []
 

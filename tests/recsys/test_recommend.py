@@ -18,7 +18,9 @@ AS_OF = dt.date(2026, 10, 1)
 
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory):
-    engine, gt_dir = synthetic_engine(tmp_path_factory.mktemp("rec"), n_mentors=120, n_mentees=300, seed=3)
+    engine, gt_dir = synthetic_engine(
+        tmp_path_factory.mktemp("rec"), n_mentors=120, n_mentees=300, seed=3
+    )
     with engine.ctx.sessions() as session:
         mentees = load_mentees(session, "default")[:25]
     return engine, gt_dir, mentees
@@ -98,7 +100,14 @@ def test_embedding_strategy_orders_by_retrieval_similarity(programme):
     state = engine.org_state("default")
     batch = engine.mentee_batch(mentees[:1])
     recs = recommend(
-        state.catalog, state.feasibility, batch, 0, engine.ranker, k=5, as_of=AS_OF, strategy="embedding"
+        state.catalog,
+        state.feasibility,
+        batch,
+        0,
+        engine.ranker,
+        k=5,
+        as_of=AS_OF,
+        strategy="embedding",
     )
     assert [r.score for r in recs] == sorted((r.score for r in recs), reverse=True)
 

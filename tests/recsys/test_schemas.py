@@ -17,7 +17,13 @@ def test_language_codes_are_normalised_and_deduplicated():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("seniority", 9), ("timezone", "Mars/Olympus"), ("languages", []), ("languages", ["eng"]), ("capacity", -1)],
+    [
+        ("seniority", 9),
+        ("timezone", "Mars/Olympus"),
+        ("languages", []),
+        ("languages", ["eng"]),
+        ("capacity", -1),
+    ],
 )
 def test_contract_violations_name_the_field(field, value):
     with pytest.raises(ValidationError) as exc:
@@ -31,7 +37,9 @@ def test_unknown_fields_are_rejected():
 
 
 def test_pairing_consistency():
-    ok = dict(id="p", mentor_id="a", mentee_id="b", started_at=dt.date(2025, 1, 1), status="completed")
+    ok = dict(
+        id="p", mentor_id="a", mentee_id="b", started_at=dt.date(2025, 1, 1), status="completed"
+    )
     PairingIn(**ok, ended_at=dt.date(2025, 6, 1))
     with pytest.raises(ValidationError, match="before started_at"):
         PairingIn(**ok, ended_at=dt.date(2024, 6, 1))

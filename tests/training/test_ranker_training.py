@@ -17,7 +17,9 @@ from training.ranker import _group_sizes, fit_ranker, time_split
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory):
-    engine, _ = synthetic_engine(tmp_path_factory.mktemp("rank"), n_mentors=120, n_mentees=400, seed=5)
+    engine, _ = synthetic_engine(
+        tmp_path_factory.mktemp("rank"), n_mentors=120, n_mentees=400, seed=5
+    )
     ds = ranking_dataset(engine.ctx, engine, org="default")
     result = fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1)
     return engine, ds, result
@@ -48,7 +50,9 @@ def test_time_split_validates_on_later_groups(trained):
     assert ds.dates[later].min() >= np.datetime64(cutoff)
     group_first = {g: ds.dates[ds.group == g].min() for g in np.unique(ds.group)}
     assert all(group_first[g] < np.datetime64(cutoff) for g in np.unique(ds.group[~later]))
-    assert result.metrics["val_rows"] > 0 and result.metrics["train_rows"] > result.metrics["val_rows"]
+    assert (
+        result.metrics["val_rows"] > 0 and result.metrics["train_rows"] > result.metrics["val_rows"]
+    )
 
 
 def test_model_round_trips_and_explains(trained, tmp_path: Path):

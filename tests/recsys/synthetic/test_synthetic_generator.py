@@ -32,7 +32,11 @@ def programme(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("programme")
     stages: list[tuple[str, int, int]] = []
     summary = generate_programme(
-        out, n_mentors=N_MENTORS, n_mentees=N_MENTEES, seed=7, as_of=AS_OF,
+        out,
+        n_mentors=N_MENTORS,
+        n_mentees=N_MENTEES,
+        seed=7,
+        as_of=AS_OF,
         progress=lambda s, d, t: stages.append((s, d, t)),
     )
     data = {stem: _read(out / f"{stem}.jsonl") for stem in ENTITY_FILES}
@@ -55,8 +59,16 @@ def test_progress_reports_every_stage_to_completion(programme: dict[str, Any]) -
     for stage, done, total in programme["stages"]:
         assert 0 <= done <= total
         last[stage] = (done, total)
-    for stage in ("people", "mentors", "mentees", "matching", "pairings", "feedback",
-                  "interactions", "ground_truth"):
+    for stage in (
+        "people",
+        "mentors",
+        "mentees",
+        "matching",
+        "pairings",
+        "feedback",
+        "interactions",
+        "ground_truth",
+    ):
         done, total = last[stage]
         assert done == total, stage
 
@@ -70,8 +82,12 @@ def test_every_row_is_contract_valid(programme: dict[str, Any]) -> None:
 
 
 def test_ids_are_unique_and_well_formed(programme: dict[str, Any]) -> None:
-    for stem, pattern in (("mentors", r"mentor-\d{6}"), ("mentees", r"mentee-\d{6}"),
-                          ("pairings", r"pairing-\d{7}"), ("feedback", r"fb-\d{7}")):
+    for stem, pattern in (
+        ("mentors", r"mentor-\d{6}"),
+        ("mentees", r"mentee-\d{6}"),
+        ("pairings", r"pairing-\d{7}"),
+        ("feedback", r"fb-\d{7}"),
+    ):
         ids = [r["id"] for r in programme[stem]]
         assert len(set(ids)) == len(ids), stem
         assert all(re.fullmatch(pattern, i) for i in ids), stem
@@ -198,8 +214,10 @@ def test_outcomes_follow_the_latent_model(programme: dict[str, Any]) -> None:
     pairings = programme["pairings"]
     truth = np.load(programme["out"] / "ground_truth" / "pairings.npz")
     p = gt.expected_outcome(
-        [r["mentee_id"] for r in pairings], [r["mentor_id"] for r in pairings],
-        mentor_load=truth["load"].tolist(), feasible_only=False,
+        [r["mentee_id"] for r in pairings],
+        [r["mentor_id"] for r in pairings],
+        mentor_load=truth["load"].tolist(),
+        feasible_only=False,
     )
     assert np.allclose(p, 1 / (1 + np.exp(-truth["logit"])), atol=1e-4)
     status = np.array([r["status"] for r in pairings])
@@ -227,15 +245,94 @@ def test_feedback_reflects_pairing_quality(programme: dict[str, Any]) -> None:
     assert len({f["text"] for f in programme["feedback"]}) > 0.5 * len(programme["feedback"])
 
 
-_STOP = frozenset((
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "my", "me", "it",
-    "is", "are", "be", "been", "was", "were", "that", "this", "at", "as", "by", "from", "about",
-    "so", "but", "not", "no", "can", "how", "what", "when", "who", "which", "their", "them",
-    "they", "we", "our", "you", "your", "all", "any", "more", "most", "some", "than", "then",
-    "there", "these", "those", "into", "over", "just", "also", "very", "really", "much", "have",
-    "has", "had", "do", "does", "did", "get", "got", "want", "would", "like", "could", "should",
-    "will", "one", "two", "up", "out", "its", "i'm", "i've", "i'd", "i",
-))
+_STOP = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "my",
+        "me",
+        "it",
+        "is",
+        "are",
+        "be",
+        "been",
+        "was",
+        "were",
+        "that",
+        "this",
+        "at",
+        "as",
+        "by",
+        "from",
+        "about",
+        "so",
+        "but",
+        "not",
+        "no",
+        "can",
+        "how",
+        "what",
+        "when",
+        "who",
+        "which",
+        "their",
+        "them",
+        "they",
+        "we",
+        "our",
+        "you",
+        "your",
+        "all",
+        "any",
+        "more",
+        "most",
+        "some",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "into",
+        "over",
+        "just",
+        "also",
+        "very",
+        "really",
+        "much",
+        "have",
+        "has",
+        "had",
+        "do",
+        "does",
+        "did",
+        "get",
+        "got",
+        "want",
+        "would",
+        "like",
+        "could",
+        "should",
+        "will",
+        "one",
+        "two",
+        "up",
+        "out",
+        "its",
+        "i'm",
+        "i've",
+        "i'd",
+        "i",
+    )
+)
 
 
 def _words(text: str) -> set[str]:
@@ -255,11 +352,13 @@ def test_goals_share_few_keywords_with_their_best_mentors(programme: dict[str, A
         return len(a & b) / max(1, len(a | b))
 
     best, rand = [], []
-    for mentee, top in zip(gt.heldout_mentee_ids, gt.best_mentors(gt.heldout_mentee_ids, 5),
-                           strict=True):
+    for mentee, top in zip(
+        gt.heldout_mentee_ids, gt.best_mentors(gt.heldout_mentee_ids, 5), strict=True
+    ):
         best += [jaccard(goals[mentee], bios[m]) for m, _ in top]
-        rand += [jaccard(goals[mentee], bios[mentor_ids[i]])
-                 for i in rng.integers(0, len(mentor_ids), 5)]
+        rand += [
+            jaccard(goals[mentee], bios[mentor_ids[i]]) for i in rng.integers(0, len(mentor_ids), 5)
+        ]
     assert np.mean(best) < 0.05
     assert np.mean(best) < 1.6 * np.mean(rand)
     # the skill tags of the topic a mentee asks about rarely appear in their goals
@@ -292,8 +391,10 @@ def test_ground_truth_answers_queries(programme: dict[str, Any]) -> None:
     heavy = gt.expected_outcome([mentee], [mentor_ids[0]], mentor_load=[4], feasible_only=False)
     assert heavy[0] < light[0]
     # the stored top lists agree with the model
-    stored = [orjson.loads(x) for x in
-              (programme["out"] / "ground_truth" / "heldout_top.jsonl").read_bytes().splitlines()]
+    stored = [
+        orjson.loads(x)
+        for x in (programme["out"] / "ground_truth" / "heldout_top.jsonl").read_bytes().splitlines()
+    ]
     assert [s["mentee_id"] for s in stored] == gt.heldout_mentee_ids
     first = stored[0]["top_mentors"]
     assert first == sorted(first, key=lambda x: -x["expected_outcome"])
@@ -321,15 +422,27 @@ def test_same_seed_same_bytes_other_seed_other_programme(tmp_path: Path) -> None
 
 
 def test_requested_pairing_count_and_options(tmp_path: Path) -> None:
-    s = generate_programme(tmp_path, n_mentors=50, n_mentees=80, n_pairings=120, seed=1,
-                           feedback_rate=0.0, heldout_fraction=0.0)
+    s = generate_programme(
+        tmp_path,
+        n_mentors=50,
+        n_mentees=80,
+        n_pairings=120,
+        seed=1,
+        feedback_rate=0.0,
+        heldout_fraction=0.0,
+    )
     assert s.pairings == 120 and s.feedback == 0 and s.heldout_mentees == 0
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_mentors": 0}, {"n_mentees": 1}, {"heldout_fraction": 1.0}, {"feedback_rate": -1.0},
-     {"as_of": date(2023, 1, 2)}],
+    [
+        {"n_mentors": 0},
+        {"n_mentees": 1},
+        {"heldout_fraction": 1.0},
+        {"feedback_rate": -1.0},
+        {"as_of": date(2023, 1, 2)},
+    ],
 )
 def test_rejects_bad_arguments(tmp_path: Path, kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"n_mentors": 10, "n_mentees": 10, **kwargs}

@@ -32,8 +32,13 @@ def compat() -> CompatibilityModel:
     rng = np.random.default_rng(0)
     _, mentors, _ = sample_mentors(rng, 300)
     _, mentees = sample_mentees(rng, 400)
-    return CompatibilityModel(LatentModel(), mentees, mentors, [t.family for t in TOPICS],
-                              zone_offsets_hours(date(2026, 10, 1)))
+    return CompatibilityModel(
+        LatentModel(),
+        mentees,
+        mentors,
+        [t.family for t in TOPICS],
+        zone_offsets_hours(date(2026, 10, 1)),
+    )
 
 
 def test_timezone_overlap_counts_shared_working_hours() -> None:
@@ -78,7 +83,8 @@ def test_fast_paths_agree_with_the_components(compat: CompatibilityModel) -> Non
     reference = compat.components(e, m, load).logit(compat.model)
     assert np.allclose(compat.logit(e, m, load), reference, atol=1e-5)
     assert compat.logit_one(int(e[0]), int(m[0]), float(load[0])) == pytest.approx(
-        float(reference[0]), abs=1e-5)
+        float(reference[0]), abs=1e-5
+    )
     block = compat.logit_block(e[:4], np.zeros(300))
     for r in range(4):
         assert np.allclose(block[r], compat.logit(np.full(300, e[r]), np.arange(300)), atol=1e-5)

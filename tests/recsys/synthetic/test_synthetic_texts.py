@@ -26,14 +26,23 @@ def _words(text: str) -> set[str]:
 def test_topic_bank_is_broad() -> None:
     assert len(TOPICS) >= 40
     assert len({t.family for t in TOPICS}) >= 10
-    for key in ("public_speaking", "negotiation", "writing", "returning_from_leave",
-                "first_time_manager", "career_change", "budgeting", "recruiting"):
+    for key in (
+        "public_speaking",
+        "negotiation",
+        "writing",
+        "returning_from_leave",
+        "first_time_manager",
+        "career_change",
+        "budgeting",
+        "recruiting",
+    ):
         assert key in TOPIC_INDEX
     for t in TOPICS:
         assert t.problems and t.wants and len(t.expertise) >= 2 and t.tags, t.key
         # mentees write about themselves: first person, problem-oriented
-        assert all(re.search(r"\b(I|I'm|I've|my|me|our|we|us)\b", p, re.IGNORECASE)
-                   for p in t.problems), t.key
+        assert all(
+            re.search(r"\b(I|I'm|I've|my|me|our|we|us)\b", p, re.IGNORECASE) for p in t.problems
+        ), t.key
 
 
 def test_goal_and_bio_vocabularies_of_a_topic_barely_overlap() -> None:
@@ -42,8 +51,9 @@ def test_goal_and_bio_vocabularies_of_a_topic_barely_overlap() -> None:
     for t in TOPICS:
         goal_words = set().union(*(_words(x) for x in t.problems + t.wants))
         bio_words = set().union(*(_words(x) for x in t.expertise))
-        shared += len(goal_words & bio_words - {"with", "your", "that", "through", "without",
-                                                "into", "from"})
+        shared += len(
+            goal_words & bio_words - {"with", "your", "that", "through", "without", "into", "from"}
+        )
     assert shared <= 3
 
 
@@ -51,15 +61,31 @@ def test_renderers_vary_and_mention_style_differently() -> None:
     rng = random.Random(0)
     dept = DEPARTMENTS[0]
     bios = {
-        render_mentor_bio(rng, title=title_for(rng, dept, 5), department=dept.name, years=12,
-                          topics=[TOPIC_INDEX["public_speaking"]], structure=1, modality=-1,
-                          show_structure=True, show_modality=True)
+        render_mentor_bio(
+            rng,
+            title=title_for(rng, dept, 5),
+            department=dept.name,
+            years=12,
+            topics=[TOPIC_INDEX["public_speaking"]],
+            structure=1,
+            modality=-1,
+            show_structure=True,
+            show_modality=True,
+        )
         for _ in range(200)
     }
     goals = {
-        render_mentee_goals(rng, title=title_for(rng, dept, 2), department=dept.name,
-                            topics=[TOPIC_INDEX["public_speaking"]], unclear=False, structure=1,
-                            modality=-1, show_structure=True, show_modality=True)
+        render_mentee_goals(
+            rng,
+            title=title_for(rng, dept, 2),
+            department=dept.name,
+            topics=[TOPIC_INDEX["public_speaking"]],
+            unclear=False,
+            structure=1,
+            modality=-1,
+            show_structure=True,
+            show_modality=True,
+        )
         for _ in range(200)
     }
     assert len(bios) > 150 and len(goals) > 150

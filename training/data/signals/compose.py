@@ -37,15 +37,22 @@ class Persona:
 
 
 def _persona(rng: random.Random, bank: Any, role: str) -> Persona:
-    other = {"mentee": "mentor", "mentor": "mentee", "coordinator": rng.choice(["mentor", "mentee"])}
+    other = {
+        "mentee": "mentor",
+        "mentor": "mentee",
+        "coordinator": rng.choice(["mentor", "mentee"]),
+    }
     name, gender = rng.choice(bank.NAMES)
     pron = ("she", "her", "her") if gender == "f" else ("he", "him", "his")
     choice = rng.random()
     if choice < 0.45:
         return Persona(*pron)
     if choice < 0.75:
-        return Persona(name, name if rng.random() < 0.5 else pron[1], f"{name}'s"
-                       if rng.random() < 0.5 else pron[2])
+        return Persona(
+            name,
+            name if rng.random() < 0.5 else pron[1],
+            f"{name}'s" if rng.random() < 0.5 else pron[2],
+        )
     role_noun = f"my {other[role]}" if role != "coordinator" else f"the {other[role]}"
     return Persona(role_noun, pron[1], pron[2])
 
@@ -65,7 +72,7 @@ def _typo(rng: random.Random, text: str) -> str:
     w = words[i]
     j = rng.randrange(1, len(w) - 2)
     swap = rng.random() < 0.5  # swap two letters, or drop one
-    w = w[:j] + w[j + 1] + w[j] + w[j + 2:] if swap else w[:j] + w[j + 1:]
+    w = w[:j] + w[j + 1] + w[j] + w[j + 2 :] if swap else w[:j] + w[j + 1 :]
     words[i] = w
     return " ".join(words)
 
@@ -142,7 +149,10 @@ def compose(
             rows.append(_note(rng, bank, [(frag, [label])], n_neutral=rng.choice([0, 0, 1, 1, 2])))
     for _ in range(multi):
         a, b = rng.sample(list(LABELS), 2)
-        parts: list[tuple[str, list[str]]] = [(rng.choice(labelled[a]), [a]), (rng.choice(labelled[b]), [b])]
+        parts: list[tuple[str, list[str]]] = [
+            (rng.choice(labelled[a]), [a]),
+            (rng.choice(labelled[b]), [b]),
+        ]
         if rng.random() < 0.3:
             parts.append((rng.choice(bank.NEGATED + bank.HYPOTHETICAL + bank.OFF_TOPIC), []))
         rows.append(_note(rng, bank, parts, n_neutral=rng.choice([0, 1])))
@@ -188,6 +198,7 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
     """Split every fragment list of ``bank`` into two disjoint banks (``share`` goes to the
     second). The validation split is built from fragments the model never trains on, so the
     thresholds tuned on it reflect unseen phrasing rather than memorised sentences."""
+
     def _rank(item: Any) -> str:
         # a fragment's side depends on its own text only, so adding fragments later does not
         # reshuffle the existing ones between training and validation
@@ -199,8 +210,7 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
         k = max(1, round(len(order) * share))
         return order[k:], order[:k]
 
-    first: dict[str, Any] = {"OPENERS": bank.OPENERS, "CLOSERS": bank.CLOSERS,
-                             "NAMES": bank.NAMES}
+    first: dict[str, Any] = {"OPENERS": bank.OPENERS, "CLOSERS": bank.CLOSERS, "NAMES": bank.NAMES}
     second = dict(first)
     # slot templates stay on the training side: validation measures unseen hand-written text
     first["TEMPLATES"] = getattr(bank, "TEMPLATES", {})
@@ -217,10 +227,13 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
 
 def training_bank() -> Any:
     """``fragments_train`` with the paraphrase batch of ``fragments_train_more`` merged in."""
-    merged = {name: getattr(fragments_train, name) for name in dir(fragments_train)
-              if name.isupper()}
-    merged["LABELLED"] = {label: [*frags, *fragments_train_more.LABELLED.get(label, [])]
-                          for label, frags in fragments_train.LABELLED.items()}
+    merged = {
+        name: getattr(fragments_train, name) for name in dir(fragments_train) if name.isupper()
+    }
+    merged["LABELLED"] = {
+        label: [*frags, *fragments_train_more.LABELLED.get(label, [])]
+        for label, frags in fragments_train.LABELLED.items()
+    }
     for name in ("NEUTRAL", "NEGATED", "HYPOTHETICAL", "OFF_TOPIC"):
         merged[name] = [*merged[name], *getattr(fragments_train_more, name)]
     return SimpleNamespace(**merged)
@@ -228,13 +241,27 @@ def training_bank() -> Any:
 
 def main() -> None:
     train_bank, val_bank = split_bank(training_bank(), seed=7, share=0.2)
-    write_jsonl(HERE / "train.jsonl", compose(
-        train_bank, seed=13, single_per_label=150, multi=320, unlabelled=420, contrast_repeats=8,
-        template_per_label=250))
-    write_jsonl(HERE / "validation.jsonl", compose(
-        val_bank, seed=17, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=4))
-    test = compose(fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110,
-                   contrast_repeats=3)
+    write_jsonl(
+        HERE / "train.jsonl",
+        compose(
+            train_bank,
+            seed=13,
+            single_per_label=150,
+            multi=320,
+            unlabelled=420,
+            contrast_repeats=8,
+            template_per_label=250,
+        ),
+    )
+    write_jsonl(
+        HERE / "validation.jsonl",
+        compose(
+            val_bank, seed=17, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=4
+        ),
+    )
+    test = compose(
+        fragments_test, seed=2024, single_per_label=45, multi=80, unlabelled=110, contrast_repeats=3
+    )
     write_jsonl(TEST_PATH, test)
 
 

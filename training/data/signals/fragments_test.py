@@ -273,33 +273,61 @@ OFF_TOPIC: list[str] = [
 ]
 
 CONTRAST: list[tuple[str, list[str]]] = [
-    ("The first couple of sessions were stiff, but now we get on really well.",
-     ["positive_progress"]),
+    (
+        "The first couple of sessions were stiff, but now we get on really well.",
+        ["positive_progress"],
+    ),
     ("Even though I'm flat out at work, we haven't skipped a session.", []),
     ("{S} was slow to respond at first, but that's fixed now.", []),
     ("Despite {P} packed diary, {S} always shows up.", []),
-    ("{S} is super supportive, but {S} keeps cancelling on me.",
-     ["positive_progress", "low_commitment"]),
-    ("Initially I dreaded showing {O} my work; now I actually look forward to it.",
-     ["positive_progress"]),
+    (
+        "{S} is super supportive, but {S} keeps cancelling on me.",
+        ["positive_progress", "low_commitment"],
+    ),
+    (
+        "Initially I dreaded showing {O} my work; now I actually look forward to it.",
+        ["positive_progress"],
+    ),
     ("We're both stretched, but we still make the sessions count.", ["positive_progress"]),
-    ("The sessions are good, but {S} made a remark about my looks that I didn't like.",
-     ["positive_progress", "boundary_concern"]),
+    (
+        "The sessions are good, but {S} made a remark about my looks that I didn't like.",
+        ["positive_progress", "boundary_concern"],
+    ),
 ]
 
 OPENERS: dict[str, list[str]] = {
-    "mentee": ["Update.", "Monthly feedback:", "Here's where we are.", "Hello,",
-               "A few words on the mentoring so far.", ""],
+    "mentee": [
+        "Update.",
+        "Monthly feedback:",
+        "Here's where we are.",
+        "Hello,",
+        "A few words on the mentoring so far.",
+        "",
+    ],
     "mentor": ["From the mentor side:", "Quick reflection.", "My notes:", "Checking in.", ""],
-    "coordinator": ["Coordinator notes:", "Call with both participants.",
-                    "Programme check:", "Summary of my conversation with the pair."],
+    "coordinator": [
+        "Coordinator notes:",
+        "Call with both participants.",
+        "Programme check:",
+        "Summary of my conversation with the pair.",
+    ],
 }
 
 CLOSERS: list[str] = [
-    "Speak soon.", "Thanks for checking in.", "That's it.", "Regards.", "Any questions, shout.",
+    "Speak soon.",
+    "Thanks for checking in.",
+    "That's it.",
+    "Regards.",
+    "Any questions, shout.",
 ]
 
 NAMES: list[tuple[str, str]] = [
-    ("Ingrid", "f"), ("Mateo", "m"), ("Yuki", "f"), ("Omar", "m"), ("Chloe", "f"),
-    ("Dmitri", "m"), ("Zanele", "f"), ("Patrick", "m"),
+    ("Ingrid", "f"),
+    ("Mateo", "m"),
+    ("Yuki", "f"),
+    ("Omar", "m"),
+    ("Chloe", "f"),
+    ("Dmitri", "m"),
+    ("Zanele", "f"),
+    ("Patrick", "m"),
 ]

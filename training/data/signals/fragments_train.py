@@ -461,41 +461,82 @@ CONTRAST: list[tuple[str, list[str]]] = [
     ("It was a bit awkward at first, but we've really found our feet now.", ["positive_progress"]),
     ("Although we're both swamped, we always make the session happen.", ["positive_progress"]),
     ("{S} used to reply slowly, but that's sorted now.", []),
-    ("Early on I was nervous about sharing drafts, but now I bring everything.",
-     ["positive_progress"]),
+    (
+        "Early on I was nervous about sharing drafts, but now I bring everything.",
+        ["positive_progress"],
+    ),
     ("Even though {P} calendar is packed, {S} never skips our call.", []),
-    ("We struggled to agree a focus initially; these days we're really clear.",
-     ["positive_progress"]),
+    (
+        "We struggled to agree a focus initially; these days we're really clear.",
+        ["positive_progress"],
+    ),
     ("The sessions are useful, but {S} keeps cancelling.", ["positive_progress", "low_commitment"]),
-    ("{S} is lovely, but {S} never answers my messages.",
-     ["communication_breakdown"]),
+    ("{S} is lovely, but {S} never answers my messages.", ["communication_breakdown"]),
     ("Despite the deadline chaos, we've kept every meeting.", []),
     ("We had a rocky start, but things have turned a corner.", ["positive_progress"]),
-    ("{S} gives great advice, however {S} shared something I said in private with my boss.",
-     ["positive_progress", "boundary_concern"]),
-    ("I was worried we weren't a good pairing at the start, but we get on brilliantly now.",
-     ["positive_progress"]),
+    (
+        "{S} gives great advice, however {S} shared something I said in private with my boss.",
+        ["positive_progress", "boundary_concern"],
+    ),
+    (
+        "I was worried we weren't a good pairing at the start, but we get on brilliantly now.",
+        ["positive_progress"],
+    ),
     ("Initially {S} was hard to reach; now {S} gets back to me the same day.", []),
     ("Work is mad right now, but we still protect our hour.", []),
 ]
 
 OPENERS: dict[str, list[str]] = {
-    "mentee": ["Quick update:", "Check-in note.", "Month two.", "Hi,", "Feedback for this month:",
-               "Some thoughts after our latest session.", "Honest update.", ""],
-    "mentor": ["Mentor check-in.", "Update from my side:", "Notes from this month.",
-               "Brief note:", "Reflecting on the last few weeks:", ""],
-    "coordinator": ["Coordinator check-in call.", "Spoke to the pair today.",
-                    "Mid-programme review:", "Follow-up with the pairing.", "Note for file:"],
+    "mentee": [
+        "Quick update:",
+        "Check-in note.",
+        "Month two.",
+        "Hi,",
+        "Feedback for this month:",
+        "Some thoughts after our latest session.",
+        "Honest update.",
+        "",
+    ],
+    "mentor": [
+        "Mentor check-in.",
+        "Update from my side:",
+        "Notes from this month.",
+        "Brief note:",
+        "Reflecting on the last few weeks:",
+        "",
+    ],
+    "coordinator": [
+        "Coordinator check-in call.",
+        "Spoke to the pair today.",
+        "Mid-programme review:",
+        "Follow-up with the pairing.",
+        "Note for file:",
+    ],
 }
 
 CLOSERS: list[str] = [
-    "Will update next month.", "Thanks!", "Happy to discuss.", "That's all for now.",
-    "Let me know if you need more.", "Cheers.", "More next time.",
+    "Will update next month.",
+    "Thanks!",
+    "Happy to discuss.",
+    "That's all for now.",
+    "Let me know if you need more.",
+    "Cheers.",
+    "More next time.",
 ]
 
 NAMES: list[tuple[str, str]] = [
-    ("Priya", "f"), ("Tom", "m"), ("Aisha", "f"), ("Lukas", "m"), ("Mei", "f"), ("Carlos", "m"),
-    ("Fatima", "f"), ("Ben", "m"), ("Sofia", "f"), ("Kwame", "m"), ("Hannah", "f"), ("Raj", "m"),
+    ("Priya", "f"),
+    ("Tom", "m"),
+    ("Aisha", "f"),
+    ("Lukas", "m"),
+    ("Mei", "f"),
+    ("Carlos", "m"),
+    ("Fatima", "f"),
+    ("Ben", "m"),
+    ("Sofia", "f"),
+    ("Kwame", "m"),
+    ("Hannah", "f"),
+    ("Raj", "m"),
 ]
 
 # Slot templates: "(a|b|c)" picks one alternative at random. They widen the vocabulary each
