@@ -645,12 +645,8 @@ class ModelEngine:
 
 def model_engine_provider(ctx: AppContext) -> ModelEngine:
     """``engine_provider`` for :func:`serving.app.create_app`: loads the champions in the
-    serving process and warms the default organisation's catalog when it has mentors."""
-    warm: list[str] = []
+    serving process and builds the catalog and index of every organisation that has mentors
+    before ``/readyz`` reports ready (the first request must not pay for it)."""
     with ctx.sessions() as session:
-        has_mentors = session.scalar(
-            select(func.count()).select_from(db.Mentor).where(db.Mentor.org_id == ctx.settings.org)
-        )
-    if has_mentors:
-        warm.append(ctx.settings.org)
+        warm = list(session.scalars(select(db.Mentor.org_id).distinct().order_by(db.Mentor.org_id)))
     return ModelEngine(ctx).start(warm_orgs=warm)
