@@ -46,8 +46,17 @@ class Base(DeclarativeBase):
     }
 
 
+def naive_utc(moment: dt.datetime | None = None) -> dt.datetime:
+    """Naive UTC, how the store keeps datetimes; ``None`` means now."""
+    if moment is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return naive_utc()
 
 
 class Organisation(Base):

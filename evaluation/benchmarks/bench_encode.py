@@ -143,7 +143,7 @@ def compose_goals(rng: random.Random) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _texts_from_programme(n_bios: int, n_goals: int, seed: int) -> tuple[list[str], list[str]]:
+def programme_texts(n_bios: int, n_goals: int, seed: int) -> tuple[list[str], list[str]]:
     """Bios and goals from the project's synthetic programme generator (written to files)."""
     from recsys.synthetic import generate_programme
 
@@ -165,7 +165,7 @@ def _texts_from_programme(n_bios: int, n_goals: int, seed: int) -> tuple[list[st
 def realistic_texts(n_bios: int, n_goals: int, seed: int = 0) -> tuple[list[str], list[str], str]:
     """(bios, goals, source): the synthetic programme's texts if importable, else composed."""
     try:
-        bios, goals = _texts_from_programme(n_bios, n_goals, seed)
+        bios, goals = programme_texts(n_bios, n_goals, seed)
         if len(bios) == n_bios and len(goals) == n_goals:
             return bios, goals, "recsys.synthetic.generate_programme"
     except Exception:  # generator missing or its interface differs: compose our own

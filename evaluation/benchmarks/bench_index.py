@@ -29,7 +29,6 @@ import json
 import os
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,29 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.benchmarks.bench_encode import programme_texts
 from recsys.retrieval.index import CandidateIndex
 from recsys.runtime import configure_threads, import_faiss
 
 RECALL_K = 10
 SERVE_K = 100
-
-
-def _programme_texts(n_mentors: int, n_mentees: int, seed: int) -> tuple[list[str], list[str]]:
-    from recsys.synthetic import generate_programme
-
-    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
-        generate_programme(
-            Path(tmp),
-            n_mentors=n_mentors,
-            n_mentees=n_mentees,
-            n_pairings=0,
-            seed=seed,
-            feedback_rate=0.0,
-            heldout_fraction=0.0,
-        )
-        bios = [json.loads(line)["bio"] for line in (Path(tmp) / "mentors.jsonl").open()]
-        goals = [json.loads(line)["goals"] for line in (Path(tmp) / "mentees.jsonl").open()]
-    return bios, goals
 
 
 def compose_variants(per_doc: Sequence[np.ndarray], count: int, seed: int) -> np.ndarray:
@@ -113,7 +95,7 @@ def load_vectors(
     from recsys.retrieval.cache import EmbeddingCache
 
     t0 = time.perf_counter()
-    bios, goals = _programme_texts(n_encoded, n_queries, seed)
+    bios, goals = programme_texts(n_encoded, n_queries, seed)
     generate_s = time.perf_counter() - t0
     embedder = Embedder.load(backend=backend, threads=threads, home=home)  # type: ignore[arg-type]
     engine = sa.create_engine(f"sqlite:///{bench_dir / 'embedding-cache.db'}")

@@ -290,7 +290,7 @@ def scan(
         from recsys.settings import get_settings
 
         settings = get_settings()
-    stamp = _naive_utc(now)
+    stamp = db.naive_utc(now)
     report = ScanReport(as_of=as_of, scanned=len(risks))
     for risk in risks:
         boundary = _has_boundary(risk)
@@ -399,7 +399,7 @@ def enqueue_notifications(
     now: dt.datetime | None = None,
 ) -> int:
     """One outbox message per configured target; returns how many were enqueued."""
-    stamp = _naive_utc(now)
+    stamp = db.naive_utc(now)
     payload: dict[str, Any] = {
         "schema_version": PAYLOAD_SCHEMA_VERSION,
         "event": event,
@@ -448,7 +448,7 @@ def list_alerts(
         stmt = stmt.where(a.status == status)
     if since is not None:
         moment = since if isinstance(since, dt.datetime) else dt.datetime.combine(since, dt.time())
-        stmt = stmt.where(a.updated_at >= _naive_utc(moment))
+        stmt = stmt.where(a.updated_at >= db.naive_utc(moment))
     stmt = stmt.order_by(a.updated_at.desc(), a.id.desc())
     alerts = list(session.scalars(stmt))
     # JSON containment differs per dialect; alert lists are small, so filter here.
@@ -473,7 +473,7 @@ def acknowledge(
         raise AlertStateError(f"alert {alert_id} is resolved")
     if alert.status == OPEN:
         alert.status = ACKNOWLEDGED
-        alert.updated_at = _naive_utc(now)
+        alert.updated_at = db.naive_utc(now)
         session.flush()
     return alert
 
@@ -484,21 +484,12 @@ def resolve(
     """open / acknowledged → resolved (resolving twice is a no-op)."""
     alert = get_alert(session, org, alert_id)
     if alert.status != RESOLVED:
-        stamp = _naive_utc(now)
+        stamp = db.naive_utc(now)
         alert.status = RESOLVED
         alert.resolved_at = stamp
         alert.updated_at = stamp
         session.flush()
     return alert
-
-
-def _naive_utc(moment: dt.datetime | None) -> dt.datetime:
-    """Naive UTC (how the store keeps datetimes)."""
-    if moment is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -320,7 +320,7 @@ def deliver_due(
     Each outcome is committed on its own, so a crash half-way loses no progress. Safe to call
     from the CLI and from the service's background task at the same time.
     """
-    moment = _naive_utc(now)
+    moment = db.naive_utc(now)
     report = DeliveryReport()
     messages = _claim(session_factory, moment, limit, org)
     if not messages:
@@ -374,11 +374,3 @@ def outbox_summary(session: Session, org: str | None = None) -> dict[str, int]:
         stmt = stmt.where(o.org_id == org)
     pending, failing, delivered = session.execute(stmt).one()
     return {"pending": int(pending), "failing": int(failing), "delivered": int(delivered)}
-
-
-def _naive_utc(moment: dt.datetime | None) -> dt.datetime:
-    if moment is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
