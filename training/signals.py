@@ -62,8 +62,10 @@ class SignalTrainingParams:
     ngram_size: int = 2
     hash_length: int = 262144
     boundary_min_recall: float = 0.98
-    # a floor keeps thresholds clear of the scores unseen everyday text gets
-    threshold_min: float = 0.4
+    # a floor keeps thresholds clear of the scores unseen everyday text gets; 0.3 rather than
+    # 0.4: over held-out training fragments (4 splits) it gained macro F1 (0.705 → 0.719)
+    # at the same false-alarm rate, since unseen phrasing of a real signal often scores 0.3–0.4
+    threshold_min: float = 0.3
     threshold_max: float = 0.85
     # validation false-alarm budget (target ≤ 0.10 on unseen notes: keep a margin)
     max_false_alarm: float = 0.10

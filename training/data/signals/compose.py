@@ -23,7 +23,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from models.signals import LABELS
-from training.data.signals import fragments_test, fragments_train, fragments_train_more
+from training.data.signals import (
+    fragments_test,
+    fragments_train,
+    fragments_train_more,
+    fragments_train_third,
+)
 
 HERE = Path(__file__).resolve().parent
 TEST_PATH = HERE.parents[2] / "evaluation" / "data" / "signals_test.jsonl"
@@ -225,17 +230,24 @@ def split_bank(bank: Any, *, seed: int, share: float) -> tuple[Any, Any]:
     return SimpleNamespace(**first), SimpleNamespace(**second)
 
 
+PARAPHRASE_BATCHES: tuple[Any, ...] = (fragments_train_more, fragments_train_third)
+"""Later fragment batches merged into ``fragments_train`` (labelled fragments and distractors)."""
+
+
 def training_bank() -> Any:
-    """``fragments_train`` with the paraphrase batch of ``fragments_train_more`` merged in."""
+    """``fragments_train`` with the paraphrase batches of :data:`PARAPHRASE_BATCHES` merged in."""
     merged = {
         name: getattr(fragments_train, name) for name in dir(fragments_train) if name.isupper()
     }
     merged["LABELLED"] = {
-        label: [*frags, *fragments_train_more.LABELLED.get(label, [])]
+        label: [*frags, *(f for batch in PARAPHRASE_BATCHES for f in batch.LABELLED.get(label, []))]
         for label, frags in fragments_train.LABELLED.items()
     }
-    for name in ("NEUTRAL", "NEGATED", "HYPOTHETICAL", "OFF_TOPIC"):
-        merged[name] = [*merged[name], *getattr(fragments_train_more, name)]
+    for name in ("NEUTRAL", "NEGATED", "HYPOTHETICAL", "OFF_TOPIC", "CONTRAST"):
+        merged[name] = [
+            *merged[name],
+            *(item for batch in PARAPHRASE_BATCHES for item in getattr(batch, name, [])),
+        ]
     return SimpleNamespace(**merged)
 
 
