@@ -128,10 +128,5 @@ def test_full_training_meets_boundary_and_false_alarm_targets(full_result) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="target not reached yet: macro F1 0.775 on the held-out test set (recall on "
-    "unseen phrasing); remove this marker once it is",
-)
 def test_full_training_meets_macro_f1_target_on_held_out_test_set(full_result) -> None:
     assert full_result.test_metrics["macro_f1"] >= 0.80
