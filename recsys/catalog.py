@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -112,9 +112,50 @@ class MentorCatalog:
     history: MentorHistory
     encoder_id: str
     index: Any = None  # CandidateIndex, attached by the serving engine / evaluation
+    # ((id(index), slot_version), slot of each row or None when slot == row, row of each slot)
+    _slot_map: tuple[tuple[int, int], np.ndarray | None, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    # ------------------------------------------------------------------ retrieval
+    def _slot_mapping(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """(slot of each row, or None when every row sits in its own slot; row of each slot).
+
+        Cached until the index moves ids between slots (``slot_version``).
+        """
+        index = self.index
+        key = (id(index), index.slot_version)
+        if self._slot_map is None or self._slot_map[0] != key:
+            row_slot = index.slots_of(self.ids)
+            slot_row = np.full(index.slot_count, -1, np.int64)
+            present = row_slot >= 0
+            slot_row[row_slot[present]] = np.flatnonzero(present)
+            identity = index.slot_count == len(self.ids) and bool(
+                (row_slot == np.arange(len(self.ids))).all()
+            )
+            self._slot_map = (key, None if identity else row_slot, slot_row)
+        return self._slot_map[1], self._slot_map[2]
+
+    def nearest_rows(
+        self, query: np.ndarray, k: int, allowed_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` rows by bio cosine to ``query`` among ``allowed_rows`` (bool per row).
+
+        Returns (rows, cosines), best first; fewer than ``k`` only when fewer are allowed.
+        """
+        row_slot, slot_row = self._slot_mapping()
+        if row_slot is None:
+            slot_mask = allowed_rows
+        else:
+            slot_mask = np.zeros(len(slot_row), dtype=bool)
+            slot_mask[row_slot[allowed_rows & (row_slot >= 0)]] = True
+        slots, sims = self.index.search_allowed(query, k, slot_mask)
+        rows = slot_row[slots]
+        keep = rows >= 0
+        return rows[keep], sims[keep]
 
     @property
     def fingerprint(self) -> str:

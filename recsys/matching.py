@@ -205,18 +205,6 @@ def _banned_rows(
     return out
 
 
-def _acceptor(
-    row_of: Mapping[str, int], feasible: np.ndarray, shares_language: np.ndarray, banned: np.ndarray
-) -> Callable[[str], bool]:
-    banned_rows = set(banned.tolist())
-
-    def accept(mentor_id: str) -> bool:
-        r = row_of.get(mentor_id)
-        return r is not None and bool(feasible[r] and shares_language[r]) and r not in banned_rows
-
-    return accept
-
-
 def _top_candidates(
     catalog: MentorCatalog,
     mentees: MenteeBatch,
@@ -261,16 +249,14 @@ def _top_candidates(
                 rows_out.append(cand[order].astype(np.int64))
                 sims_out.append(s[order].astype(np.float32))
         return rows_out, sims_out
-    # large pools: the approximate index, widening past filters per mentee
+    # large pools: the index, with each mentee's constraints as a row mask inside the search
     for j in range(len(mentees.ids)):
-        accept = _acceptor(catalog.row_of, feasible_base, lang_masks[group_of[j]], banned[j])
-        hits = catalog.index.search_filtered(
-            mentees.goal_vec[j], n_candidates, accept, start=n_candidates
-        )
-        rows_out.append(
-            np.fromiter((catalog.row_of[m] for m, _ in hits), np.int64, count=len(hits))
-        )
-        sims_out.append(np.array([s for _, s in hits], dtype=np.float32))
+        ok = feasible_base & lang_masks[group_of[j]]
+        if len(banned[j]):
+            ok[banned[j]] = False
+        rows, sims = catalog.nearest_rows(mentees.goal_vec[j], n_candidates, ok)
+        rows_out.append(rows)
+        sims_out.append(sims)
     return rows_out, sims_out
 
 

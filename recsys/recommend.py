@@ -40,12 +40,32 @@ class Candidates:
 
 
 class FeasibilityCache:
-    """Active + free-capacity mask for all mentors, per as-of date (a few dates kept)."""
+    """Active + free-capacity mask for all mentors, per as-of date (a few dates kept), and
+    that mask narrowed to the mentors sharing a language with a mentee (per language set)."""
 
-    def __init__(self, catalog: MentorCatalog, max_dates: int = 8):
+    def __init__(self, catalog: MentorCatalog, max_dates: int = 8, max_masks: int = 64):
         self.catalog = catalog
         self._by_date: OrderedDict[dt.date, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._allowed: OrderedDict[tuple[dt.date, frozenset[str]], np.ndarray] = OrderedDict()
         self._max = max_dates
+        self._max_masks = max_masks
+
+    def allowed(self, as_of: dt.date, languages: frozenset[str]) -> np.ndarray:
+        """Rows that are active, have free capacity on ``as_of`` and share a language with a
+        mentee speaking ``languages`` (read-only; copy before narrowing it further)."""
+        key = (as_of, languages)
+        hit = self._allowed.get(key)
+        if hit is None:
+            ok, _ = self.base(as_of)
+            bits = self.catalog.mentee_language_bits(sorted(languages))
+            hit = ok & (self.catalog.lang_bits & bits).any(axis=1)
+            hit.flags.writeable = False
+            self._allowed[key] = hit
+            while len(self._allowed) > self._max_masks:
+                self._allowed.popitem(last=False)
+        else:
+            self._allowed.move_to_end(key)
+        return hit
 
     def base(self, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
         hit = self._by_date.get(as_of)
@@ -61,6 +81,53 @@ class FeasibilityCache:
         return hit
 
 
+def nearest_feasible(
+    catalog: MentorCatalog,
+    feasibility: FeasibilityCache,
+    mentees: MenteeBatch,
+    j: int,
+    *,
+    n_candidates: int,
+    as_of: dt.date,
+    exclude: frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Catalog rows of the ``n_candidates`` feasible mentors closest to mentee ``j``'s goals,
+    and their goal–bio cosines, best first.
+
+    The hard constraints are a row mask applied inside the index search (see
+    :meth:`CandidateIndex.search_allowed`), so full mentors never crowd out feasible ones.
+    """
+    ok = feasibility.allowed(as_of, mentees.languages[j])
+    banned = [catalog.row_of[m] for m in {*exclude, *mentees.excluded[j], mentees.ids[j]}
+              if m in catalog.row_of]  # fmt: skip
+    if banned:
+        ok = ok.copy()
+        ok[banned] = False
+    return catalog.nearest_rows(mentees.goal_vec[j], n_candidates, ok)
+
+
+def candidate_features(
+    catalog: MentorCatalog,
+    feasibility: FeasibilityCache,
+    mentees: MenteeBatch,
+    j: int,
+    rows: np.ndarray,
+    sims: np.ndarray,
+    *,
+    as_of: dt.date,
+) -> Candidates:
+    """Pair features of mentee ``j`` with candidate ``rows`` as of a date."""
+    _, base_load = feasibility.base(as_of)
+    load = base_load[rows]
+    inputs = pair_inputs(
+        catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
+        load=load,
+    )  # fmt: skip
+    return Candidates(
+        rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load
+    )
+
+
 def retrieve_candidates(
     catalog: MentorCatalog,
     feasibility: FeasibilityCache,
@@ -71,37 +138,11 @@ def retrieve_candidates(
     as_of: dt.date,
     exclude: frozenset[str] = frozenset(),
 ) -> Candidates:
-    """Top ``n_candidates`` feasible mentors by goal–bio similarity, widening past filters."""
-    base_ok, base_load = feasibility.base(as_of)
-    mentee_bits = catalog.mentee_language_bits(sorted(mentees.languages[j]))
-    banned = set(exclude) | set(mentees.excluded[j])
-    banned.add(mentees.ids[j])
-    row_of, lang_bits = catalog.row_of, catalog.lang_bits
-
-    def accept(mentor_id: str) -> bool:
-        r = row_of.get(mentor_id)
-        return (
-            r is not None
-            and bool(base_ok[r])
-            and bool((lang_bits[r] & mentee_bits).any())
-            and mentor_id not in banned
-        )
-
-    # Ask for twice the depth up front: some candidates are usually filtered, and a second
-    # (widened) search costs more than the extra depth.
-    hits = catalog.index.search_filtered(
-        mentees.goal_vec[j], n_candidates, accept, start=2 * n_candidates
+    """Top ``n_candidates`` feasible mentors by goal–bio similarity, with their features."""
+    rows, sims = nearest_feasible(
+        catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude
     )
-    rows = np.fromiter((row_of[m] for m, _ in hits), np.int64, count=len(hits))
-    sims = np.array([s for _, s in hits], dtype=np.float32)
-    load = base_load[rows]
-    inputs = pair_inputs(
-        catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
-        load=load,
-    )  # fmt: skip
-    return Candidates(
-        rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load
-    )
+    return candidate_features(catalog, feasibility, mentees, j, rows, sims, as_of=as_of)
 
 
 def reason_context(

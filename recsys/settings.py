@@ -43,7 +43,14 @@ class Settings(BaseSettings):
         default="all-MiniLM-L6-v2",
         description="Model name (hub id) or local path. The default loads the bundled copy.",
     )
-    encoder_backend: EncoderBackend = "torch"
+    # onnx-int8: ~3x faster than torch fp32 per request here, ranking NDCG unchanged
+    # (README "Measured"); torch stays available as the fp32 reference.
+    encoder_backend: EncoderBackend = "onnx-int8"
+    encoder_cache: Path | None = Field(
+        default=None,
+        description="Where ONNX exports of the encoder are kept (a per-machine cache shared by "
+        "every RECSYS_HOME); default $XDG_CACHE_HOME/recsys/encoders or ~/.cache/recsys/encoders.",
+    )
     encoder_batch_size: int = 64
     threads: int = Field(default=2, ge=1, description="torch / FAISS / LightGBM threads.")
 
@@ -99,6 +106,15 @@ class Settings(BaseSettings):
     @property
     def mlflow_artifact_dir(self) -> Path:
         return (self.home / "mlartifacts").resolve()
+
+    @property
+    def encoder_cache_dir(self) -> Path:
+        import os
+
+        if self.encoder_cache is not None:
+            return self.encoder_cache.expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base).expanduser() / "recsys" / "encoders"
 
     @property
     def index_dir(self) -> Path:

@@ -62,8 +62,18 @@ class ServingEngine(Protocol):
         ...
 
     async def recommend(
-        self, org: str, mentee: MenteeIn, *, k: int, exclude: Sequence[str], as_of: dt.date
-    ) -> RecommendResult: ...
+        self,
+        org: str,
+        mentee: MenteeIn,
+        *,
+        k: int,
+        exclude: Sequence[str],
+        as_of: dt.date,
+        stored: bool = False,
+    ) -> RecommendResult:
+        """Ranked mentors for ``mentee``. ``stored``: the profile was loaded from the store, so
+        its goal vectors may come from the embedding cache (inline text is never cached)."""
+        ...
 
     async def analyze(self, texts: Sequence[str]) -> list[list[DetectedSignal]]:
         """Signals per text (stateless: nothing is stored)."""
@@ -324,7 +334,14 @@ class BaselineEngine:
 
     # -- recommendations ---------------------------------------------------------------
     async def recommend(
-        self, org: str, mentee: MenteeIn, *, k: int, exclude: Sequence[str], as_of: dt.date
+        self,
+        org: str,
+        mentee: MenteeIn,
+        *,
+        k: int,
+        exclude: Sequence[str],
+        as_of: dt.date,
+        stored: bool = False,
     ) -> RecommendResult:
         items = await anyio.to_thread.run_sync(
             lambda: self._recommend(org, mentee, k=k, exclude=exclude, as_of=as_of)

@@ -514,12 +514,25 @@ class ModelEngine:
 
     # ------------------------------------------------------------------ recommendations
     async def recommend(
-        self, org: str, mentee: MenteeIn, *, k: int, exclude: Sequence[str], as_of: dt.date
+        self,
+        org: str,
+        mentee: MenteeIn,
+        *,
+        k: int,
+        exclude: Sequence[str],
+        as_of: dt.date,
+        stored: bool = False,
     ) -> RecommendResult:
-        return await self._run(self._recommend, org, mentee, k, list(exclude), as_of)
+        return await self._run(self._recommend, org, mentee, k, list(exclude), as_of, stored)
 
     def _recommend(
-        self, org: str, mentee: MenteeIn, k: int, exclude: list[str], as_of: dt.date
+        self,
+        org: str,
+        mentee: MenteeIn,
+        k: int,
+        exclude: list[str],
+        as_of: dt.date,
+        stored: bool = False,
     ) -> RecommendResult:
         with self._orgs_lock:
             known = org in self._known_orgs
@@ -527,7 +540,7 @@ class ModelEngine:
             self._track(org)
         version = self._recommender.model_version
         recs = self._recommender.recommend(
-            org, [mentee], k=k, as_of=as_of, exclude=exclude, cached_text=False
+            org, [mentee], k=k, as_of=as_of, exclude=exclude, cached_text=stored
         )[0]
         items = [ScoredMentor(r.mentor_id, round(float(r.score), 6), list(r.reasons)) for r in recs]
         return RecommendResult(version, items)

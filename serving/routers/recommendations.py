@@ -110,7 +110,9 @@ async def recommend(
     start = time.perf_counter()
     # spreading re-ranks a longer list, so that less exposed mentors can move up into the top k
     depth = min(100, 3 * body.k) if body.spread_exposure > 0 else body.k
-    result = await engine.recommend(org, mentee, k=depth, exclude=exclude, as_of=as_of)
+    result = await engine.recommend(
+        org, mentee, k=depth, exclude=exclude, as_of=as_of, stored=body.mentee is None
+    )
     if body.spread_exposure > 0:
         result = await run_in_threadpool(
             _spread, sessions, org, result, as_of, body.spread_exposure

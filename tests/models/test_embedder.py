@@ -141,3 +141,30 @@ def test_onnx_backends_agree_with_torch(
     reloaded = Embedder.load(backend=backend, home=tmp_path)  # type: ignore[arg-type]
     assert sorted(p.name for p in tmp_path.glob("encoders/*/onnx/*.onnx")) == exported
     np.testing.assert_allclose(reloaded.encode(TEXTS), onnx.encode(TEXTS), atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "atol", "min_cosine"), [("onnx", 1e-5, 0.99999), ("onnx-int8", 0.08, 0.95)]
+)
+def test_onnx_row_parallel_paths_match_the_sequential_encoder(
+    tmp_path: Path, backend: str, atol: float, min_cosine: float
+) -> None:
+    """Two workers (bulk batches in flight, a request's rows split by length) give the same
+    vectors as sentence-transformers' own single-threaded encode on the same session. int8
+    activations are quantised per batch, so its vectors move a little with the batch."""
+    settings = Settings(home=tmp_path, encoder_backend=backend, threads=2)  # type: ignore[arg-type]
+    parallel = Embedder.from_settings(settings)
+    assert parallel._workers == 2
+    texts = [*TEXTS, "Short one.", "Another goal: negotiate my first promotion this year.", "x"]
+    reference = parallel._model.encode(texts, normalize_embeddings=True, batch_size=64)
+
+    def check(got: np.ndarray, want: np.ndarray) -> None:
+        np.testing.assert_allclose(got, want, atol=atol)
+        assert np.einsum("ij,ij->i", got.reshape(-1, 384), want.reshape(-1, 384)).min() > min_cosine
+
+    check(parallel.encode(texts, batch_size=2), reference)
+    check(parallel.encode_few(texts[:4]), reference[:4])
+    check(parallel.encode_one(texts[4]), reference[4])
+    parallel.close()
+    check(parallel.encode_few(texts[3:]), reference[3:])

@@ -392,3 +392,27 @@ def test_exposure_pressure(programme: tuple[RecommendationEngine, Path]) -> None
     for i, m in enumerate(catalog.ids):
         if catalog.capacity[i] > 0 and load.get(m, 0) >= catalog.capacity[i]:
             assert pressure[m] == 1.0
+
+
+def test_index_candidates_equal_the_dense_ones(
+    programme: tuple[RecommendationEngine, Path],
+    cohort: list[MenteeIn],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large pools take candidates from the index with the constraints as a row mask: on a
+    flat (exact) index they must be exactly the dense matmul's."""
+    from recsys import matching
+
+    engine, _ = programme
+    catalog = engine.catalog(ORG)
+    batch = engine.mentee_batch(cohort[:40])
+    base_ok, _ = engine.org_state(ORG).feasibility.base(AS_OF)
+    group_of, lang_masks = matching._language_masks(catalog, batch)
+    banned = matching._banned_rows(catalog, batch, None)
+    args = (catalog, batch, base_ok, group_of, lang_masks, banned, 12)
+    dense_rows, dense_sims = matching._top_candidates(*args)
+    monkeypatch.setattr(matching, "DENSE_MAX_MENTORS", 0)
+    index_rows, index_sims = matching._top_candidates(*args)
+    for d, i, ds, is_ in zip(dense_rows, index_rows, dense_sims, index_sims, strict=True):
+        assert set(d.tolist()) == set(i.tolist())
+        np.testing.assert_allclose(np.sort(ds), np.sort(is_), rtol=1e-5, atol=1e-6)

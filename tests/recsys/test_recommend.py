@@ -119,3 +119,27 @@ def test_unchanged_index_is_reused_from_disk(programme, tmp_path: Path):
     assert stamp.read_text() == fingerprint
     engine.invalidate("default")
     assert engine.catalog("default").fingerprint == fingerprint
+
+
+def test_nearest_rows_maps_index_slots_back_to_catalog_rows(programme):
+    from recsys.retrieval.index import CandidateIndex
+
+    engine, _, mentees = programme
+    cat = engine.org_state("default").catalog
+    # the same vectors inserted in reverse order: slot i holds catalog row n-1-i
+    reversed_index = CandidateIndex.build(
+        cat.ids[::-1], cat.bio_vec[::-1], encoder_id=cat.encoder_id, index_type="flat"
+    )
+    ok = np.ones(len(cat), dtype=bool)
+    ok[::3] = False
+    query = engine.mentee_batch(mentees[:1]).goal_vec[0]
+    original = cat.index
+    try:
+        cat.index = reversed_index
+        rows, sims = cat.nearest_rows(query, 15, ok)
+    finally:
+        cat.index = original
+    expected = np.argsort(-np.where(ok, cat.bio_vec @ query, -np.inf), kind="stable")[:15]
+    assert set(rows.tolist()) == set(expected.tolist())
+    np.testing.assert_allclose(sims, cat.bio_vec[rows] @ query, rtol=1e-5, atol=1e-6)
+    assert ok[rows].all()

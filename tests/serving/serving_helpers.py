@@ -91,7 +91,9 @@ class FakeEngine:
     def versions(self) -> dict[str, str | None]:
         return {"ranker": f"fake-{self.reloads}", "signals": None}
 
-    async def recommend(self, org: str, mentee: Any, *, k: int, exclude: Any, as_of: Any) -> Any:
+    async def recommend(
+        self, org: str, mentee: Any, *, k: int, exclude: Any, as_of: Any, stored: bool = False
+    ) -> Any:
         raise RuntimeError("secret internal detail")
 
     async def analyze(self, texts: Sequence[str]) -> list[list[DetectedSignal]]:

@@ -108,7 +108,8 @@ def test_damaged_rows_are_re_encoded(cache_engine: sa.Engine) -> None:
     with cache_engine.begin() as conn:
         conn.execute(sa.update(EmbeddingCacheEntry).values(vector=b"\x00\x01"))
     encoder.encoded.clear()
-    again = cache.encode_cached(encoder, ["fragile"])
+    fresh = EmbeddingCache(cache_engine)  # another process: nothing in its memory front
+    again = fresh.encode_cached(encoder, ["fragile"])
     assert encoder.encoded == ["fragile"]
     np.testing.assert_array_equal(again, expected)
     assert cache.count() == 1  # the bad row was replaced, not duplicated
@@ -143,3 +144,19 @@ def test_works_on_the_migrated_store(engine: sa.Engine) -> None:
     encoder.encoded.clear()
     np.testing.assert_array_equal(cache.encode_cached(encoder, ["two", "one"]), first[[1, 0]])
     assert encoder.encoded == [] and cache.count() == 2
+
+
+def test_memory_front_answers_repeated_reads_without_the_database(
+    cache_engine: sa.Engine,
+) -> None:
+    cache = EmbeddingCache(cache_engine, memory_entries=2)
+    encoder = CountingEncoder()
+    vectors = cache.encode_cached(encoder, ["a", "b"])
+    with cache_engine.begin() as conn:
+        conn.execute(sa.delete(EmbeddingCacheEntry))
+    hashes = [content_hash("a"), content_hash("b")]
+    remembered = cache.get_many(encoder.encoder_id, hashes, encoder.dim)
+    np.testing.assert_array_equal(remembered[hashes[0]], vectors[0])
+    assert EmbeddingCache(cache_engine).get_many(encoder.encoder_id, hashes, encoder.dim) == {}
+    cache.encode_cached(encoder, ["c"])  # bounded: the least recently used entry goes
+    assert set(cache.get_many(encoder.encoder_id, hashes, encoder.dim)) == {hashes[1]}

@@ -251,3 +251,59 @@ def test_search_filtered_scan_has_no_duplicates_on_tied_scores(index_type: str) 
     hits = index.search_filtered(same[0], 250, even, start=10)
     assert len(hits) == 250 and len({h for h, _ in hits}) == 250
     assert {h for h, _ in hits} <= even
+
+
+def _allowed_exact(vectors: np.ndarray, ok: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = np.where(ok, vectors @ query, -np.inf)
+    return [int(i) for i in np.argsort(-scores, kind="stable")[: min(k, int(ok.sum()))]]
+
+
+@pytest.mark.parametrize("share", [0.9, 0.3, 0.02])
+def test_search_allowed_is_exact_on_flat(share: float) -> None:
+    vectors = unit_rows(1000)
+    index = CandidateIndex.build(ids_for(1000), vectors, encoder_id=ENCODER, index_type="flat")
+    ok = np.random.default_rng(3).random(1000) < share
+    for query in unit_rows(4, seed=4):
+        slots, scores = index.search_allowed(query, 50, ok)
+        assert list(slots) == _allowed_exact(vectors, ok, query, 50)
+        assert ok[slots].all() and list(scores) == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("share", [0.6, 0.05])
+def test_search_allowed_on_hnsw_keeps_the_mask_and_k(share: float) -> None:
+    # exact_max below the allowed count forces the HNSW id-selector path for share=0.6; the
+    # sparse mask (100 allowed) is answered by the exact scan of just those rows.
+    vectors = unit_rows(2000)
+    index = CandidateIndex.build(
+        ids_for(2000), vectors, encoder_id=ENCODER, index_type="hnsw", exact_max=500
+    )
+    ok = np.random.default_rng(5).random(2000) < share
+    recalls = []
+    for query in unit_rows(10, seed=6):
+        slots, _ = index.search_allowed(query, 20, ok)
+        assert len(slots) == 20 and ok[slots].all() and len(set(slots.tolist())) == 20
+        recalls.append(len(set(slots.tolist()) & set(_allowed_exact(vectors, ok, query, 20))) / 20)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_search_allowed_skips_removed_slots_and_returns_all_when_few_allowed(
+    index_type: str,
+) -> None:
+    vectors = unit_rows(300)
+    index = CandidateIndex.build(ids_for(300), vectors, encoder_id=ENCODER, index_type=index_type)
+    index.remove(["m0", "m1", "m2"])
+    ok = np.zeros(300, dtype=bool)
+    ok[:8] = True  # three of them removed: only five live ones are allowed
+    slots, _ = index.search_allowed(vectors[0], 10, ok)
+    assert sorted(slots.tolist()) == [3, 4, 5, 6, 7]
+    empty, _ = index.search_allowed(vectors[0], 10, np.zeros(300, dtype=bool))
+    assert len(empty) == 0
+
+
+def test_slot_version_and_slots_follow_mutations() -> None:
+    index = CandidateIndex.build(ids_for(5), unit_rows(5), encoder_id=ENCODER, index_type="flat")
+    before = index.slot_version
+    assert index.slots_of(["m3", "nope"]).tolist() == [3, -1]
+    index.upsert(["new"], unit_rows(1, seed=9))
+    assert index.slot_version != before
+    assert index.slots_of(["new"]).tolist() == [5] and index.slot_count == 6
