@@ -30,6 +30,7 @@ from serving.errors import CatchAllMiddleware, install_handlers
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routers import ALL_ROUTERS
+from serving.served_log import ServedListWriter
 
 log = logging.getLogger("recsys.serving")
 
@@ -86,9 +87,11 @@ def create_app(
         loaded: ServingEngine = app.state.engine
         metrics.set_models(loaded.versions(), loaded.ready)
         log.info("serving with models %s", loaded.versions())
+        app.state.served_writer.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(app.state.served_writer.close)
             if owned is not None:
                 await _close(owned)
                 app.state.engine = None
@@ -104,6 +107,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
     app.state.principals = PrincipalCache()
+    app.state.served_writer = ServedListWriter(ctx.sessions)
     install_handlers(app)
     for router in ALL_ROUTERS:
         app.include_router(router)

@@ -20,6 +20,7 @@ from serving.auth import get_principal, require_roles
 from serving.engine import ServingEngine
 from serving.errors import ApiError
 from serving.metrics import Metrics
+from serving.served_log import ServedListWriter
 
 MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1  # databases take 64-bit offsets; nobody pages this far
@@ -82,6 +83,14 @@ async def get_metrics(request: Request) -> Metrics:
 
 
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+async def get_served_writer(request: Request) -> ServedListWriter:
+    writer: ServedListWriter = request.app.state.served_writer
+    return writer
+
+
+ServedWriterDep = Annotated[ServedListWriter, Depends(get_served_writer)]
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 """Any valid key, whatever its roles."""

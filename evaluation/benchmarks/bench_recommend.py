@@ -152,7 +152,12 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
 
 
 def bench_http(
-    ctx: Any, warmup: int, concurrency: list[int], seconds: float, modes: list[str]
+    ctx: Any,
+    warmup: int,
+    concurrency: list[int],
+    seconds: float,
+    modes: list[str],
+    client: str = "auto",
 ) -> dict[str, Any]:
     """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
     level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
@@ -162,7 +167,7 @@ def bench_http(
 
     import httpx
 
-    from evaluation.benchmarks.bench_http import run_scenario
+    from evaluation.benchmarks.bench_http import run_scenario, run_wrk, wrk_available
     from recsys import keys, store
     from recsys.commands.service import running_service
     from recsys.snapshot import load_mentees
@@ -184,14 +189,20 @@ def bench_http(
     log = ctx.settings.home / "bench-service.log"
     out: dict[str, Any] = {}
     with running_service(ctx.settings, log=log) as (base, _):
-        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as client:
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as warm:
             for i in range(warmup):
-                client.post("/v1/recommendations", json=bodies["inline"][i % len(mentees)])
+                warm.post("/v1/recommendations", json=bodies["inline"][i % len(mentees)])
         for mode in modes:
             for c in concurrency:
-                out[f"{mode}_c{c}"] = asyncio.run(
-                    run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
-                )
+                if client == "wrk" or (client == "auto" and wrk_available()):
+                    out[f"{mode}_c{c}"] = run_wrk(
+                        base, key, "/v1/recommendations", bodies[mode],
+                        concurrency=c, seconds=seconds,
+                    )  # fmt: skip
+                else:
+                    out[f"{mode}_c{c}"] = asyncio.run(
+                        run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
+                    )
     return out
 
 
@@ -208,6 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=20.0, help="Per concurrency level")
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--client", default="auto", choices=["auto", "wrk", "httpx"],
+        help="HTTP load generator: wrk when installed (auto), else a bounded async httpx loop",
+    )  # fmt: skip
     parser.add_argument(
         "--modes", nargs="+", default=["inline", "id"], choices=["inline", "id"],
         help="HTTP: inline mentee profiles and/or stored mentee ids",
@@ -237,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             report["in_process"] = bench_in_process(ctx, args.requests, args.warmup)
         if args.http:
             report["http"] = bench_http(
-                ctx, args.warmup, args.concurrency, args.seconds, args.modes
+                ctx, args.warmup, args.concurrency, args.seconds, args.modes, args.client
             )
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     json.dump(report, sys.stdout, indent=2)

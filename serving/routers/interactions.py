@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 
 from recsys import db, store
 from recsys.schemas import InteractionIn, InteractionOut
-from serving.deps import AppPrincipal, SessionDep
+from serving.deps import AppPrincipal, ServedWriterDep, SessionDep
 from serving.errors import invalid
 from serving.routers._common import ERROR_RESPONSES
 
@@ -19,11 +19,15 @@ router = APIRouter(prefix="/v1/interactions", tags=["interactions"], responses=E
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InteractionOut)
 def record_interaction(
-    body: InteractionIn, principal: AppPrincipal, session: SessionDep
+    body: InteractionIn,
+    principal: AppPrincipal,
+    session: SessionDep,
+    served_writer: ServedWriterDep,
 ) -> InteractionOut:
     """Record one event (shown, requested, accepted, declined)."""
     org = principal.org
     if body.recommendation_id is not None:
+        served_writer.wait_for(body.recommendation_id)  # a list served a moment ago
         served = session.get(db.RecommendationList, body.recommendation_id)
         if served is None or served.org_id != org:
             raise invalid(

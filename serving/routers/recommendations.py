@@ -3,6 +3,7 @@
 The route resolves the mentee (inline profile or stored id), awaits the engine (inference runs
 off the event loop) and records what it served: the list (``recommendation_lists``) and one
 ``shown`` interaction per mentor with its position, so every served list becomes training data.
+The record is written behind the response by :class:`serving.served_log.ServedListWriter`.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from recsys import db, store
-from recsys.schemas import InteractionEvent, MenteeIn
-from serving.deps import AppPrincipal, EngineDep, MetricsDep, SessionsDep
+from recsys.schemas import MenteeIn
+from serving.deps import AppPrincipal, EngineDep, MetricsDep, ServedWriterDep, SessionsDep
 from serving.engine import RecommendResult
 from serving.errors import not_found
 from serving.routers._common import ERROR_RESPONSES, NOT_FOUND, NOT_READY
 from serving.schemas import RecommendationRequest, RecommendationResponse, RecommendedMentor
+from serving.served_log import ServedList
 
 router = APIRouter(
     prefix="/v1/recommendations", tags=["recommendations"], responses=ERROR_RESPONSES
@@ -33,40 +34,6 @@ def _load_mentee(sessions: sessionmaker[Session], org: str, mentee_id: str) -> M
     with sessions() as session:
         row = store.get_row(session, db.Mentee, org, mentee_id)
         return None if row is None else store.mentee_schema(row)
-
-
-def _record_served(
-    sessions: sessionmaker[Session],
-    org: str,
-    rec_id: str,
-    mentee_id: str,
-    result: RecommendResult,
-    items: list[RecommendedMentor],
-) -> None:
-    today = dt.date.today()  # the day it was shown, whatever as_of the caller replayed
-    shown: list[dict[str, Any]] = [
-        {
-            "mentee_id": mentee_id,
-            "mentor_id": item.mentor_id,
-            "at": today,
-            "position": item.rank,
-            "event": InteractionEvent.shown.value,
-            "recommendation_id": rec_id,
-        }
-        for item in items
-    ]
-    with store.transaction(sessions) as session:
-        session.add(
-            db.RecommendationList(
-                id=rec_id,
-                org_id=org,
-                mentee_id=mentee_id,
-                model_version=result.model_version,
-                items=[i.model_dump() for i in items],
-            )
-        )
-        session.flush()
-        store.upsert_rows(session, "interactions", org, shown)
 
 
 def _spread(
@@ -94,6 +61,7 @@ async def recommend(
     sessions: SessionsDep,
     engine: EngineDep,
     metrics: MetricsDep,
+    served_writer: ServedWriterDep,
 ) -> RecommendationResponse:
     """Rank mentors for a mentee (inline profile or stored ``mentee_id``)."""
     org = principal.org
@@ -124,7 +92,16 @@ async def recommend(
     ]
     metrics.recommended_items.inc(len(items))
     rec_id = uuid.uuid4().hex
-    await run_in_threadpool(_record_served, sessions, org, rec_id, mentee.id, result, items)
+    served_writer.submit(
+        ServedList(
+            org=org,
+            recommendation_id=rec_id,
+            mentee_id=mentee.id,
+            model_version=result.model_version,
+            items=[i.model_dump() for i in items],
+            day=dt.date.today(),
+        )
+    )
     return RecommendationResponse(
         recommendation_id=rec_id,
         mentee_id=mentee.id,

@@ -59,6 +59,7 @@ def test_served_lists_are_logged(
     h = auth(app_key)
     body = client.post("/v1/recommendations", json={"mentee": mentee("x")}, headers=h).json()
     rec_id = body["recommendation_id"]
+    client.app.state.served_writer.flush()  # type: ignore[attr-defined]  # written behind
     with serving_ctx.sessions() as s:
         served = s.get(db.RecommendationList, rec_id)
         assert served is not None and served.org_id == org and served.mentee_id == "x"
