@@ -146,8 +146,15 @@ def score_against_ground_truth(
     is drawn from them). Mentees whose ideal DCG is 0 are skipped (``n_skipped``).
     ``expected_outcome@k`` is the mean over listed mentors; ``ideal_expected_outcome@k`` what
     the best k feasible mentors would give, for scale.
+
+    ``ndcg_lift@k`` uses as gain the lift over an average feasible mentor (expected outcome
+    minus the mentee's mean over feasible mentors, floored at 0). With raw expected outcomes
+    every mentor earns gain, so a random list already scores ~0.36 and differences between
+    rankers are compressed; the lift gives credit only for better-than-average picks. Both are
+    reported; ``ndcg@k`` stays the primary metric.
     """
     ndcgs: list[float] = []
+    lift_ndcgs: list[float] = []
     outcome_means: list[float] = []
     ideal_means: list[float] = []
     for mentee, items in zip(mentees, lists, strict=True):
@@ -156,6 +163,16 @@ def score_against_ground_truth(
             raise ValueError(f"gain returned shape {gains.shape} for {len(items)} mentors")
         ideal_gains = np.asarray(ideal(mentee.id), dtype=np.float64)
         ndcgs.append(ndcg_at_k(gains, ideal_gains, k, "linear"))
+        finite = ideal_gains[np.isfinite(ideal_gains)]
+        base = float(finite.mean()) if finite.size else 0.0
+        lift_ndcgs.append(
+            ndcg_at_k(
+                np.clip(np.nan_to_num(gains, nan=base) - base, 0.0, None),
+                np.clip(finite - base, 0.0, None),
+                k,
+                "linear",
+            )
+        )
         outcome_means.append(float(np.nanmean(gains)) if np.isfinite(gains).any() else math.nan)
         finite_ideal = ideal_gains[np.isfinite(ideal_gains)]
         ideal_means.append(
@@ -164,6 +181,7 @@ def score_against_ground_truth(
     n_scored = sum(1 for value in ndcgs if math.isfinite(value))
     return {
         f"ndcg@{k}": mean_skipping_nan(ndcgs),
+        f"ndcg_lift@{k}": mean_skipping_nan(lift_ndcgs),
         f"expected_outcome@{k}": mean_skipping_nan(outcome_means),
         f"ideal_expected_outcome@{k}": mean_skipping_nan(ideal_means),
         "n_scored": float(n_scored),

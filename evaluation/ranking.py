@@ -130,8 +130,8 @@ def evaluate_ground_truth(
         runs, mentees, k, ground_truth_scorer(gain, ideal_cache.__getitem__, len(all_ids))
     )
     primary = f"ndcg@{k}"
-    table = add_relative_gains(table, "embedding", [primary])
-    table = add_relative_gains(table, "rules", [primary])
+    table = add_relative_gains(table, "embedding", [primary, f"ndcg_lift@{k}"])
+    table = add_relative_gains(table, "rules", [primary, f"ndcg_lift@{k}"])
     exposures = {name: exposure_counts(lists, len(all_ids)) for name, lists in runs.items()}
     section = strategy_comparison_section(
         table, out_dir, primary_metric=primary, exposures=exposures,

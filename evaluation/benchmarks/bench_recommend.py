@@ -15,12 +15,17 @@ mentors encoding dominates set-up: use ``--backend onnx-int8`` and a persistent 
 Timed: ``--requests`` recommendations (k=10) for the programme's mentees as inline profiles
 (text encoded per request, never cached), one at a time on one thread with
 ``settings.threads`` threads, after ``--warmup`` untimed ones. Reported per stage (p50 / p99 ms):
-``encode`` (goal text and sentences), ``retrieve`` (filtered FAISS search), ``features``
-(pair inputs + pair features), ``rank`` (ranker scores, top k), ``reasons`` (contributions and
-reason text for the top k), and ``total`` = ``RecommendationEngine.recommend`` end to end
-(timed separately; the stages are a re-run of the same steps). ``--http`` also starts the
-service (``recsys serve``) on the same store and times ``POST /v1/recommendations`` with
-inline mentees from one keep-alive client. Prints one JSON object.
+``encode`` (goal sentences), ``retrieve`` (index search with the hard constraints as a mask),
+``features`` (pair inputs + pair features), ``rank`` (ranker scores, top k), ``reasons``
+(contributions and reason text for the top k), and ``total`` = ``RecommendationEngine.recommend``
+end to end (timed separately; the stages are a re-run of the same building blocks).
+
+``--http`` also starts the service (``recsys serve``, one worker, as deployed) on the same store
+and drives ``POST /v1/recommendations`` for ``--seconds`` at each ``--concurrency`` level, with
+``--modes inline`` (profile in the body, goal encoded per request) and/or ``id`` (a stored
+mentee: goal vectors from the embedding cache). The load generator is wrk when installed
+(``apt-get install wrk``; a C client leaves the 2 cores to the server), else a bounded async
+httpx loop (``--client httpx``). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -73,8 +78,54 @@ def _generate_and_ingest(ctx: Any, org: str, n_mentors: int, n_mentees: int, whe
     ingest_dir(ctx.sessions, where, org=org)
 
 
-def setup(home: Path, n_mentors: int, n_mentees: int, log: Callable[[str], None]) -> Any:
-    """Store, embeddings, index and a champion ranker under ``home``; returns the context."""
+def compose_mentors(ctx: Any, org: str, target: int, seed: int = 11) -> int:
+    """Grow ``org`` to ``target`` mentors whose bios recombine the stored mentors' sentences.
+
+    Each new mentor copies a stored profile (title, skills, languages, capacity …) and gets a
+    bio of 3–4 sentences drawn from different stored bios, so its bio vector (the mean of its
+    sentence vectors) is new while every sentence is already in the embedding cache: a 100k
+    catalog of distinct, real-text vectors without encoding 400k new sentences (about 30 min
+    here). Used for latency and throughput only; these mentors have no ground truth. Returns
+    how many mentors were added.
+    """
+    import random
+
+    from sqlalchemy import func, select
+
+    from features.text import split_sentences
+    from recsys import db, store
+    from recsys.catalog import MAX_BIO_SENTENCES
+    from recsys.snapshot import load_mentors
+
+    with ctx.sessions() as session:
+        have = int(session.scalar(select(func.count()).where(db.Mentor.org_id == org)) or 0)
+        if have >= target:
+            return 0
+        base = load_mentors(session, org)
+    rng = random.Random(seed)
+    pool = [s for m in base for s in split_sentences(m.bio, MAX_BIO_SENTENCES)]
+    rows = []
+    for i in range(target - have):
+        proto = base[rng.randrange(len(base))].model_dump(mode="json")
+        bio = " ".join(rng.sample(pool, rng.choice((3, 4))))
+        rows.append({**proto, "id": f"composed-{i}", "bio": bio})
+    with store.transaction(ctx.sessions) as session:
+        for lo in range(0, len(rows), 5000):
+            store.upsert_rows(session, "mentors", org, rows[lo : lo + 5000])
+    return len(rows)
+
+
+def setup(
+    home: Path,
+    n_mentors: int,
+    n_mentees: int,
+    log: Callable[[str], None],
+    compose_to: int | None = None,
+) -> Any:
+    """Store, embeddings, index and a champion ranker under ``home``; returns the context.
+
+    ``compose_to``: then grow the catalog to that many mentors (see :func:`compose_mentors`).
+    """
     from recsys.context import AppContext
     from recsys.engine import RecommendationEngine
     from recsys.settings import Settings
@@ -87,6 +138,9 @@ def setup(home: Path, n_mentors: int, n_mentees: int, log: Callable[[str], None]
     t0 = time.perf_counter()
     _generate_and_ingest(ctx, ORG, n_mentors, n_mentees, home / "data")
     log(f"programme stored in {time.perf_counter() - t0:.0f} s")
+    if compose_to:
+        added = compose_mentors(ctx, ORG, compose_to)
+        log(f"{added} mentors composed from stored bio sentences")
     t0 = time.perf_counter()
     engine = RecommendationEngine(ctx)
     catalog = engine.catalog(ORG)  # embeds through the cache, builds and saves the index
@@ -220,6 +274,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="Per concurrency level")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument(
+        "--compose-to", type=int, default=None,
+        help="Grow the catalog to this many mentors from stored bio sentences (e.g. 100000)",
+    )  # fmt: skip
+    parser.add_argument(
         "--client", default="auto", choices=["auto", "wrk", "httpx"],
         help="HTTP load generator: wrk when installed (auto), else a bounded async httpx loop",
     )  # fmt: skip
@@ -241,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         home = args.home or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         home.mkdir(parents=True, exist_ok=True)
-        ctx = setup(home.resolve(), args.mentors, args.mentees, log)
+        ctx = setup(home.resolve(), args.mentors, args.mentees, log, args.compose_to)
         report: dict[str, Any] = {
             "encoder_backend": ctx.settings.encoder_backend,
             "threads": ctx.settings.threads,

@@ -222,3 +222,27 @@ def test_runs_can_be_scored_with_outcome_scorer() -> None:
     runs = run_all({"fixed": fixed_lists}, MENTEES, 2)
     scorer = outcome_scorer(OUTCOMES, 10)
     assert scorer(MENTEES, runs["fixed"], 2)["map@2"] == pytest.approx(0.25)
+
+
+def test_lift_ndcg_credits_only_better_than_average_picks() -> None:
+    from evaluation.offline import score_against_ground_truth
+    from recsys.schemas import MenteeIn
+
+    outcomes = {"a": 0.9, "b": 0.8, "c": 0.3, "d": 0.2, "e": 0.3}  # mean 0.5
+    mentee = MenteeIn.model_validate(
+        {"id": "x", "title": "t", "department": "d", "seniority": 1, "timezone": "UTC",
+         "languages": ["en"], "skills": [], "goals": "g"}
+    )  # fmt: skip
+
+    def score(items: list[str]) -> dict[str, float]:
+        return score_against_ground_truth(
+            [mentee], [items], 2,
+            gain=lambda _m, ids: np.array([outcomes[i] for i in ids]),
+            ideal=lambda _m: np.array(list(outcomes.values())),
+            n_catalogue=5,
+        )  # fmt: skip
+
+    best, average = score(["a", "b"]), score(["c", "e"])
+    assert best["ndcg_lift@2"] == pytest.approx(1.0) and best["ndcg@2"] == pytest.approx(1.0)
+    assert average["ndcg_lift@2"] == 0.0  # below-average picks earn no lift...
+    assert average["ndcg@2"] > 0.3  # ...while raw expected outcomes still give them credit
