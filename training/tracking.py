@@ -47,8 +47,18 @@ def setup_mlflow(settings: Settings) -> Any:
     uri = settings.resolved_mlflow_uri
     if uri.startswith("sqlite:"):
         settings.ensure_home()
+    # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI into os.environ, which
+    # Settings reads as the user's choice: a second home in the same process (tests, the
+    # demo's trainer) would then silently use the first one's store. Keep the environment as
+    # the user set it.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     client = mlflow.MlflowClient()
     if client.get_experiment_by_name(settings.mlflow_experiment) is None:
         location = None
