@@ -5,6 +5,7 @@ features → ranker → reasons. Used as is by the CLI, the HTTP service and eva
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -49,11 +50,18 @@ class FeasibilityCache:
         self._allowed: OrderedDict[tuple[dt.date, frozenset[str]], np.ndarray] = OrderedDict()
         self._max = max_dates
         self._max_masks = max_masks
+        # recommendations run on several threads; the LRU bookkeeping must not interleave
+        self._lock = threading.RLock()
 
     def allowed(self, as_of: dt.date, languages: frozenset[str]) -> np.ndarray:
         """Rows that are active, have free capacity on ``as_of`` and share a language with a
         mentee speaking ``languages`` (read-only; copy before narrowing it further)."""
         key = (as_of, languages)
+        with self._lock:
+            return self._allowed_locked(key)
+
+    def _allowed_locked(self, key: tuple[dt.date, frozenset[str]]) -> np.ndarray:
+        as_of, languages = key
         hit = self._allowed.get(key)
         if hit is None:
             ok, _ = self.base(as_of)
@@ -68,17 +76,19 @@ class FeasibilityCache:
         return hit
 
     def base(self, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
-        hit = self._by_date.get(as_of)
-        if hit is None:
-            rows = np.arange(len(self.catalog), dtype=np.int64)
-            load = self.catalog.load(rows, as_of)
-            mask = self.catalog.active & (self.catalog.capacity > load)
-            hit = self._by_date[as_of] = (mask, load)
-            while len(self._by_date) > self._max:
-                self._by_date.popitem(last=False)
-        else:
-            self._by_date.move_to_end(as_of)
-        return hit
+        """(active and free on ``as_of``, load on ``as_of``) for every catalog row."""
+        with self._lock:
+            hit = self._by_date.get(as_of)
+            if hit is None:
+                rows = np.arange(len(self.catalog), dtype=np.int64)
+                load = self.catalog.load(rows, as_of)
+                mask = self.catalog.active & (self.catalog.capacity > load)
+                hit = self._by_date[as_of] = (mask, load)
+                while len(self._by_date) > self._max:
+                    self._by_date.popitem(last=False)
+            else:
+                self._by_date.move_to_end(as_of)
+            return hit
 
 
 def nearest_feasible(

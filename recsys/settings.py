@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     port: int = 8000
     max_request_bytes: int = 2_000_000
     rate_limit_per_minute: int = 1200
+    recommend_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Threads answering recommendation requests in the service (read-only work; "
+        "all other model work stays on the one model thread).",
+    )
     model_poll_seconds: float = 30.0
 
     # --- insights / alerts -------------------------------------------------

@@ -192,7 +192,7 @@ def test_satisfies_the_protocol(engine: ModelEngine) -> None:
     assert engine.ready
 
 
-def test_recommend_runs_on_the_model_thread(engine: ModelEngine) -> None:
+def test_recommend_runs_on_a_recommendation_thread(engine: ModelEngine) -> None:
     profile = MenteeIn.model_validate(mentee("e1"))
     result = asyncio.run(engine.recommend(ORG, profile, k=2, exclude=["m1"], as_of=DAY))
     assert [i.mentor_id for i in result.items] == ["m2", "m3"]
@@ -200,7 +200,33 @@ def test_recommend_runs_on_the_model_thread(engine: ModelEngine) -> None:
     assert result.model_version == "ranker-r1"
     rec = _recommender(engine)
     assert rec.calls[-1] == {"org": ORG, "exclude": ["m1"], "cached_text": False}
-    assert set(rec.threads) == {"recsys-model_0"}
+    assert rec.threads and all(t.startswith("recsys-recommend_") for t in rec.threads)
+
+
+def test_stored_mentees_may_use_the_embedding_cache(engine: ModelEngine) -> None:
+    profile = MenteeIn.model_validate(mentee("e1"))
+    asyncio.run(engine.recommend(ORG, profile, k=2, exclude=[], as_of=DAY, stored=True))
+    assert _recommender(engine).calls[-1]["cached_text"] is True
+
+
+def test_recommendations_wait_for_a_queued_refresh_of_their_org(engine: ModelEngine) -> None:
+    """Read-your-writes across threads: a mentor upsert that returned queues a rebuild on the
+    model thread; a recommendation asked afterwards (on a recommendation thread) sees it."""
+    rec = _recommender(engine)
+    profile = MenteeIn.model_validate(mentee("e1"))
+    asyncio.run(engine.recommend(ORG, profile, k=1, exclude=[], as_of=DAY))  # org now served
+    rec.refresh_delay = 0.3
+    engine.mentors_changed(ORG, ["m1"])
+    seen: list[list[str]] = []
+    original = rec.recommend
+
+    def recording(*args: Any, **kwargs: Any) -> list[list[Any]]:
+        seen.append(list(rec.refreshed))
+        return original(*args, **kwargs)
+
+    rec.recommend = recording  # type: ignore[method-assign]
+    asyncio.run(engine.recommend(ORG, profile, k=1, exclude=[], as_of=DAY))
+    assert seen == [[ORG]]  # the rebuild had finished when the request ran
 
 
 def test_versions_name_every_component(engine: ModelEngine) -> None:
