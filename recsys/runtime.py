@@ -70,3 +70,22 @@ def configure_threads(n: int) -> None:
 def configured_threads() -> int | None:
     """The thread count last applied by :func:`configure_threads`, or None if never called."""
     return _configured_threads
+
+
+def freeze_startup_objects() -> float:
+    """Collect once, then move every object alive now (imported libraries, loaded models,
+    catalogs: about a million at 100k mentors) out of the garbage collector's reach.
+
+    A full collection traverses every tracked object while holding the GIL: 541 ms here with
+    a 100k-mentor catalog loaded, a stall for every request in flight whenever it fires.
+    Frozen objects are still freed by reference counting when dropped (an old catalog after a
+    rebuild); only cyclic garbage among them would stay, and a catalog rebuild leaves ~140
+    such objects. Returns the seconds the one-off collection took.
+    """
+    import gc
+    import time
+
+    start = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    return time.perf_counter() - start

@@ -23,6 +23,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from recsys.context import AppContext
+from recsys.runtime import freeze_startup_objects
 from recsys.settings import Settings
 from serving.auth import PrincipalCache
 from serving.engine import BaselineEngine, ServingEngine
@@ -65,12 +66,15 @@ def create_app(
     *,
     engine: ServingEngine | None = None,
     engine_provider: EngineProvider | None = None,
+    freeze_gc: bool = False,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here; models load in the lifespan.
 
     ``engine``: a ready engine instance, owned by the caller (tests, benchmarks).
     ``engine_provider``: called once at startup, in a worker thread, to load the engine; the
     app closes what it returns at shutdown. Neither: the baseline engine.
+    ``freeze_gc``: once loaded, move everything alive out of the garbage collector's reach
+    (:func:`recsys.runtime.freeze_startup_objects`); what ``recsys serve`` does.
     """
     ctx = ctx or AppContext()
     if engine is not None and engine_provider is not None:
@@ -87,6 +91,9 @@ def create_app(
         loaded: ServingEngine = app.state.engine
         metrics.set_models(loaded.versions(), loaded.ready)
         log.info("serving with models %s", loaded.versions())
+        if freeze_gc:
+            seconds = await anyio.to_thread.run_sync(freeze_startup_objects)
+            log.info("startup objects frozen for the garbage collector (%.2f s)", seconds)
         app.state.served_writer.start()
         try:
             yield
@@ -131,7 +138,7 @@ async def _close(engine: Any) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for multi-worker uvicorn: each spawned worker reads settings from the env."""
-    return create_app()
+    return create_app(freeze_gc=True)
 
 
 def serve(
@@ -149,7 +156,7 @@ def serve(
     if workers < 1:
         raise ValueError("workers must be >= 1")
     if workers == 1:
-        app = create_app(AppContext(settings), engine_provider=engine_provider)
+        app = create_app(AppContext(settings), engine_provider=engine_provider, freeze_gc=True)
         uvicorn.run(app, host=settings.host, port=settings.port, workers=1)
         return
     if engine_provider is not None:

@@ -36,3 +36,17 @@ def test_configure_threads_applies_to_torch_and_faiss_and_is_idempotent() -> Non
 def test_configure_threads_rejects_nonpositive() -> None:
     with pytest.raises(ValueError):
         runtime.configure_threads(0)
+
+
+def test_freeze_startup_objects_takes_them_out_of_full_collections() -> None:
+    import gc
+
+    from recsys.runtime import freeze_startup_objects
+
+    survivors = [[i] for i in range(10_000)]  # long-lived, GC-tracked
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() >= len(survivors)
+        assert not any(o is survivors for o in gc.get_objects())  # no longer scanned
+    finally:
+        gc.unfreeze()  # leave the test process as it was
