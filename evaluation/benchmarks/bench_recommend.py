@@ -154,6 +154,24 @@ def setup(
     return ctx
 
 
+def _gc_pause_ms() -> dict[str, float]:
+    """A full garbage collection with everything loaded, before and after the freeze that
+    ``recsys serve`` applies at start-up (the collection holds the GIL: a stall for all)."""
+    import gc
+
+    from recsys.runtime import freeze_startup_objects
+
+    t0 = time.perf_counter()
+    gc.collect()
+    before = (time.perf_counter() - t0) * 1000
+    freeze_startup_objects()
+    t0 = time.perf_counter()
+    gc.collect()
+    after = (time.perf_counter() - t0) * 1000
+    gc.unfreeze()
+    return {"before_freeze": round(before, 1), "after_freeze": round(after, 1)}
+
+
 def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
     from recsys.engine import RecommendationEngine
     from recsys.recommend import candidate_features, nearest_feasible, rank_candidates
@@ -198,6 +216,7 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
         sink["reasons"].append(max(full_ms[0] - rank_ms[0], 0.0))
     return {
         "mentors": len(catalog),
+        "gc_full_collection_ms": _gc_pause_ms(),
         "index": catalog.index.index_type,
         "ranker": model.version,
         "requests": requests,
