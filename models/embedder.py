@@ -502,12 +502,6 @@ def _take_rows(features: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    vector = np.asarray(vector, dtype=np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
-
-
 # --------------------------------------------------------------------------------------------
 # backend loaders
 

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +31,6 @@ import numpy as np
 from recsys.runtime import import_faiss
 
 ResolvedIndexType = Literal["flat", "hnsw"]
-Accept = Callable[[str], bool] | set[str] | frozenset[str] | None
 
 MANIFEST_FILE = "manifest.json"
 INDEX_FILE = "index.faiss"
@@ -47,13 +46,6 @@ DEFAULT_HNSW_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
 DEFAULT_EF_SEARCH = 256
 DEFAULT_TOMBSTONE_FRACTION = 0.2
-
-# When the widening search would need more than this share of the pool, or more than this
-# many candidates, from the approximate index, scanning the stored matrix exactly is both
-# cheaper and complete (bench_index: HNSW at ef=k=1600 costs about one exact scan at 100k).
-_BRUTE_FORCE_SHARE = 0.25
-_MAX_APPROX_DEPTH = 1600
-
 
 # Below this many queries a search runs on one OpenMP thread. A single query is ~1 ms of work
 # at exact_max; splitting it across threads buys little and, on a busy host, the OpenMP
@@ -489,7 +481,8 @@ class CandidateIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         n = ok.shape[0]
         # Mostly-allowed pools: score everything and mask; sparse masks: score only those rows.
-        # einsum, not BLAS gemv (see _scan_filtered).
+        # einsum, not BLAS gemv: OpenBLAS splits one mat-vec over its threads, and on a busy
+        # host that took 32 ms instead of 1.7 ms for 20k vectors (bench_index).
         if 2 * n_ok >= n:
             slots = None
             scores = np.einsum("ij,j->i", self._matrix[:n], query)
@@ -501,91 +494,6 @@ class CandidateIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         picked = top if slots is None else slots[top]
         return picked.astype(np.int64), scores[top].astype(np.float32)
-
-    def search_filtered(
-        self,
-        query: np.ndarray,
-        k: int,
-        accept: Accept,
-        *,
-        start: int = 100,
-    ) -> list[tuple[str, float]]:
-        """Best ``k`` accepted (id, cosine) pairs for one query, best first.
-
-        Retrieves ``max(start, k)`` candidates; while filters leave fewer than ``k`` it
-        doubles the depth up to 1600 (or a quarter of the pool), then scans the stored
-        vectors exactly, so the answer has ``k`` results whenever the pool
-        holds ``k`` accepted ids, however far down the ranking they are (e.g. a mentee whose
-        closest mentors are all at capacity). ``accept`` is called at most once per id.
-        """
-        vector = _as_matrix(query, self.dim)
-        if vector.shape[0] != 1:
-            raise ValueError("search_filtered takes a single query vector")
-        if k <= 0:
-            return []
-        if accept is None:
-            ids, scores = self.search(vector, k)
-            return [(i, float(s)) for i, s in zip(ids[0], scores[0], strict=False)]
-        predicate = accept.__contains__ if isinstance(accept, set | frozenset) else accept
-        verdicts: dict[str, bool] = {}
-
-        def accepted(mentor_id: str) -> bool:
-            verdict = verdicts.get(mentor_id)
-            if verdict is None:
-                verdict = verdicts[mentor_id] = bool(predicate(mentor_id))
-            return verdict
-
-        with self._lock:
-            pool = len(self._slot_of)
-            depth = max(start, k)
-            # One more search at twice the depth is cheaper than the exact scan (which ranks
-            # the whole pool) while the depth stays small; past that, scan.
-            max_depth = min(pool * _BRUTE_FORCE_SHARE, _MAX_APPROX_DEPTH)
-            while True:
-                ids, scores = self.search(vector, depth)
-                hits = [
-                    (i, float(s)) for i, s in zip(ids[0], scores[0], strict=False) if accepted(i)
-                ]
-                if len(hits) >= k or (self._type == "flat" and depth >= pool):
-                    return hits[:k]
-                if depth * 2 > max_depth:
-                    break
-                depth *= 2
-            return self._scan_filtered(vector[0], k, accepted)
-
-    def _scan_filtered(
-        self, query: np.ndarray, k: int, accepted: Callable[[str], bool]
-    ) -> list[tuple[str, float]]:
-        """Exact scan of every live vector, best first, until ``k`` are accepted."""
-        slot_count = len(self._slot_ids)
-        live_count = len(self._slot_of)
-        # einsum, not BLAS gemv: OpenBLAS splits one mat-vec over its threads, and on a busy
-        # host that took 32 ms instead of 1.7 ms for 20k vectors (bench_index).
-        scores = np.einsum("ij,j->i", self._matrix[:slot_count], query)
-        scores[~self._live[:slot_count]] = -np.inf
-        hits: list[tuple[str, float]] = []
-        # Rank lazily in growing blocks: usually the first block already yields k hits.
-        done = 0
-        block = max(4 * k, 256)
-        visited: set[int] = set()
-        while len(hits) < k and done < live_count:
-            end = min(live_count, done + block)
-            top = np.argpartition(-scores, end - 1)[:end] if end < slot_count else None
-            if top is None:
-                top = np.arange(slot_count)
-            ranked = top[np.argsort(-scores[top], kind="stable")]
-            for slot in ranked[done:end]:
-                if slot in visited:  # equal scores may straddle a block boundary
-                    continue
-                visited.add(int(slot))
-                mentor_id = self._slot_ids[slot]
-                if mentor_id is not None and accepted(mentor_id):
-                    hits.append((mentor_id, float(scores[slot])))
-                    if len(hits) == k:
-                        break
-            done = end
-            block *= 4
-        return hits
 
     # ------------------------------------------------------------------ persistence
 

@@ -127,52 +127,6 @@ def test_hnsw_compacts_when_tombstones_pile_up() -> None:
     assert got[0] == ["m100"]
 
 
-def test_search_filtered_widens_until_k_accepted(index_type: str) -> None:
-    vectors, ids = unit_rows(1000), ids_for(1000)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
-    query = unit_rows(1, seed=11)[0]
-    ranking = exact_top(vectors, ids, query, 1000)
-    blocked = set(ranking[:150])  # the 150 best are all "full": more than one start batch
-    calls: list[str] = []
-
-    def accept(mentor_id: str) -> bool:
-        calls.append(mentor_id)
-        return mentor_id not in blocked
-
-    hits = index.search_filtered(query, 5, accept, start=100)
-    assert [h for h, _ in hits] == ranking[150:155]
-    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
-    assert len(calls) == len(set(calls))  # each id judged once
-
-
-def test_search_filtered_scans_when_only_far_candidates_pass() -> None:
-    vectors, ids = unit_rows(2000), ids_for(2000)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
-    query = unit_rows(1, seed=12)[0]
-    worst = exact_top(vectors, ids, query, 2000)[-3:]  # only the 3 least similar are open
-    hits = index.search_filtered(query, 3, set(worst), start=10)
-    assert [h for h, _ in hits] == worst
-
-
-def test_search_filtered_pool_exhaustion_returns_all_accepted(index_type: str) -> None:
-    vectors, ids = unit_rows(300), ids_for(300)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type=index_type)
-    allowed = {"m3", "m200", "m299"}
-    hits = index.search_filtered(unit_rows(1, seed=13)[0], 10, allowed.__contains__, start=5)
-    assert {h for h, _ in hits} == allowed
-    assert index.search_filtered(unit_rows(1, seed=13)[0], 10, set()) == []
-
-
-def test_search_filtered_without_filter_is_plain_search() -> None:
-    vectors, ids = unit_rows(100), ids_for(100)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER)
-    query = unit_rows(1, seed=14)
-    got, scores = index.search(query, 4)
-    hits = index.search_filtered(query[0], 4, None)
-    assert [h for h, _ in hits] == got[0]
-    np.testing.assert_allclose([s for _, s in hits], scores[0])
-
-
 def test_vectors_for_returns_stored_rows_and_rejects_unknown() -> None:
     vectors, ids = unit_rows(10), ids_for(10)
     index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER)
@@ -244,15 +198,6 @@ def test_load_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
         CandidateIndex.load(tmp_path, expected_encoder_id=None)
 
 
-def test_search_filtered_scan_has_no_duplicates_on_tied_scores(index_type: str) -> None:
-    same = np.tile(unit_rows(1, seed=30), (600, 1))  # every mentor scores exactly the same
-    index = CandidateIndex.build(ids_for(600), same, encoder_id=ENCODER, index_type=index_type)
-    even = {f"m{i}" for i in range(0, 600, 2)}
-    hits = index.search_filtered(same[0], 250, even, start=10)
-    assert len(hits) == 250 and len({h for h, _ in hits}) == 250
-    assert {h for h, _ in hits} <= even
-
-
 def _allowed_exact(vectors: np.ndarray, ok: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     scores = np.where(ok, vectors @ query, -np.inf)
     return [int(i) for i in np.argsort(-scores, kind="stable")[: min(k, int(ok.sum()))]]
@@ -307,3 +252,36 @@ def test_slot_version_and_slots_follow_mutations() -> None:
     index.upsert(["new"], unit_rows(1, seed=9))
     assert index.slot_version != before
     assert index.slots_of(["new"]).tolist() == [5] and index.slot_count == 6
+
+
+def test_search_allowed_finds_far_candidates_when_the_nearest_are_all_full(
+    index_type: str,
+) -> None:
+    """A mentee whose best mentors are all full still gets k: the mask is applied inside the
+    search, however far down the ranking the allowed mentors are."""
+    vectors, ids = unit_rows(2000), ids_for(2000)
+    index = CandidateIndex.build(
+        ids, vectors, encoder_id=ENCODER, index_type=index_type, exact_max=100
+    )
+    query = unit_rows(1, seed=12)[0]
+    order = np.argsort(-(vectors @ query), kind="stable")
+    ok = np.ones(2000, dtype=bool)
+    ok[order[:1500]] = False  # the 1,500 nearest are full; 500 far ones remain
+    slots, scores = index.search_allowed(query, 10, ok)
+    assert len(slots) == 10 and ok[slots].all()
+    assert set(slots.tolist()) <= set(order[1500:].tolist())
+    assert list(scores) == sorted(scores, reverse=True)
+    worst = order[-3:]
+    only_worst = np.zeros(2000, dtype=bool)
+    only_worst[worst] = True
+    slots, _ = index.search_allowed(query, 3, only_worst)  # exact scan of 3 rows
+    assert slots.tolist() == worst.tolist()
+
+
+def test_search_allowed_has_no_duplicates_on_tied_scores(index_type: str) -> None:
+    same = np.tile(unit_rows(1, seed=30), (600, 1))  # every mentor scores exactly the same
+    index = CandidateIndex.build(ids_for(600), same, encoder_id=ENCODER, index_type=index_type)
+    even = np.zeros(600, dtype=bool)
+    even[::2] = True
+    slots, _ = index.search_allowed(same[0], 250, even)
+    assert len(slots) == 250 and len(set(slots.tolist())) == 250 and even[slots].all()
