@@ -29,7 +29,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,10 +371,7 @@ class Embedder:
         lengths = features["attention_mask"].sum(dim=1).numpy()
         order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
         shards = [s for s in np.array_split(order, min(self._workers, len(texts))) if len(s)]
-        pool = self._executor()
-        futures = [pool.submit(self._forward, _take_rows(features, s)) for s in shards[1:]]
-        parts = [self._forward(_take_rows(features, shards[0]))]
-        parts += [f.result() for f in futures]
+        parts = self._spread(lambda rows: self._forward(_take_rows(features, rows)), shards)
         out = np.empty((len(texts), self._dim), dtype=np.float32)
         out[np.concatenate(shards)] = np.vstack(parts)
         return out
@@ -400,6 +397,13 @@ class Embedder:
                 )
             return self._pool
 
+    def _spread(self, fn: Callable[[np.ndarray], np.ndarray], jobs: list[np.ndarray]) -> list[Any]:
+        """``fn`` over ``jobs`` (at most ``workers``): the first on this thread, the rest on
+        the pool at the same time; results in job order."""
+        pool = self._executor() if len(jobs) > 1 else None
+        futures = [pool.submit(fn, job) for job in jobs[1:]] if pool is not None else []
+        return [fn(jobs[0]), *(f.result() for f in futures)]
+
     def _tokenize(self, texts: list[str]) -> dict[str, Any]:
         with self._tokenize_lock:
             return dict(self._preprocess(texts))
@@ -411,9 +415,7 @@ class Embedder:
             return self._forward_session(features)
         with torch.inference_mode():
             output = self._model(dict(features))
-        vectors = output["sentence_embedding"].to(torch.float32).cpu().numpy()
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+        return _unit_rows(output["sentence_embedding"].to(torch.float32).cpu().numpy())
 
     def _forward_session(self, features: dict[str, Any]) -> np.ndarray:
         """Run the ONNX graph directly and mean-pool in numpy: what the model's Transformer ->
@@ -423,9 +425,7 @@ class Embedder:
         feed = {name: features[name].numpy() for name in input_names}
         (tokens,) = session.run(["last_hidden_state"], feed)
         mask = feed["attention_mask"][:, :, None].astype(np.float32)
-        pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
+        return _unit_rows((tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
 
     def _encode_parallel(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         """Bulk encoding on ONNX: length-sorted batches, ``workers`` batches in flight."""
@@ -441,28 +441,20 @@ class Embedder:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(batches), desc="Batches")
-        pool = self._executor()
-        pending: list[tuple[np.ndarray, Any]] = []
-        for rows in batches:
-            # the caller's thread runs every workers-th batch itself
-            if len(pending) < self._workers - 1:
-                pending.append((rows, pool.submit(run, rows)))
-                continue
-            out[rows] = run(rows)
-            for done_rows, future in pending:
-                out[done_rows] = future.result()
-                if bar is not None:
-                    bar.update(1)
-            pending = []
+        for lo in range(0, len(batches), self._workers):
+            group = batches[lo : lo + self._workers]
+            for rows, vectors in zip(group, self._spread(run, group), strict=True):
+                out[rows] = vectors
             if bar is not None:
-                bar.update(1)
-        for done_rows, future in pending:
-            out[done_rows] = future.result()
-            if bar is not None:
-                bar.update(1)
+                bar.update(len(group))
         if bar is not None:
             bar.close()
         return out
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _mean_pooled_onnx_session(model: Any) -> tuple[Any, list[str]] | None:

@@ -225,6 +225,11 @@ class MentorCatalog:
                 bits[b // 64] |= np.uint64(1) << np.uint64(b % 64)
         return bits
 
+    def shares_language(self, languages: Sequence[str] | frozenset[str]) -> np.ndarray:
+        """Per row: does the mentor speak at least one of ``languages``."""
+        bits = self.mentee_language_bits(sorted(languages))
+        return (self.lang_bits & bits).any(axis=1)
+
     def load(self, rows: np.ndarray, as_of: dt.date) -> np.ndarray:
         day = np.full(len(rows), np.datetime64(as_of, "D"))
         return self.history.load(np.asarray(rows, np.int64), day)

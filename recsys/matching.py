@@ -187,8 +187,7 @@ def _language_masks(catalog: MentorCatalog, mentees: MenteeBatch) -> tuple[np.nd
     )
     masks = np.zeros((len(groups), len(catalog)), dtype=bool)
     for langs, g in groups.items():
-        bits = catalog.mentee_language_bits(sorted(langs))
-        masks[g] = (catalog.lang_bits & bits).any(axis=1) if len(catalog) else False
+        masks[g] = catalog.shares_language(langs) if len(catalog) else False
     return group_of, masks
 
 

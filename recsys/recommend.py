@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 from recsys.reasons import ReasonContext, explain
 
 Strategy = Literal["model", "embedding"]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -56,38 +59,34 @@ class FeasibilityCache:
     def allowed(self, as_of: dt.date, languages: frozenset[str]) -> np.ndarray:
         """Rows that are active, have free capacity on ``as_of`` and share a language with a
         mentee speaking ``languages`` (read-only; copy before narrowing it further)."""
-        key = (as_of, languages)
-        with self._lock:
-            return self._allowed_locked(key)
 
-    def _allowed_locked(self, key: tuple[dt.date, frozenset[str]]) -> np.ndarray:
-        as_of, languages = key
-        hit = self._allowed.get(key)
-        if hit is None:
-            ok, _ = self.base(as_of)
-            bits = self.catalog.mentee_language_bits(sorted(languages))
-            hit = ok & (self.catalog.lang_bits & bits).any(axis=1)
-            hit.flags.writeable = False
-            self._allowed[key] = hit
-            while len(self._allowed) > self._max_masks:
-                self._allowed.popitem(last=False)
-        else:
-            self._allowed.move_to_end(key)
-        return hit
+        def compute() -> np.ndarray:
+            mask = self.base(as_of)[0] & self.catalog.shares_language(languages)
+            mask.flags.writeable = False
+            return mask
+
+        return self._cached(self._allowed, (as_of, languages), self._max_masks, compute)
 
     def base(self, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
         """(active and free on ``as_of``, load on ``as_of``) for every catalog row."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            load = self.catalog.load(np.arange(len(self.catalog), dtype=np.int64), as_of)
+            return self.catalog.active & (self.catalog.capacity > load), load
+
+        return self._cached(self._by_date, as_of, self._max, compute)
+
+    def _cached(self, lru: OrderedDict[K, V], key: K, limit: int, compute: Callable[[], V]) -> V:
+        """``lru[key]``, computed on a miss; the least recently used entries beyond ``limit``
+        are dropped."""
         with self._lock:
-            hit = self._by_date.get(as_of)
+            hit = lru.get(key)
             if hit is None:
-                rows = np.arange(len(self.catalog), dtype=np.int64)
-                load = self.catalog.load(rows, as_of)
-                mask = self.catalog.active & (self.catalog.capacity > load)
-                hit = self._by_date[as_of] = (mask, load)
-                while len(self._by_date) > self._max:
-                    self._by_date.popitem(last=False)
+                hit = lru[key] = compute()
+                while len(lru) > limit:
+                    lru.popitem(last=False)
             else:
-                self._by_date.move_to_end(as_of)
+                lru.move_to_end(key)
             return hit
 
 
