@@ -56,6 +56,9 @@ BUNDLED_REVISION = "1110a243"
 #: sha256 of ``model.safetensors`` at the official revision above.
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
+#: Up to this many texts, ``encode`` is one direct forward pass (``encode_few``).
+FEW_TEXTS = 8
+
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _HASH_CACHE_FILE = "sha256-cache.json"
 _hash_cache_lock = threading.Lock()
@@ -249,12 +252,22 @@ class Embedder:
         # ONNX backends run single-threaded sessions and parallelise across rows instead:
         # one request's 4 goal sentences as 2 concurrent half-batches took 5.2 ms against
         # 7.5 ms for one call on a 2-thread session and 9.0 ms on one thread (2 cores,
-        # int8). Tokenizers are not safe to call concurrently, so tokenising is serialised.
+        # int8). The HF tokenizer wrapper is not safe to call concurrently, so the model's
+        # own preprocessing is serialised.
         self._workers = max(1, workers)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # Pool threads free to take a request's second shard. Under load every core already
+        # runs some request, and splitting would only add per-call overhead and padding:
+        # one request's goal sentences then run whole on the caller's thread.
+        self._free_helpers = threading.Semaphore(self._workers - 1)
         self._tokenize_lock = threading.Lock()
         self._session = _mean_pooled_onnx_session(model)
+        # The direct ONNX path tokenises with a private, fixed-configuration copy of the Rust
+        # tokenizer straight to numpy: no transformers BatchEncoding, no torch tensors, and no
+        # lock (the HF wrapper re-configures padding and truncation on every call, which is
+        # what makes it unsafe to share; this copy is never re-configured).
+        self._fast_tokenizer = _fixed_tokenizer(model) if self._session is not None else None
         # sentence-transformers >= 5.4 renamed these; keep working with older 5.x too.
         get_dim = getattr(model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim is not None else model.get_sentence_embedding_dimension()
@@ -344,6 +357,10 @@ class Embedder:
             raise TypeError("encode() takes a sequence of texts; use encode_one() for one text")
         if len(texts) == 0:
             return np.zeros((0, self._dim), dtype=np.float32)
+        if len(texts) <= FEW_TEXTS:
+            # One request's sentences (inline goals, a stored mentee missing from the cache):
+            # a direct forward pass beats batching and sorting.
+            return self.encode_few(list(texts))
         size = batch_size or self._batch_size
         if self._workers > 1:
             return self._encode_parallel(list(texts), size, show_progress)
@@ -366,12 +383,21 @@ class Embedder:
         if len(texts) == 0:
             return np.zeros((0, self._dim), dtype=np.float32)
         features = self._tokenize(list(texts))
-        if self._workers == 1 or len(texts) == 1:
+        helpers = 0
+        while helpers < min(self._workers, len(texts)) - 1 and self._free_helpers.acquire(
+            blocking=False
+        ):
+            helpers += 1
+        if helpers == 0:
             return self._forward(features)
-        lengths = features["attention_mask"].sum(dim=1).numpy()
-        order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
-        shards = [s for s in np.array_split(order, min(self._workers, len(texts))) if len(s)]
-        parts = self._spread(lambda rows: self._forward(_take_rows(features, rows)), shards)
+        try:
+            lengths = np.asarray(features["attention_mask"]).sum(axis=1)
+            order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
+            shards = [s for s in np.array_split(order, helpers + 1) if len(s)]
+            parts = self._spread(lambda rows: self._forward(_take_rows(features, rows)), shards)
+        finally:
+            for _ in range(helpers):
+                self._free_helpers.release()
         out = np.empty((len(texts), self._dim), dtype=np.float32)
         out[np.concatenate(shards)] = np.vstack(parts)
         return out
@@ -405,6 +431,10 @@ class Embedder:
         return [fn(jobs[0]), *(f.result() for f in futures)]
 
     def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+        """Model inputs for ``texts``: numpy arrays on the direct ONNX path, else whatever the
+        model's own preprocessing returns (torch tensors)."""
+        if self._fast_tokenizer is not None:
+            return _numpy_features(self._fast_tokenizer, texts)
         with self._tokenize_lock:
             return dict(self._preprocess(texts))
 
@@ -422,7 +452,7 @@ class Embedder:
         Pooling(mean) -> Normalize modules compute, without the torch<->numpy round trips
         (1.4 ms of a 14 ms request)."""
         session, input_names = self._session  # type: ignore[misc]
-        feed = {name: features[name].numpy() for name in input_names}
+        feed = {name: np.asarray(features[name]) for name in input_names}
         (tokens,) = session.run(["last_hidden_state"], feed)
         mask = feed["attention_mask"][:, :, None].astype(np.float32)
         return _unit_rows((tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
@@ -480,17 +510,51 @@ def _mean_pooled_onnx_session(model: Any) -> tuple[Any, list[str]] | None:
 
 
 def _take_rows(features: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
-    """The tokenised ``rows`` of a padded batch, trimmed to their own longest sequence."""
-    import torch
+    """The tokenised ``rows`` of a padded batch (numpy arrays or torch tensors), trimmed to
+    their own longest sequence."""
+    mask = np.asarray(features["attention_mask"])[rows]
+    width = max(int(mask.sum(axis=1).max()), 1)
+    out: dict[str, Any] = {}
+    for key, value in features.items():
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            out[key] = value[rows, :width]
+        elif getattr(value, "dim", None) is not None and value.dim() == 2:  # a torch tensor
+            import torch
 
-    index = torch.as_tensor(rows, dtype=torch.long)
-    mask = features["attention_mask"][index]
-    width = max(int(mask.sum(dim=1).max()), 1)
+            out[key] = value[torch.as_tensor(rows, dtype=torch.long)][:, :width]
+        else:
+            out[key] = value
+    return out
+
+
+def _fixed_tokenizer(model: Any) -> Any | None:
+    """A private copy of ``model``'s Rust tokenizer that truncates to the model's
+    ``max_seq_length`` and pads to the longest row, exactly as its preprocessing does; None
+    when the model has no fast tokenizer (the caller then uses the model's own)."""
+    try:
+        from tokenizers import Tokenizer
+
+        module = next(iter(model))
+        hf = module.tokenizer
+        source = hf.backend_tokenizer
+        max_length = int(module.max_seq_length)
+    except (AttributeError, StopIteration, TypeError, ValueError, ImportError):
+        return None
+    tokenizer = Tokenizer.from_str(source.to_str())
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(
+        pad_id=int(hf.pad_token_id or 0), pad_token=str(hf.pad_token or "[PAD]"),
+        pad_type_id=int(getattr(hf, "pad_token_type_id", 0) or 0),
+    )  # fmt: skip
+    return tokenizer
+
+
+def _numpy_features(tokenizer: Any, texts: list[str]) -> dict[str, np.ndarray]:
+    encodings = tokenizer.encode_batch(texts)
     return {
-        key: value[index][:, :width]
-        if isinstance(value, torch.Tensor) and value.dim() == 2
-        else value
-        for key, value in features.items()
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
     }
 
 

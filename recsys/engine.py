@@ -62,8 +62,6 @@ class RecommendationEngine:
 
     def encode_fresh(self, texts: Sequence[str]) -> np.ndarray:
         """Encode without touching the cache (inline request text is not stored)."""
-        if len(texts) <= 8:  # one request: a direct forward pass beats encode()'s batching
-            return self.embedder.encode_few(list(texts))
         return self.embedder.encode(list(texts))
 
     @property

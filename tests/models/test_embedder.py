@@ -163,8 +163,42 @@ def test_onnx_row_parallel_paths_match_the_sequential_encoder(
         np.testing.assert_allclose(got, want, atol=atol)
         assert np.einsum("ij,ij->i", got.reshape(-1, 384), want.reshape(-1, 384)).min() > min_cosine
 
-    check(parallel.encode(texts, batch_size=2), reference)
+    check(parallel.encode(texts * 2, batch_size=2), np.vstack([reference, reference]))  # bulk
+    check(parallel.encode(texts), reference)  # a few texts: one direct pass
     check(parallel.encode_few(texts[:4]), reference[:4])
     check(parallel.encode_one(texts[4]), reference[4])
     parallel.close()
     check(parallel.encode_few(texts[3:]), reference[3:])
+
+
+@pytest.mark.slow
+def test_onnx_fast_path_tokenises_like_the_model_and_splits_only_when_a_core_is_free(
+    tmp_path: Path,
+) -> None:
+    embedder = Embedder.from_settings(
+        Settings(home=tmp_path, encoder_backend="onnx", threads=2)  # type: ignore[arg-type]
+    )
+    texts = [*TEXTS, "Ünïcödé goals, 日本語 too!", "", "word " * 400]  # the last one truncates
+    own = dict(embedder._preprocess(texts))
+    fast = embedder._tokenize(texts)
+    assert set(fast) == {"input_ids", "attention_mask", "token_type_ids"}
+    for name, array in fast.items():
+        assert isinstance(array, np.ndarray)
+        np.testing.assert_array_equal(array, own[name].numpy(), err_msg=name)
+    assert fast["input_ids"].shape[1] == 256  # max_seq_length, [CLS] and [SEP] included
+
+    reference = embedder._model.encode(texts[:4], normalize_embeddings=True)
+    # The one helper thread is busy (another request's shard): rows run whole on this thread.
+    assert embedder._free_helpers.acquire(blocking=False)
+    try:
+        busy = embedder.encode_few(texts[:4])
+        assert embedder._pool is None  # nothing was handed to the pool
+    finally:
+        embedder._free_helpers.release()
+    np.testing.assert_allclose(busy, reference, atol=1e-5)
+    free = embedder.encode_few(texts[:4])  # helper free: split over two threads
+    assert embedder._pool is not None
+    np.testing.assert_allclose(free, reference, atol=1e-5)
+    assert embedder._free_helpers.acquire(blocking=False)  # the helper was handed back
+    embedder._free_helpers.release()
+    embedder.close()
