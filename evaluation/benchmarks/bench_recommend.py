@@ -143,8 +143,12 @@ def setup(
         log(f"{added} mentors composed from stored bio sentences")
     t0 = time.perf_counter()
     engine = RecommendationEngine(ctx)
-    catalog = engine.catalog(ORG)  # embeds through the cache, builds and saves the index
-    log(f"{len(catalog)} mentors embedded + indexed in {time.perf_counter() - t0:.0f} s")
+    # as `recsys ingest` does: bios and goals through the cache, index built and saved
+    catalog, stored_mentees = engine.embed_profiles(ORG)
+    log(
+        f"{len(catalog)} mentors and {stored_mentees} mentees embedded + indexed in "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     client = setup_mlflow(settings)
     if champion(client, settings.ranker_model_name, settings.model_alias) is None:
         t0 = time.perf_counter()

@@ -143,3 +143,28 @@ def test_nearest_rows_maps_index_slots_back_to_catalog_rows(programme):
     assert set(rows.tolist()) == set(expected.tolist())
     np.testing.assert_allclose(sims, cat.bio_vec[rows] @ query, rtol=1e-5, atol=1e-6)
     assert ok[rows].all()
+
+
+def test_embedded_profiles_make_stored_mentees_free_to_recommend(programme):
+    """After ``embed_profiles`` (what ``recsys ingest`` runs) every stored mentee's goal
+    sentences are cached: recommending for one encodes nothing."""
+    engine, _, _ = programme
+    with engine.ctx.sessions() as session:
+        mentees = load_mentees(session, "default")[-3:]  # never used by the other tests
+    catalog, n_mentees = engine.embed_profiles("default")
+    assert len(catalog) == 120 and n_mentees == 300
+    encoded: list[int] = []
+    real = engine.embedder.encode
+
+    def counting(texts, **kwargs):  # type: ignore[no-untyped-def]
+        encoded.append(len(texts))
+        return real(texts, **kwargs)
+
+    engine.embedder.encode = counting  # type: ignore[method-assign]
+    try:
+        assert engine.recommend("default", mentees, k=5, as_of=AS_OF, cached_text=True)
+        assert encoded == []
+        engine.recommend("default", mentees[:1], k=5, as_of=AS_OF, cached_text=False)
+        assert encoded  # inline text is encoded afresh
+    finally:
+        del engine.embedder.encode

@@ -90,3 +90,25 @@ def test_wait_for_returns_once_that_list_is_written(ctx: AppContext) -> None:
         assert s.get(db.RecommendationList, "w1") is not None
     writer.wait_for("never-submitted")  # nothing pending under that id: returns at once
     writer.close()
+
+
+def test_lists_arriving_within_the_linger_share_one_transaction(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    writer = ServedListWriter(ctx.sessions, linger_s=0.5)
+    batches: list[int] = []
+    write_now = writer._write_now
+    monkeypatch.setattr(
+        writer, "_write_now", lambda lists: (batches.append(len(lists)), write_now(lists))
+    )
+    writer.start()
+    for i in range(3):  # trickling in, as under load: 3 requests 50 ms apart
+        writer.submit(served(f"l{i}"))
+        time.sleep(0.05)
+    writer.flush()
+    assert batches == [3] and counts(ctx) == (3, 6)
+    started = time.monotonic()
+    writer.close()  # the stop sentinel ends a linger at once
+    assert time.monotonic() - started < 0.4
