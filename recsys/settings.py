@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="Threads answering recommendation requests in the service (read-only work; "
         "all other model work stays on the one model thread).",
     )
+    max_inflight_recommendations: int = Field(
+        default=64,
+        ge=1,
+        description="Recommendation requests in progress (computing or queued) beyond which "
+        "the service answers 503 `overloaded` with Retry-After instead of queueing more.",
+    )
     model_poll_seconds: float = 30.0
 
     # --- insights / alerts -------------------------------------------------

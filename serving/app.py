@@ -28,7 +28,7 @@ from recsys.settings import Settings
 from serving.auth import PrincipalCache
 from serving.engine import BaselineEngine, ServingEngine
 from serving.errors import CatchAllMiddleware, install_handlers
-from serving.limits import BodySizeLimitMiddleware, RateLimiter
+from serving.limits import BodySizeLimitMiddleware, InFlightLimit, RateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routers import ALL_ROUTERS
 from serving.served_log import ServedListWriter
@@ -113,6 +113,7 @@ def create_app(
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
+    app.state.recommend_limit = InFlightLimit(ctx.settings.max_inflight_recommendations)
     app.state.principals = PrincipalCache()
     app.state.served_writer = ServedListWriter(ctx.sessions)
     install_handlers(app)

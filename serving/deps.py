@@ -19,6 +19,7 @@ from recsys.keys import Principal, Role
 from serving.auth import get_principal, require_roles
 from serving.engine import ServingEngine
 from serving.errors import ApiError
+from serving.limits import InFlightLimit
 from serving.metrics import Metrics
 from serving.served_log import ServedListWriter
 
@@ -91,6 +92,14 @@ async def get_served_writer(request: Request) -> ServedListWriter:
 
 
 ServedWriterDep = Annotated[ServedListWriter, Depends(get_served_writer)]
+
+
+async def get_recommend_limit(request: Request) -> InFlightLimit:
+    limit: InFlightLimit = request.app.state.recommend_limit
+    return limit
+
+
+RecommendLimitDep = Annotated[InFlightLimit, Depends(get_recommend_limit)]
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 """Any valid key, whatever its roles."""

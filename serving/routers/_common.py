@@ -25,6 +25,13 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {**_ERR, "description": "Conflicts with stored data"}
 }
 NOT_READY: dict[int | str, dict[str, Any]] = {503: {**_ERR, "description": "Models not loaded"}}
+NOT_READY_OR_OVERLOADED: dict[int | str, dict[str, Any]] = {
+    503: {
+        **_ERR,
+        "description": "Models not loaded (`not_ready`), or too many requests in progress "
+        "(`overloaded`, with a Retry-After header)",
+    }
+}
 
 
 def count_rows(session: Session, model: type[db.Base], org: str) -> int:

@@ -18,12 +18,20 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys import db, store
 from recsys.schemas import MenteeIn
-from serving.deps import AppPrincipal, EngineDep, MetricsDep, ServedWriterDep, SessionsDep
-from serving.engine import RecommendResult
+from serving.deps import (
+    AppPrincipal,
+    EngineDep,
+    MetricsDep,
+    RecommendLimitDep,
+    ServedWriterDep,
+    SessionsDep,
+)
+from serving.engine import RecommendResult, ServingEngine
 from serving.errors import not_found
-from serving.routers._common import ERROR_RESPONSES, NOT_FOUND, NOT_READY
+from serving.metrics import Metrics
+from serving.routers._common import ERROR_RESPONSES, NOT_FOUND, NOT_READY_OR_OVERLOADED
 from serving.schemas import RecommendationRequest, RecommendationResponse, RecommendedMentor
-from serving.served_log import ServedList
+from serving.served_log import ServedList, ServedListWriter
 
 router = APIRouter(
     prefix="/v1/recommendations", tags=["recommendations"], responses=ERROR_RESPONSES
@@ -54,7 +62,9 @@ def _spread(
     return RecommendResult(result.model_version, [result.items[int(i)] for i in order])
 
 
-@router.post("", response_model=RecommendationResponse, responses={**NOT_FOUND, **NOT_READY})
+@router.post(
+    "", response_model=RecommendationResponse, responses={**NOT_FOUND, **NOT_READY_OR_OVERLOADED}
+)
 async def recommend(
     body: RecommendationRequest,
     principal: AppPrincipal,
@@ -62,9 +72,23 @@ async def recommend(
     engine: EngineDep,
     metrics: MetricsDep,
     served_writer: ServedWriterDep,
+    in_flight: RecommendLimitDep,
 ) -> RecommendationResponse:
-    """Rank mentors for a mentee (inline profile or stored ``mentee_id``)."""
-    org = principal.org
+    """Rank mentors for a mentee (inline profile or stored ``mentee_id``). Answers 503
+    ``overloaded`` (with Retry-After) when ``RECSYS_MAX_INFLIGHT_RECOMMENDATIONS`` are already
+    in progress."""
+    with in_flight.slot("recommendations"):
+        return await _recommend(body, principal.org, sessions, engine, metrics, served_writer)
+
+
+async def _recommend(
+    body: RecommendationRequest,
+    org: str,
+    sessions: sessionmaker[Session],
+    engine: ServingEngine,
+    metrics: Metrics,
+    served_writer: ServedListWriter,
+) -> RecommendationResponse:
     if body.mentee is not None:
         mentee = body.mentee
     else:

@@ -44,3 +44,22 @@ def test_retry_after_rounds_up() -> None:
     assert retry_after_header(1.2) == "2"
     with pytest.raises(ValueError):
         RateLimiter(0)
+
+
+def test_in_flight_limit_sheds_past_the_cap_and_frees_slots_on_errors() -> None:
+    from serving.errors import ApiError
+    from serving.limits import InFlightLimit
+
+    limit = InFlightLimit(2, retry_after_s=0.2)
+    with limit.slot("recommendations"), limit.slot("recommendations"):
+        assert limit.in_flight == 2
+        with pytest.raises(ApiError) as shed, limit.slot("recommendations"):
+            pass
+    err = shed.value
+    assert (err.status, err.code, err.headers) == (503, "overloaded", {"Retry-After": "1"})
+    assert "recommendations" in err.message
+    with pytest.raises(RuntimeError), limit.slot("recommendations"):
+        raise RuntimeError("the route failed")
+    assert limit.in_flight == 0  # a failing request gives its slot back
+    with pytest.raises(ValueError):
+        InFlightLimit(0)

@@ -100,3 +100,25 @@ def test_request_validation(client: TestClient, app_key: str) -> None:
         err = assert_error(client.post("/v1/recommendations", json=body, headers=h), 422,
                            "validation_error")  # fmt: skip
         assert err["details"][0]["field"] == field, (body, err)
+
+
+def test_recommendations_past_the_in_flight_cap_get_503_overloaded(
+    client: TestClient, app_key: str
+) -> None:
+    from serving.limits import InFlightLimit
+
+    _mentors(client, app_key)
+    h = auth(app_key)
+    body = {"mentee": mentee("y"), "k": 3}
+    state = client.app.state  # type: ignore[attr-defined]
+    saved = state.recommend_limit
+    state.recommend_limit = InFlightLimit(1)
+    try:
+        with state.recommend_limit.slot("recommendations"):  # one request already in progress
+            resp = client.post("/v1/recommendations", json=body, headers=h)
+        assert resp.status_code == 503
+        assert resp.headers["Retry-After"] == "1"
+        assert resp.json()["error"]["code"] == "overloaded"
+        assert client.post("/v1/recommendations", json=body, headers=h).status_code == 200
+    finally:
+        state.recommend_limit = saved
