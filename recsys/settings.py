@@ -78,10 +78,15 @@ class Settings(BaseSettings):
         "all other model work stays on the one model thread).",
     )
     max_inflight_recommendations: int = Field(
-        default=64,
+        default=32,
         ge=1,
-        description="Recommendation requests in progress (computing or queued) beyond which "
-        "the service answers 503 `overloaded` with Retry-After instead of queueing more.",
+        description="Recommendation requests in progress at once; more wait for a slot.",
+    )
+    recommend_queue_timeout_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="How long a recommendation request waits for a slot before the service "
+        "answers 503 `overloaded` with Retry-After.",
     )
     model_poll_seconds: float = 30.0
 

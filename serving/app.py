@@ -113,7 +113,10 @@ def create_app(
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
-    app.state.recommend_limit = InFlightLimit(ctx.settings.max_inflight_recommendations)
+    app.state.recommend_limit = InFlightLimit(
+        ctx.settings.max_inflight_recommendations,
+        max_wait_s=ctx.settings.recommend_queue_timeout_s,
+    )
     app.state.principals = PrincipalCache()
     app.state.served_writer = ServedListWriter(ctx.sessions)
     install_handlers(app)

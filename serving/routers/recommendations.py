@@ -74,10 +74,10 @@ async def recommend(
     served_writer: ServedWriterDep,
     in_flight: RecommendLimitDep,
 ) -> RecommendationResponse:
-    """Rank mentors for a mentee (inline profile or stored ``mentee_id``). Answers 503
-    ``overloaded`` (with Retry-After) when ``RECSYS_MAX_INFLIGHT_RECOMMENDATIONS`` are already
-    in progress."""
-    with in_flight.slot("recommendations"):
+    """Rank mentors for a mentee (inline profile or stored ``mentee_id``). With
+    ``RECSYS_MAX_INFLIGHT_RECOMMENDATIONS`` already in progress, waits for a slot up to
+    ``RECSYS_RECOMMEND_QUEUE_TIMEOUT_S``, then answers 503 ``overloaded`` with Retry-After."""
+    async with in_flight.slot("recommendations"):
         return await _recommend(body, principal.org, sessions, engine, metrics, served_writer)
 
 

@@ -46,20 +46,47 @@ def test_retry_after_rounds_up() -> None:
         RateLimiter(0)
 
 
-def test_in_flight_limit_sheds_past_the_cap_and_frees_slots_on_errors() -> None:
+def test_in_flight_limit_queues_then_sheds_and_frees_slots_on_errors() -> None:
+    import asyncio
+
     from serving.errors import ApiError
     from serving.limits import InFlightLimit
 
-    limit = InFlightLimit(2, retry_after_s=0.2)
-    with limit.slot("recommendations"), limit.slot("recommendations"):
-        assert limit.in_flight == 2
-        with pytest.raises(ApiError) as shed, limit.slot("recommendations"):
-            pass
-    err = shed.value
-    assert (err.status, err.code, err.headers) == (503, "overloaded", {"Retry-After": "1"})
-    assert "recommendations" in err.message
-    with pytest.raises(RuntimeError), limit.slot("recommendations"):
-        raise RuntimeError("the route failed")
-    assert limit.in_flight == 0  # a failing request gives its slot back
+    async def scenario() -> None:
+        limit = InFlightLimit(2, max_wait_s=0.05, retry_after_s=0.2)
+        async with limit.slot("recommendations"), limit.slot("recommendations"):
+            assert limit.in_flight == 2
+            with pytest.raises(ApiError) as shed:  # nothing frees up within 50 ms
+                async with limit.slot("recommendations"):
+                    pass
+        err = shed.value
+        assert (err.status, err.code, err.headers) == (503, "overloaded", {"Retry-After": "1"})
+        assert "recommendations" in err.message
+
+        patient = InFlightLimit(1, max_wait_s=2.0)
+        order: list[str] = []
+
+        async def first() -> None:
+            async with patient.slot("x"):
+                order.append("first in")
+                await asyncio.sleep(0.05)
+            order.append("first out")
+
+        async def second() -> None:
+            await asyncio.sleep(0.01)
+            async with patient.slot("x"):  # waits for first's slot instead of failing
+                order.append("second in")
+
+        await asyncio.gather(first(), second())
+        assert order == ["first in", "first out", "second in"]
+
+        with pytest.raises(RuntimeError):
+            async with limit.slot("recommendations"):
+                raise RuntimeError("the route failed")
+        assert limit.in_flight == 0  # a failing request gives its slot back
+        async with limit.slot("recommendations"), limit.slot("recommendations"):
+            pass  # both slots are free again
+
+    asyncio.run(scenario())
     with pytest.raises(ValueError):
         InFlightLimit(0)

@@ -105,6 +105,8 @@ def test_request_validation(client: TestClient, app_key: str) -> None:
 def test_recommendations_past_the_in_flight_cap_get_503_overloaded(
     client: TestClient, app_key: str
 ) -> None:
+    import asyncio
+
     from serving.limits import InFlightLimit
 
     _mentors(client, app_key)
@@ -112,10 +114,11 @@ def test_recommendations_past_the_in_flight_cap_get_503_overloaded(
     body = {"mentee": mentee("y"), "k": 3}
     state = client.app.state  # type: ignore[attr-defined]
     saved = state.recommend_limit
-    state.recommend_limit = InFlightLimit(1)
+    limit = state.recommend_limit = InFlightLimit(1, max_wait_s=0.05)
     try:
-        with state.recommend_limit.slot("recommendations"):  # one request already in progress
-            resp = client.post("/v1/recommendations", json=body, headers=h)
+        asyncio.run(limit._slots.acquire())  # one request in progress that does not finish
+        resp = client.post("/v1/recommendations", json=body, headers=h)
+        limit._slots.release()
         assert resp.status_code == 503
         assert resp.headers["Retry-After"] == "1"
         assert resp.json()["error"]["code"] == "overloaded"
