@@ -3,8 +3,10 @@
 Against the generator's ground truth (when the programme is synthetic): every strategy ranks
 mentors for the held-out cohort (new mentees, no history) under the same hard constraints and
 is scored by NDCG@k with the true expected outcome as gain. Strategies: the champion ranker,
-the cold-start scorer, embedding-only retrieval, vendor-style rules, random; optionally the
-two ranker objectives trained in memory on the same data (``compare_objectives``).
+the same ranker on candidates retrieved by goal–bio cosine alone (``ranker_cosine_retrieval``,
+the first stage before docs/retrieval.md), the cold-start scorer, embedding-only retrieval,
+vendor-style rules, random; optionally the two ranker objectives trained in memory on the
+same data (``compare_objectives``).
 """
 
 from __future__ import annotations
@@ -57,12 +59,13 @@ def strategies_for(
             batches[key] = engine.mentee_batch(mentees)
         return batches[key]
 
-    def model_fn(model: RankerModel, strategy: str = "model"):  # type: ignore[no-untyped-def]
+    def model_fn(model: RankerModel, strategy: str = "model", first_stage: str | None = None):  # type: ignore[no-untyped-def]
         def run(mentees: Sequence[MenteeIn], k: int) -> list[list[str]]:
             b = batch(mentees)
             return [
                 [r.mentor_id for r in recommend(catalog, feas, b, j, model, k=k, as_of=as_of,
-                                                n_candidates=n_cand, strategy=strategy)]  # type: ignore[arg-type]
+                                                n_candidates=n_cand, strategy=strategy,  # type: ignore[arg-type]
+                                                first_stage=first_stage)]  # type: ignore[arg-type]
                 for j in range(len(mentees))
             ]  # fmt: skip
 
@@ -71,6 +74,8 @@ def strategies_for(
     out: dict[str, Callable[[Sequence[MenteeIn], int], list[list[str]]]] = {
         name: model_fn(m) for name, m in models.items()
     }
+    if "ranker" in models:  # the same ranker on candidates from goal–bio cosine alone
+        out["ranker_cosine_retrieval"] = model_fn(models["ranker"], first_stage="cosine")
     out["cold_start"] = model_fn(RankerModel.cold_start(catalog.encoder_id))
     out["embedding"] = model_fn(RankerModel.cold_start(catalog.encoder_id), "embedding")
     out["rules"] = lambda ms, k: [

@@ -168,3 +168,132 @@ def test_embedded_profiles_make_stored_mentees_free_to_recommend(programme):
         assert encoded  # inline text is encoded afresh
     finally:
         del engine.embedder.encode
+
+
+# --------------------------------------------------------------------------- first stage
+def _groups(offset, seniority, free, track=None):
+    """ProfileGroups over rows 0..n-1 (all feasible), built like FeasibilityCache.profiles."""
+    from recsys.recommend import ProfileGroups
+
+    offset = np.asarray(offset, np.float32)
+    seniority = np.asarray(seniority, np.float32)
+    free = np.asarray(free, np.float32)
+    rows = np.arange(len(offset))
+    track = np.zeros(len(rows), np.float32) if track is None else np.asarray(track, np.float32)
+    uniq, group = np.unique(np.column_stack([offset, seniority, free]), axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    order = np.lexsort((rows, -track, group))
+    return ProfileGroups(
+        offset=offset, free=free, track=track, group_offset=uniq[:, 0], group_seniority=uniq[:, 1],
+        group_free=uniq[:, 2], members=rows[order],
+        bounds=np.searchsorted(group[order], np.arange(len(uniq) + 1)),
+    )  # fmt: skip
+
+
+def test_profile_rows_are_the_best_allowed_by_the_profile_prior():
+    from features.profile import shared_working_hours
+    from recsys.recommend import cheap_prior, profile_rows
+
+    rng = np.random.default_rng(0)
+    n = 400
+    offset = rng.choice([-8.0, -5.0, 0.0, 1.0, 5.5, 9.0], n)
+    seniority = rng.integers(1, 8, n).astype(float)
+    free = rng.integers(1, 4, n).astype(float)
+    track = rng.random(n).astype(np.float32)
+    groups = _groups(offset, seniority, free, track)
+    allowed = rng.random(n) < 0.6
+    got = profile_rows(groups, allowed, offset=1.0, seniority=3.0, n=30)
+    prior = cheap_prior(
+        0.0, shared_working_hours(np.full(1, 1.0, np.float32), offset.astype(np.float32)),
+        free, seniority - 3.0,
+    )  # fmt: skip
+    best = np.lexsort((np.arange(n), -track, -prior))  # prior, then track record, then row
+    assert got.tolist() == best[allowed[best]][:30].tolist()
+    # asking for more than is allowed returns every allowed row once
+    everything = profile_rows(groups, allowed, offset=1.0, seniority=3.0, n=n)
+    assert sorted(everything.tolist()) == np.flatnonzero(allowed).tolist()
+
+
+def test_blend_keeps_the_nearest_and_lets_profile_fit_in():
+    from types import SimpleNamespace
+
+    from recsys.recommend import COSINE_RESERVE, blend_candidates
+
+    n = 8
+    # rows 0..15: cosine falls with the row; rows 10..15 share the mentee's working hours
+    bio = np.zeros((16, 3), np.float32)
+    cos = np.linspace(0.9, 0.7, 16).astype(np.float32)
+    bio[:, 0], bio[:, 1] = cos, np.sqrt(1 - cos**2)
+    catalog = SimpleNamespace(bio_vec=bio, seniority=np.full(16, 5.0, np.float32))
+    offset = np.where(np.arange(16) >= 10, 0.0, 9.0)
+    groups = _groups(offset, np.full(16, 5.0), np.ones(16))
+    goal = np.array([1.0, 0.0, 0.0], np.float32)
+    near = np.arange(2 * n)[: 2 * n - 6]  # the cosine search found rows 0..9
+    rows, sims = blend_candidates(
+        catalog, groups, goal, near, cos[near], np.arange(10, 16), offset=0.0, seniority=3.0,
+        n_candidates=n,
+    )  # fmt: skip
+    reserve = round(COSINE_RESERVE * n)
+    assert set(range(reserve)) <= set(rows.tolist())  # the nearest by cosine always stay
+    assert set(range(10, 16)) <= set(rows.tolist())  # 8 shared hours outweigh cosine gaps
+    assert len(rows) == n and len(set(rows.tolist())) == n
+    np.testing.assert_allclose(sims, bio[rows] @ goal, rtol=1e-5)
+    assert list(sims) == sorted(sims, reverse=True)
+
+
+def test_profile_groups_partition_the_mentors_who_can_take_someone(programme):
+    engine, _, _ = programme
+    feas = engine.org_state("default").feasibility
+    groups = feas.profiles(AS_OF)
+    ok, load = feas.base(AS_OF)
+    assert sorted(groups.members.tolist()) == np.flatnonzero(ok).tolist()
+    cat = feas.catalog
+    for g in range(len(groups.bounds) - 1):
+        rows = groups.members[groups.bounds[g] : groups.bounds[g + 1]]
+        assert (groups.offset[rows] == groups.group_offset[g]).all()
+        assert (cat.seniority[rows] == groups.group_seniority[g]).all()
+        assert (cat.capacity[rows] - load[rows] == groups.group_free[g]).all()
+
+
+def test_blend_first_stage_finds_more_of_the_truly_best_mentors(programme):
+    """Against the generator's ground truth, the default first stage puts more of each
+    mentee's best 10 feasible mentors among the candidates than goal–bio cosine alone."""
+    from recsys.recommend import nearest_feasible
+    from recsys.synthetic import load_ground_truth
+
+    engine, gt_dir, mentees = programme
+    gt = load_ground_truth(gt_dir)
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    batch = engine.mentee_batch(mentees)
+    found = {"cosine": [], "blend": []}
+    for j, mentee in enumerate(mentees):
+        allowed = feasible_rows(feas, batch, j, AS_OF)
+        if len(allowed) <= 40:
+            continue
+        truth = gt.expected_outcome_matrix(mentee.id, [cat.ids[r] for r in allowed])
+        best = set(allowed[np.argsort(-truth)[:10]].tolist())
+        for stage in found:
+            rows, _ = nearest_feasible(
+                cat, feas, batch, j, n_candidates=20, as_of=AS_OF, first_stage=stage
+            )
+            assert len(rows) == 20 and set(rows.tolist()) <= set(allowed.tolist())
+            found[stage].append(len(best & set(rows.tolist())))
+    assert len(found["blend"]) >= 10
+    assert np.mean(found["blend"]) > np.mean(found["cosine"]) + 1.0, found
+
+
+def test_cheap_prior_is_the_cold_start_prior_on_what_retrieval_knows():
+    from features.pairs import FEATURE_NAMES
+    from models.ranker import cold_start_scores
+    from recsys.recommend import cheap_prior
+
+    rng = np.random.default_rng(1)
+    n = 50
+    cos, hours = rng.random(n), rng.uniform(0, 8, n)
+    free, gap = rng.integers(1, 5, n).astype(float), rng.integers(-7, 8, n).astype(float)
+    x = np.zeros((n, len(FEATURE_NAMES)), np.float32)
+    for name, col in (("text_goal_bio", cos), ("shared_hours", hours),
+                      ("mentor_free_capacity", free), ("seniority_gap", gap)):  # fmt: skip
+        x[:, FEATURE_NAMES.index(name)] = col
+    np.testing.assert_allclose(cheap_prior(cos, hours, free, gap), cold_start_scores(x), atol=1e-5)
