@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ V = TypeVar("V")
 # programme where the text decides keeps its best text matches.
 COSINE_RESERVE = 0.25  # share of the slots kept for the nearest by cosine
 PROFILE_POOL = 1.0  # profile-prior candidates in the pool per candidate slot
+PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 
 
 @dataclass
@@ -111,6 +112,7 @@ class FeasibilityCache:
         self._by_date: OrderedDict[dt.date, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._allowed: OrderedDict[tuple[dt.date, frozenset[str]], np.ndarray] = OrderedDict()
         self._profiles: OrderedDict[dt.date, ProfileGroups] = OrderedDict()
+        self._profile_rows: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._max = max_dates
         self._max_masks = max_masks
         # recommendations run on several threads; the LRU bookkeeping must not interleave
@@ -170,6 +172,23 @@ class FeasibilityCache:
 
         return self._cached(self._profiles, as_of, self._max, compute)
 
+    def profile_rows(
+        self, as_of: dt.date, languages: frozenset[str], offset: float, seniority: float, n: int
+    ) -> np.ndarray:
+        """:func:`profile_rows` among the mentors :meth:`allowed` for ``languages``, cached: it
+        depends on the mentee only through language set, UTC offset and seniority (read-only)."""
+
+        def compute() -> np.ndarray:
+            rows = profile_rows(
+                self.profiles(as_of), self.allowed(as_of, languages), offset=offset,
+                seniority=seniority, n=n,
+            )  # fmt: skip
+            rows.flags.writeable = False
+            return rows
+
+        key = (as_of, languages, offset, seniority, n)
+        return self._cached(self._profile_rows, key, 8 * self._max_masks, compute)
+
     def _cached(self, lru: OrderedDict[K, V], key: K, limit: int, compute: Callable[[], V]) -> V:
         """``lru[key]``, computed on a miss; the least recently used entries beyond ``limit``
         are dropped."""
@@ -209,17 +228,20 @@ def nearest_feasible(
     if banned:
         ok = ok.copy()
         ok[banned] = False
-    if first_stage == "cosine":
-        return catalog.nearest_rows(mentees.goal_vec[j], n_candidates, ok)
     rows, sims = catalog.nearest_rows(mentees.goal_vec[j], n_candidates, ok)
-    if len(rows) < n_candidates:  # every allowed mentor is in already
+    if first_stage == "cosine" or len(rows) < n_candidates:  # or every allowed mentor is in
         return rows, sims
     groups = feasibility.profiles(as_of)
     offset = utc_offset_hours(mentees.timezone[j], as_of)
     seniority = float(mentees.seniority[j])
-    profile = profile_rows(
-        groups, ok, offset=offset, seniority=seniority, n=round(PROFILE_POOL * n_candidates)
+    n_profile = round(PROFILE_POOL * n_candidates)
+    # the cached rows for the mentee's languages, a margin deep for the excluded ones
+    cached = feasibility.profile_rows(
+        as_of, mentees.languages[j], offset, seniority, n_profile + PROFILE_MARGIN
     )
+    profile = cached[ok[cached]][:n_profile]
+    if len(profile) < n_profile and len(cached) == n_profile + PROFILE_MARGIN:  # many excluded
+        profile = profile_rows(groups, ok, offset=offset, seniority=seniority, n=n_profile)
     return blend_candidates(
         catalog, groups, mentees.goal_vec[j], rows, sims, profile, offset=offset,
         seniority=seniority, n_candidates=n_candidates,

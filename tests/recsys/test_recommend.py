@@ -297,3 +297,25 @@ def test_cheap_prior_is_the_cold_start_prior_on_what_retrieval_knows():
                       ("mentor_free_capacity", free), ("seniority_gap", gap)):  # fmt: skip
         x[:, FEATURE_NAMES.index(name)] = col
     np.testing.assert_allclose(cheap_prior(cos, hours, free, gap), cold_start_scores(x), atol=1e-5)
+
+
+def test_cached_profile_rows_never_return_excluded_mentors(programme):
+    from features.profile import utc_offset_hours
+    from recsys.recommend import PROFILE_MARGIN, nearest_feasible, profile_rows
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    batch = engine.mentee_batch(mentees[:1])
+    offset = utc_offset_hours(batch.timezone[0], AS_OF)
+    seniority = float(batch.seniority[0])
+    allowed = feas.allowed(AS_OF, batch.languages[0])
+    cached = feas.profile_rows(AS_OF, batch.languages[0], offset, seniority, 10)
+    direct = profile_rows(feas.profiles(AS_OF), allowed, offset=offset, seniority=seniority, n=10)
+    assert cached.tolist() == direct.tolist()
+    # excluding more of the profile's best than the cached margin still fills the pool
+    n = 10
+    best = feas.profile_rows(AS_OF, batch.languages[0], offset, seniority, n + PROFILE_MARGIN)
+    exclude = frozenset(cat.ids[r] for r in best)
+    rows, _ = nearest_feasible(cat, feas, batch, 0, n_candidates=n, as_of=AS_OF, exclude=exclude)
+    assert len(rows) == n and not {cat.ids[r] for r in rows} & exclude
