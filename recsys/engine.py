@@ -147,9 +147,15 @@ class RecommendationEngine:
         return index
 
     def refresh_mentors(self, org: str) -> None:
-        """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged)."""
+        """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged),
+        with today's capacity and profile groups, which the day's first request would
+        otherwise pay for (~0.1 s at 100k mentors)."""
         self.invalidate(org)
-        self.org_state(org)
+        state = self.org_state(org)
+        today = dt.date.today()
+        state.feasibility.base(today)
+        if self.settings.first_stage == "blend":
+            state.feasibility.profiles(today)
 
     def embed_profiles(self, org: str) -> tuple[MentorCatalog, int]:
         """Embed every stored mentor bio and mentee goal of ``org`` (only texts not yet in the
@@ -194,6 +200,7 @@ class RecommendationEngine:
                 exclude=frozenset(exclude),
                 n_candidates=self.settings.retrieval_candidates,
                 strategy=strategy,  # type: ignore[arg-type]
+                first_stage=None if strategy == "embedding" else self.settings.first_stage,
             )
             for j in range(len(mentees))
         ]

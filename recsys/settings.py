@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(
         default=100, description="Candidates retrieved per request before re-ranking."
     )
+    first_stage: Literal["blend", "cosine"] = Field(
+        default="blend",
+        description="How the candidates are chosen: `blend` (nearest by goal-bio cosine plus "
+        "the best by the cold-start prior's profile terms; docs/retrieval.md) or `cosine`.",
+    )
 
     # --- serving -----------------------------------------------------------
     host: str = "127.0.0.1"

@@ -319,3 +319,37 @@ def test_cached_profile_rows_never_return_excluded_mentors(programme):
     exclude = frozenset(cat.ids[r] for r in best)
     rows, _ = nearest_feasible(cat, feas, batch, 0, n_candidates=n, as_of=AS_OF, exclude=exclude)
     assert len(rows) == n and not {cat.ids[r] for r in rows} & exclude
+
+
+def test_engine_uses_the_configured_first_stage(programme):
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    batch = engine.mentee_batch(mentees)
+    saved = (engine.settings.first_stage, engine.settings.retrieval_candidates)
+    engine.settings.retrieval_candidates = 10  # fewer than the feasible pool: the stages differ
+    try:
+        lists = {}
+        for stage in ("cosine", "blend"):
+            engine.settings.first_stage = stage
+            got = engine.recommend("default", mentees, k=5, as_of=AS_OF)
+            want = [
+                recommend(state.catalog, state.feasibility, batch, j, engine.ranker, k=5,
+                          as_of=AS_OF, n_candidates=10, first_stage=stage)
+                for j in range(len(mentees))
+            ]  # fmt: skip
+            assert [[r.mentor_id for r in recs] for recs in got] == [
+                [r.mentor_id for r in recs] for recs in want
+            ]
+            lists[stage] = [[r.mentor_id for r in recs] for recs in got]
+        assert lists["cosine"] != lists["blend"]
+    finally:
+        engine.settings.first_stage, engine.settings.retrieval_candidates = saved
+
+
+def test_refreshing_mentors_prepares_todays_profile_groups(programme):
+    import datetime as dt
+
+    engine, _, _ = programme
+    engine.refresh_mentors("default")
+    feasibility = engine.org_state("default").feasibility
+    assert dt.date.today() in feasibility._profiles  # the day's first request pays nothing
