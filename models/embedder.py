@@ -260,8 +260,8 @@ class Embedder:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         # Pool threads free to take a request's second shard. Under load every core already
-        # runs some request, and splitting would only add per-call overhead and padding:
-        # one request's goal sentences then run whole on the caller's thread.
+        # runs some request, and a hand-off would only add waiting: one request's goal
+        # sentences then run on the caller's thread (see encode_few).
         self._free_helpers = threading.Semaphore(self._workers - 1)
         self._tokenize_lock = threading.Lock()
         self._session = _mean_pooled_onnx_session(model)
@@ -400,7 +400,7 @@ class Embedder:
             run = lambda rows: self._forward(_take_rows(features, rows))  # noqa: E731
             # No helper free: the length-sorted halves one after the other on this thread.
             # Less padding (a goal's sentences padded to its longest one were 45% padding
-            # here) outweighs the second call: 7.6 against 8.0 ms of CPU per goal.
+            # here) outweighs the second call: 7.6-7.9 against 8.0-8.3 ms of CPU per goal.
             parts = self._spread(run, shards) if helpers else [run(rows) for rows in shards]
         finally:
             for _ in range(helpers):
