@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
+from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
 from features.text import best_sentence_match, cosine_rows
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -30,6 +31,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "shared_languages",
     "same_department",
     "skill_overlap",
+    # working style said in the texts: both structured / informal, written / live
+    *STYLE_FEATURES,
     # mentor state and track record (as of the request date)
     "mentor_load",
     "mentor_free_capacity",
@@ -41,7 +44,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hist_requests",
     "hist_decline_rate",
 )
-FEATURE_VERSION = hashlib.sha256(",".join(FEATURE_NAMES).encode()).hexdigest()[:12]
+# The style detector's examples change what its columns mean, so they are part of the version.
+FEATURE_VERSION = hashlib.sha256(
+    (",".join(FEATURE_NAMES) + f";style={STYLE_VERSION}").encode()
+).hexdigest()[:12]
 HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
 
 
@@ -68,6 +74,8 @@ class PairInputs:
     mentor_skills: list[frozenset[str]]
     mentor_capacity: np.ndarray
     mentor_load: np.ndarray
+    mentee_style: np.ndarray  # (n, axes) working-style leanings (features.style)
+    mentor_style: np.ndarray
     history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
 
 
@@ -106,6 +114,7 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "mentor_free_capacity": (
             np.asarray(p.mentor_capacity, np.float32) - np.asarray(p.mentor_load, np.float32)
         ),
+        **style_match(p.mentee_style, p.mentor_style),
     }
     for name in HISTORY_FEATURES:
         cols[name] = np.asarray(p.history.get(name, np.full(n, np.nan)), np.float32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,11 +21,13 @@ import numpy as np
 from features.history import MentorHistory, PairingHistory, ResponseLog
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
+from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
 from features.text import pad_sentences, split_sentences
 from recsys.schemas import MenteeIn, MentorIn
 
 MAX_BIO_SENTENCES = 4
 MAX_GOAL_SENTENCES = 4
+MAX_SPLIT = 16  # sentences encoded per text; the rest of a longer text is encoded as one
 
 
 class Encoder(Protocol):
@@ -49,28 +52,74 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def encode_texts(
-    encode: EncodeFn, docs: Sequence[str], max_sentences: int
-) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]:
-    """Whole-text vectors and per-sentence vectors for each document.
+@dataclass
+class EncodedTexts:
+    """What the encoder makes of a list of documents (bios or goals)."""
 
-    The whole text is the normalised mean of its sentence vectors: one encoder pass per
-    sentence instead of sentences + whole text, and long bios are not truncated by the
-    encoder's 256-token window.
+    whole: np.ndarray  # (n, d) unit mean of every sentence vector
+    pieces: list[list[str]]  # at most ``max_sentences`` per document: sentences, the tail joined
+    piece_vecs: list[np.ndarray]  # their unit vectors (the joined tail: mean of its sentences)
+    style: np.ndarray  # (n, len(STYLE_AXES)) working-style leanings (features.style)
+    width: int  # max_sentences
+
+    def padded(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces' vectors as (n, width, d) plus their mask."""
+        dim = self.whole.shape[1] if len(self.whole) else 0
+        return pad_sentences(self.piece_vecs, self.width, dim)
+
+
+def encode_texts(
+    encode: EncodeFn, docs: Sequence[str], max_sentences: int, encoder_id: str | None = None
+) -> EncodedTexts:
+    """Whole-text, per-piece and working-style vectors for each document.
+
+    Every sentence is encoded on its own (up to :data:`MAX_SPLIT`): a style sentence like
+    "no agendas, please" is only recognisable alone, and the encoder's cost is per token, so
+    short sequences cost no more than the pieces they make up. The whole text is the normalised
+    mean of its sentence vectors (long bios are not truncated by the encoder's 256-token
+    window); the text features see at most ``max_sentences`` pieces, the last one standing for
+    the rest of the text. Styles are read when ``encoder_id`` names the encoder (zeros
+    otherwise).
     """
-    sentences = [split_sentences(d, max_sentences) or [d or "-"] for d in docs]
+    sentences = [split_sentences(d, MAX_SPLIT) or [d or "-"] for d in docs]
     flat = [s for sents in sentences for s in sents]
     vecs = encode(flat) if flat else np.zeros((0, 0), np.float32)
-    per_doc: list[np.ndarray] = []
+    owner = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+    pieces: list[list[str]] = []
+    piece_vecs: list[np.ndarray] = []
     whole = []
     pos = 0
     for sents in sentences:
         v = vecs[pos : pos + len(sents)]
         pos += len(sents)
-        per_doc.append(v)
         whole.append(v.mean(axis=0))
+        if len(sents) > max_sentences:
+            head = max_sentences - 1
+            pieces.append([*sents[:head], " ".join(sents[head:])])
+            piece_vecs.append(np.vstack([v[:head], _unit_rows(v[head:].mean(axis=0)[None])]))
+        else:
+            pieces.append(sents)
+            piece_vecs.append(v)
     whole_mat = _unit_rows(np.vstack(whole)) if whole else np.zeros((0, 0), np.float32)
-    return whole_mat, sentences, per_doc
+    style = (
+        style_leanings(vecs, owner, len(sentences), style_probe(encode, encoder_id))
+        if encoder_id is not None and flat
+        else np.zeros((len(sentences), len(STYLE_AXES)), np.float32)
+    )
+    return EncodedTexts(whole_mat, pieces, piece_vecs, style, max_sentences)
+
+
+_PROBES: dict[str, StyleProbe] = {}
+_PROBES_LOCK = threading.Lock()
+
+
+def style_probe(encode: EncodeFn, encoder_id: str) -> StyleProbe:
+    """The working-style examples as vectors of this encoder, computed once per process."""
+    with _PROBES_LOCK:
+        probe = _PROBES.get(encoder_id)
+        if probe is None:
+            probe = _PROBES[encoder_id] = StyleProbe.from_vectors(encode(probe_texts()))
+        return probe
 
 
 def language_bits(languages: Sequence[frozenset[str]], vocab: dict[str, int]) -> np.ndarray:
@@ -109,6 +158,7 @@ class MentorCatalog:
     skills_vec: np.ndarray  # (N, d) float16 (memory: 100k mentors ≈ 77 MB)
     bio_sent_vecs: np.ndarray  # (N, T, d) float16
     bio_sent_mask: np.ndarray  # (N, T)
+    style: np.ndarray  # (N, len(STYLE_AXES)) working-style leanings of the bios
     history: MentorHistory
     encoder_id: str
     index: Any = None  # CandidateIndex, attached by the serving engine / evaluation
@@ -176,11 +226,9 @@ class MentorCatalog:
         responses: ResponseLog | None = None,
     ) -> MentorCatalog:
         ids = [m.id for m in mentors]
-        bio_vec, bio_sents, per_doc = encode_texts(
-            encode, [m.bio for m in mentors], MAX_BIO_SENTENCES
-        )
-        dim = bio_vec.shape[1] if len(mentors) else 0
-        sent_vecs, sent_mask = pad_sentences(per_doc, MAX_BIO_SENTENCES, dim)
+        bios = encode_texts(encode, [m.bio for m in mentors], MAX_BIO_SENTENCES, encoder_id)
+        bio_vec = bios.whole
+        sent_vecs, sent_mask = bios.padded()
         sk = encode([skills_text(m.title, m.skills) for m in mentors]) if mentors else bio_vec
         languages = [frozenset(m.languages) for m in mentors]
         vocab: dict[str, int] = {}
@@ -207,8 +255,9 @@ class MentorCatalog:
             active=np.array([m.active for m in mentors], bool),
             location=[m.location for m in mentors],
             group=[m.group for m in mentors],
-            bio_sentences=bio_sents,
+            bio_sentences=bios.pieces,
             bio_vec=bio_vec,
+            style=bios.style,
             skills_vec=sk.astype(np.float16),
             bio_sent_vecs=sent_vecs.astype(np.float16),
             bio_sent_mask=sent_mask,
@@ -274,14 +323,12 @@ class MenteeBatch:
     goal_vec: np.ndarray
     goal_sent_vecs: np.ndarray  # (M, S, d) float32
     goal_sent_mask: np.ndarray
+    style: np.ndarray  # (M, len(STYLE_AXES)) working-style leanings of the goals
 
     @classmethod
-    def build(cls, mentees: Sequence[MenteeIn], encode: EncodeFn) -> MenteeBatch:
-        goal_vec, sents, per_doc = encode_texts(
-            encode, [m.goals for m in mentees], MAX_GOAL_SENTENCES
-        )
-        dim = goal_vec.shape[1] if len(mentees) else 0
-        sv, sm = pad_sentences(per_doc, MAX_GOAL_SENTENCES, dim)
+    def build(cls, mentees: Sequence[MenteeIn], encode: EncodeFn, encoder_id: str) -> MenteeBatch:
+        goals = encode_texts(encode, [m.goals for m in mentees], MAX_GOAL_SENTENCES, encoder_id)
+        sv, sm = goals.padded()
         return cls(
             ids=[m.id for m in mentees],
             seniority=np.array([m.seniority for m in mentees], np.float32),
@@ -290,10 +337,11 @@ class MenteeBatch:
             skills=[normalise_tags(m.skills) for m in mentees],
             department=np.array([m.department for m in mentees], dtype=object),
             excluded=[frozenset(m.excluded_mentor_ids) for m in mentees],
-            goal_sentences=sents,
-            goal_vec=goal_vec,
+            goal_sentences=goals.pieces,
+            goal_vec=goals.whole,
             goal_sent_vecs=sv,
             goal_sent_mask=sm,
+            style=goals.style,
         )
 
 
@@ -342,5 +390,7 @@ def pair_inputs(
         mentor_skills=[catalog.skills[i] for i in mr],
         mentor_capacity=catalog.capacity[mr],
         mentor_load=load,
+        mentee_style=mentees.style[er],
+        mentor_style=catalog.style[mr],
         history=catalog.history.features(mr, days),
     )

@@ -171,7 +171,9 @@ class RecommendationEngine:
 
     # ------------------------------------------------------------------ recommend
     def mentee_batch(self, mentees: Sequence[MenteeIn], *, cached: bool = True) -> MenteeBatch:
-        return MenteeBatch.build(mentees, self.encode_cached if cached else self.encode_fresh)
+        return MenteeBatch.build(
+            mentees, self.encode_cached if cached else self.encode_fresh, self.embedder.encoder_id
+        )
 
     def recommend(
         self,

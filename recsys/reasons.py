@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.pairs import FEATURE_NAMES
+from features.style import STYLE_AXES, STYLE_FEATURES
 
 _IDX = {n: i for i, n in enumerate(FEATURE_NAMES)}
 TEXT_FEATURES = ("text_goal_bio", "text_best_sentence", "text_mean_best_sentence")
@@ -31,6 +32,7 @@ class ReasonContext:
     mentee_department: str
     past_completed: int
     past_total: int
+    mentee_style: tuple[float, ...] = ()  # leaning per STYLE_AXES axis, 0 = not stated
 
 
 def _snippet(text: str, limit: int = 90) -> str:
@@ -67,6 +69,12 @@ def _reason_for(group: str, x: np.ndarray, ctx: ReasonContext) -> str | None:
             return f"Knows your department ({ctx.mentor_department})"
         if ctx.mentor_department:
             return f"Works in {ctx.mentor_department}: a perspective from outside your team"
+        return None
+    if group in STYLE_FEATURES:
+        j = STYLE_FEATURES.index(group)
+        if v(group) > 0 and j < len(ctx.mentee_style) and ctx.mentee_style[j] != 0:
+            axis = STYLE_AXES[j]
+            return f"You both prefer {axis.positive if ctx.mentee_style[j] > 0 else axis.negative}"
         return None
     if group == "skill_overlap":
         return "Shares skills listed on your profile" if v("skill_overlap") > 0 else None

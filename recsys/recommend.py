@@ -377,6 +377,7 @@ def reason_context(
         mentee_department=str(mentees.department[j]),
         past_completed=completed,
         past_total=total,
+        mentee_style=tuple(float(v) for v in mentees.style[j]),
     )
 
 

@@ -113,7 +113,12 @@ def ranking_dataset(
             pairing_frame(session, org), interaction_frame(session, org), catalog, seed=seed
         )
         mentees = load_mentees(session, org, mentee_ids)
-    featurise(ds, catalog, MenteeBatch.build(mentees, engine.encode_cached), progress)
+    featurise(
+        ds,
+        catalog,
+        MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id),
+        progress,
+    )
     return ds
 
 

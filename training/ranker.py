@@ -32,6 +32,7 @@ import numpy as np
 
 from features.labels import COMPLETED_HIGH, NOT_CHOSEN, outcome_grades
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION, compute_pair_features
+from features.style import STYLE_FEATURES
 from models.ranker import RankerManifest, RankerModel
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 
@@ -60,6 +61,8 @@ MONOTONE: dict[str, int] = {
     "text_goal_skills": 1,
     "shared_hours": 1,
     "shared_languages": 1,
+    # agreeing on working style never hurts a pairing
+    **{name: 1 for name in STYLE_FEATURES},
     "mentor_load": -1,
     "mentor_free_capacity": 1,
     "hist_success_rate": 1,

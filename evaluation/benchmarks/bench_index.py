@@ -102,14 +102,15 @@ def load_vectors(
     cache = EmbeddingCache(engine)
     before = cache.count(embedder.encoder_id)
     t0 = time.perf_counter()
-    encoded, _, per_doc = encode_texts(
+    bio_texts = encode_texts(
         lambda texts: cache.encode_cached(embedder, texts, show_progress=True),
         bios,
         MAX_BIO_SENTENCES,
     )
-    queries, _, _ = encode_texts(
+    encoded, per_doc = bio_texts.whole, bio_texts.piece_vecs
+    queries = encode_texts(
         lambda texts: cache.encode_cached(embedder, texts), goals, MAX_GOAL_SENTENCES
-    )
+    ).whole
     encode_s = time.perf_counter() - t0
     variants = compose_variants(per_doc, n_mentors - n_encoded, seed)
     mentors = np.vstack([encoded, variants]).astype(np.float32)

@@ -94,7 +94,7 @@ def compose_mentors(ctx: Any, org: str, target: int, seed: int = 11) -> int:
 
     from features.text import split_sentences
     from recsys import db, store
-    from recsys.catalog import MAX_BIO_SENTENCES
+    from recsys.catalog import MAX_SPLIT
     from recsys.snapshot import load_mentors
 
     with ctx.sessions() as session:
@@ -103,7 +103,7 @@ def compose_mentors(ctx: Any, org: str, target: int, seed: int = 11) -> int:
             return 0
         base = load_mentors(session, org)
     rng = random.Random(seed)
-    pool = [s for m in base for s in split_sentences(m.bio, MAX_BIO_SENTENCES)]
+    pool = [s for m in base for s in split_sentences(m.bio, MAX_SPLIT)]
     rows = []
     for i in range(target - have):
         proto = base[rng.randrange(len(base))].model_dump(mode="json")

@@ -74,6 +74,7 @@ def main() -> None:
         skills_vec=np.tile(base.skills_vec, (r, 1)),
         bio_sent_vecs=np.tile(base.bio_sent_vecs, (r, 1, 1)),
         bio_sent_mask=np.tile(base.bio_sent_mask, (r, 1)),
+        style=np.tile(base.style, (r, 1)),
     )
     t0 = time.perf_counter()
     big.index = CandidateIndex.from_settings(

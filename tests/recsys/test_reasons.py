@@ -1,0 +1,46 @@
+import numpy as np
+
+from features.pairs import FEATURE_NAMES
+from features.style import STYLE_AXES, STYLE_FEATURES
+from recsys.reasons import MAX_REASONS, ReasonContext, explain
+
+
+def _ctx(mentee_style: tuple[float, ...] = ()) -> ReasonContext:
+    return ReasonContext(
+        goal_sentence="I want to run better experiments.",
+        bio_sentence="I built the company's experimentation platform.",
+        mentor_skills=["a/b testing"], mentor_languages=["en"], mentee_languages=["en"],
+        mentor_department="R&D", mentee_department="Sales", past_completed=3, past_total=4,
+        mentee_style=mentee_style,
+    )  # fmt: skip
+
+
+def _row(**values: float) -> np.ndarray:
+    x = np.zeros(len(FEATURE_NAMES), np.float32)
+    for name, v in values.items():
+        x[FEATURE_NAMES.index(name)] = v
+    return x
+
+
+def _contrib(**values: float) -> np.ndarray:
+    return np.append(_row(**values), 0.0)  # + bias column
+
+
+def test_style_agreement_becomes_the_first_reason_when_it_helped_most() -> None:
+    structure, modality = STYLE_FEATURES
+    x = _row(**{structure: 0.04, modality: 0.02, "shared_hours": 5})
+    c = _contrib(**{structure: 0.5, modality: 0.1, "shared_hours": 0.2})
+    reasons = explain(x, c, _ctx(mentee_style=(0.2, -0.1)))
+    assert reasons[0] == f"You both prefer {STYLE_AXES[0].positive}"
+    assert f"You both prefer {STYLE_AXES[1].negative}" in reasons
+    assert "5 shared working hours a day" in reasons
+    assert 2 <= len(reasons) <= MAX_REASONS
+
+
+def test_no_style_reason_on_a_clash_or_when_the_mentee_said_nothing() -> None:
+    structure, _ = STYLE_FEATURES
+    clash = explain(_row(**{structure: -0.04}), _contrib(**{structure: 0.3}), _ctx((0.2, 0.0)))
+    silent = explain(_row(**{structure: 0.04}), _contrib(**{structure: 0.3}), _ctx((0.0, 0.0)))
+    for reasons in (clash, silent):
+        assert not any(r.startswith("You both prefer") for r in reasons)
+        assert len(reasons) >= 2  # still two checkable facts
