@@ -115,6 +115,9 @@ _PROBES_LOCK = threading.Lock()
 
 def style_probe(encode: EncodeFn, encoder_id: str) -> StyleProbe:
     """The working-style examples as vectors of this encoder, computed once per process."""
+    probe = _PROBES.get(encoder_id)  # every request asks: no lock once computed
+    if probe is not None:
+        return probe
     with _PROBES_LOCK:
         probe = _PROBES.get(encoder_id)
         if probe is None:
