@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from recsys.runtime import configure_threads
+from recsys.runtime import configure_threads, name_os_thread
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -426,7 +426,9 @@ class Embedder:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
-                    max_workers=self._workers - 1, thread_name_prefix="encoder"
+                    max_workers=self._workers - 1,
+                    thread_name_prefix="encoder",
+                    initializer=name_os_thread,
                 )
             return self._pool
 

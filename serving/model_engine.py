@@ -305,7 +305,7 @@ class ModelEngine:
         loader: ModelLoader | None = None,
         background: bool = True,
     ) -> None:
-        from recsys.runtime import configure_threads
+        from recsys.runtime import init_worker_thread, name_os_thread
 
         self.ctx = ctx
         self.settings = ctx.settings
@@ -328,17 +328,19 @@ class ModelEngine:
         self._model_thread = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix="recsys-model",
-            initializer=configure_threads,
+            initializer=init_worker_thread,
             initargs=(self.settings.threads,),
         )
         self._recommend_threads = ThreadPoolExecutor(
             max_workers=self.settings.recommend_threads,
             thread_name_prefix="recsys-recommend",
-            initializer=configure_threads,
+            initializer=init_worker_thread,
             initargs=(self.settings.threads,),
         )
         self._refresh_futures: dict[str, Future[None]] = {}
-        self._loader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recsys-loader")
+        self._loader_thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="recsys-loader", initializer=name_os_thread
+        )
         self._reload_lock = threading.Lock()
         self._orgs_lock = threading.Lock()
         self._known_orgs: dict[str, tuple[Any, ...]] = {}  # org → data stamp of its catalog
@@ -458,6 +460,9 @@ class ModelEngine:
 
     # ------------------------------------------------------------------ background
     def _maintain(self) -> None:
+        from recsys.runtime import name_os_thread
+
+        name_os_thread()
         poll = max(float(self.settings.model_poll_seconds), 0.1)
         next_poll = time.monotonic() + poll
         next_delivery = time.monotonic() + DELIVERY_INTERVAL_S

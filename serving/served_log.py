@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from recsys import db, store
+from recsys.runtime import name_os_thread
 from recsys.schemas import InteractionEvent
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class ServedListWriter:
 
     # ------------------------------------------------------------------ thread
     def _run(self) -> None:
+        name_os_thread()
         stopping = False
         while not stopping:
             first = self._queue.get()

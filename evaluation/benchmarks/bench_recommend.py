@@ -235,10 +235,16 @@ def bench_http(
     seconds: float,
     modes: list[str],
     client: str = "auto",
+    rounds: int = 1,
 ) -> dict[str, Any]:
     """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
     level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
-    request) and/or ``id`` (a stored mentee, goal vectors from the embedding cache)."""
+    request) and/or ``id`` (a stored mentee, goal vectors from the embedding cache).
+
+    ``rounds`` > 1 repeats every scenario that many times, interleaved (all scenarios once,
+    then again), and reports medians with the range: on a shared VM the same server and load
+    gave 88-106 req/s in rounds minutes apart, so a single run says little about a 5% change.
+    Each scenario also reports the server's CPU per request (``server_cpu``)."""
     import asyncio
     import random
 
@@ -265,22 +271,101 @@ def bench_http(
 
     log = ctx.settings.home / "bench-service.log"
     out: dict[str, Any] = {}
-    with running_service(ctx.settings, log=log) as (base, _):
+    with running_service(ctx.settings, log=log) as (base, proc):
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as warm:
             for i in range(warmup):
                 warm.post("/v1/recommendations", json=bodies["inline"][i % len(mentees)])
-        for mode in modes:
-            for c in concurrency:
-                if client == "wrk" or (client == "auto" and wrk_available()):
-                    out[f"{mode}_c{c}"] = run_wrk(
-                        base, key, "/v1/recommendations", bodies[mode],
-                        concurrency=c, seconds=seconds,
-                    )  # fmt: skip
-                else:
-                    out[f"{mode}_c{c}"] = asyncio.run(
-                        run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
-                    )
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(max(1, rounds)):
+            for mode in modes:
+                for c in concurrency:
+                    before = thread_cpu_seconds(proc.pid)
+                    if client == "wrk" or (client == "auto" and wrk_available()):
+                        result = run_wrk(
+                            base, key, "/v1/recommendations", bodies[mode],
+                            concurrency=c, seconds=seconds,
+                        )  # fmt: skip
+                    else:
+                        result = asyncio.run(
+                            run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
+                        )
+                    result.update(server_cpu(before, thread_cpu_seconds(proc.pid), result))
+                    runs.setdefault(f"{mode}_c{c}", []).append(result)
+    for name, results in runs.items():
+        out[name] = results[0] if len(results) == 1 else summarise_rounds(results)
     return out
+
+
+def summarise_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians (and the range of req/s) over repeated runs of one scenario."""
+    out: dict[str, Any] = {"rounds": len(results), "rps_per_round": [r["rps"] for r in results]}
+    for field in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request"):
+        values = [r[field] for r in results if field in r]
+        if values:
+            out[f"{field}_median"] = round(statistics.median(values), 2)
+    out["errors"] = sum(r.get("errors", 0) for r in results)
+    return out
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by ``pid`` (key ``""``, exited threads
+    included) and by each live thread (key: thread id; value: OS thread name, seconds).
+    Linux ``/proc`` only; empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read(stat_file: Path) -> tuple[str, float] | None:
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # the thread ended between listing and reading
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # utime and stime are fields 14 and 15 of proc_pid_stat(5); fields[0] is field 3
+        return stat[stat.index("(") + 1 : stat.rindex(")")], (
+            int(fields[11]) + int(fields[12])
+        ) / tick
+
+    out: dict[str, tuple[str, float]] = {}
+    total = read(Path(f"/proc/{pid}/stat"))
+    if total is None:
+        return out
+    out[""] = total
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        entry = read(task / "stat")
+        if entry is not None:
+            out[task.name] = entry
+    return out
+
+
+def server_cpu(
+    before: dict[str, tuple[str, float]],
+    after: dict[str, tuple[str, float]],
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    """Server CPU per answered request (ms), in total and by OS thread name (the service
+    names its pools: ``recommend``, ``encoder``, ``served-log``…; ``python`` is the event loop
+    and unnamed threads; ``exited`` threads that ended during the run). A native thread takes
+    the name of the thread that started it: the tokenizer's rayon pool, first used while the
+    catalog was built, shows up as ``model``. Latency at low concurrency hides this cost;
+    throughput is bounded by it."""
+    requests = result.get("requests") or 0
+    if "" not in before or "" not in after or not requests:
+        return {}
+    total = after[""][1] - before[""][1]
+    by_name: dict[str, float] = {}
+    for tid, (name, seconds) in after.items():
+        if tid:
+            spent = seconds - before.get(tid, (name, 0.0))[1]
+            key = name.rstrip("0123456789").rstrip("_-") or name
+            by_name[key] = by_name.get(key, 0.0) + spent
+    by_name["exited"] = total - sum(by_name.values())
+    return {
+        "server_cpu_ms_per_request": round(total * 1000 / requests, 2),
+        "server_cpu_ms_by_thread": {
+            name: round(seconds * 1000 / requests, 2)
+            for name, seconds in sorted(by_name.items())
+            if seconds * 1000 / requests >= 0.01
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -295,6 +380,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http", action="store_true", help="Also time the HTTP service")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=20.0, help="Per concurrency level")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="Repeat every HTTP scenario this many times, interleaved; report medians",
+    )  # fmt: skip
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument(
         "--compose-to", type=int, default=None,
@@ -333,7 +422,13 @@ def main(argv: list[str] | None = None) -> None:
             report["in_process"] = bench_in_process(ctx, args.requests, args.warmup)
         if args.http:
             report["http"] = bench_http(
-                ctx, args.warmup, args.concurrency, args.seconds, args.modes, args.client
+                ctx,
+                args.warmup,
+                args.concurrency,
+                args.seconds,
+                args.modes,
+                args.client,
+                args.rounds,
             )
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     json.dump(report, sys.stdout, indent=2)

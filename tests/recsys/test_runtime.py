@@ -50,3 +50,22 @@ def test_freeze_startup_objects_takes_them_out_of_full_collections() -> None:
         assert not any(o is survivors for o in gc.get_objects())  # no longer scanned
     finally:
         gc.unfreeze()  # leave the test process as it was
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread names via /proc")
+def test_name_os_thread_sets_the_kernel_thread_name_without_the_prefix() -> None:
+    import threading
+    from pathlib import Path
+
+    seen: list[str] = []
+
+    def body() -> None:
+        runtime.name_os_thread()
+        seen.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip())
+        runtime.name_os_thread("recsys-a-name-longer-than-fifteen-bytes")
+        seen.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip())
+
+    thread = threading.Thread(target=body, name="recsys-recommend_3")
+    thread.start()
+    thread.join()
+    assert seen == ["recommend_3", "a-name-longer-t"]
