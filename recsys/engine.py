@@ -60,9 +60,16 @@ class RecommendationEngine:
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         return self.cache.encode_cached(self.embedder, list(texts))
 
+    @cached_property
+    def inline_cache(self):  # type: ignore[no-untyped-def]
+        from recsys.retrieval.cache import InlineVectorCache
+
+        return InlineVectorCache(self.settings.inline_cache_entries)
+
     def encode_fresh(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode without touching the cache (inline request text is not stored)."""
-        return self.embedder.encode(list(texts))
+        """Encode texts that are not stored (inline profiles): the database cache is never
+        read or written; vectors are kept in the in-memory inline cache only."""
+        return self.inline_cache.encode(self.embedder, list(texts))
 
     @property
     def ranker(self) -> RankerModel:

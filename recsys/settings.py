@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="How long a recommendation request waits for a slot before the service "
         "answers 503 `overloaded` with Retry-After.",
     )
+    inline_cache_entries: int = Field(
+        default=8192,
+        ge=0,
+        description="Sentence vectors of inline mentee profiles kept in memory (never stored), "
+        "so a profile sent again is not re-encoded; 0 encodes every request's text.",
+    )
     model_poll_seconds: float = 30.0
 
     # --- insights / alerts -------------------------------------------------

@@ -13,7 +13,9 @@ and every mentor text is embedded through the embedding cache, so a second run w
 mentors encoding dominates set-up: use ``--backend onnx-int8`` and a persistent ``--home``.
 
 Timed: ``--requests`` recommendations (k=10) for the programme's mentees as inline profiles
-(text encoded per request, never cached), one at a time on one thread with
+(text encoded per request: the service's in-memory inline cache is off unless
+``--inline-cache N`` turns it on, and then, as requests cycle over the same mentees, the inline
+figures are those of an app sending profiles it sent before), one at a time on one thread with
 ``settings.threads`` threads, after ``--warmup`` untimed ones. Reported per stage (p50 / p99 ms):
 ``encode`` (goal sentences), ``retrieve`` (index search with the hard constraints as a mask),
 ``features`` (pair inputs + pair features), ``rank`` (ranker scores, top k), ``reasons``
@@ -121,10 +123,13 @@ def setup(
     n_mentees: int,
     log: Callable[[str], None],
     compose_to: int | None = None,
+    inline_cache_entries: int = 0,
 ) -> Any:
     """Store, embeddings, index and a champion ranker under ``home``; returns the context.
 
     ``compose_to``: then grow the catalog to that many mentors (see :func:`compose_mentors`).
+    ``inline_cache_entries``: the in-memory inline-profile cache (``RECSYS_INLINE_CACHE_ENTRIES``)
+    of the engine and the service; 0 (the default here) encodes every request's text.
     """
     from recsys.context import AppContext
     from recsys.engine import RecommendationEngine
@@ -132,7 +137,12 @@ def setup(
     from training.pipeline import train_ranker
     from training.tracking import champion, setup_mlflow
 
-    settings = Settings(home=home, org=ORG, rate_limit_per_minute=10**9)
+    settings = Settings(
+        home=home,
+        org=ORG,
+        rate_limit_per_minute=10**9,
+        inline_cache_entries=inline_cache_entries,
+    )
     ctx = AppContext(settings)
     ctx.migrate()
     t0 = time.perf_counter()
@@ -381,6 +391,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=20.0, help="Per concurrency level")
     parser.add_argument(
+        "--inline-cache", type=int, default=0, metavar="N",
+        help="In-memory inline-profile cache of N sentences (0: every request encodes)",
+    )  # fmt: skip
+    parser.add_argument(
         "--rounds", type=int, default=1,
         help="Repeat every HTTP scenario this many times, interleaved; report medians",
     )  # fmt: skip
@@ -411,7 +425,9 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         home = args.home or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         home.mkdir(parents=True, exist_ok=True)
-        ctx = setup(home.resolve(), args.mentors, args.mentees, log, args.compose_to)
+        ctx = setup(
+            home.resolve(), args.mentors, args.mentees, log, args.compose_to, args.inline_cache
+        )
         report: dict[str, Any] = {
             "encoder_backend": ctx.settings.encoder_backend,
             "threads": ctx.settings.threads,

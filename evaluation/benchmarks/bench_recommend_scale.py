@@ -42,7 +42,8 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.02)
     args = ap.parse_args()
 
-    ctx = AppContext(Settings(home=args.home, org=ORG))
+    # inline text encoded per request, as bench_recommend measures it (inline cache off)
+    ctx = AppContext(Settings(home=args.home, org=ORG, inline_cache_entries=0))
     engine = RecommendationEngine(ctx)
     base = engine.catalog(ORG)
     r = args.replicate

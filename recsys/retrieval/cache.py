@@ -1,8 +1,10 @@
-"""Persistent text-embedding cache: unchanged texts are never encoded twice.
+"""Text-embedding caches: unchanged texts are never encoded twice.
 
-Rows live in the ``embedding_cache`` table (:class:`recsys.db.EmbeddingCacheEntry`), keyed by
-(encoder id, sha256 of the exact text). Encoder ids name model, revision and backend, so a
-model or backend change simply misses the cache instead of mixing vector spaces.
+:class:`EmbeddingCache` is persistent: rows live in the ``embedding_cache`` table
+(:class:`recsys.db.EmbeddingCacheEntry`), keyed by (encoder id, sha256 of the exact text).
+Encoder ids name model, revision and backend, so a model or backend change simply misses the
+cache instead of mixing vector spaces. :class:`InlineVectorCache` keeps the vectors of texts the
+service is not asked to store (inline mentee profiles) in memory only.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,6 +67,95 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+class VectorMemory:
+    """A bounded, thread-safe LRU of vectors by (encoder id, content hash)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get_many(self, encoder_id: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for key in hashes:
+                vec = self._entries.get((encoder_id, key))
+                if vec is not None and vec.shape[0] == dim:
+                    self._entries.move_to_end((encoder_id, key))
+                    found[key] = vec
+        return found
+
+    def put_many(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+        if self._max <= 0:
+            return
+        with self._lock:
+            for key, vec in vectors.items():
+                self._entries[(encoder_id, key)] = vec
+                self._entries.move_to_end((encoder_id, key))
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+def encode_through(
+    embedder: TextEncoder,
+    texts: Sequence[str],
+    get_many: Callable[[str, Sequence[str], int], dict[str, np.ndarray]],
+    put_many: Callable[[str, Mapping[str, np.ndarray]], None],
+    show_progress: bool = False,
+) -> np.ndarray:
+    """Vectors for all ``texts`` (row i for text i) from a cache (``get_many`` / ``put_many``
+    by content hash), encoding only the texts it lacks, each distinct text once. New vectors
+    are handed to ``put_many`` every few thousand texts, so an interrupted bulk run keeps what
+    it already paid for."""
+    dim = embedder.dim
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    if not texts:
+        return out
+    hashes = [content_hash(t) for t in texts]
+    cached = get_many(embedder.encoder_id, list(dict.fromkeys(hashes)), dim)
+    missing: dict[str, str] = {}
+    for key, text in zip(hashes, texts, strict=True):
+        if key not in cached and key not in missing:
+            missing[key] = text
+    pending = list(missing.items())
+    for chunk in _chunks(pending, _ENCODE_CHUNK):
+        keys = [key for key, _ in chunk]
+        fresh = embedder.encode([text for _, text in chunk], show_progress=show_progress)
+        if fresh.shape != (len(keys), dim):
+            raise ValueError(
+                f"encoder {embedder.encoder_id} returned shape {fresh.shape}, "
+                f"expected {(len(keys), dim)}"
+            )
+        new = dict(zip(keys, np.asarray(fresh, dtype=np.float32), strict=True))
+        put_many(embedder.encoder_id, new)
+        cached.update(new)
+    for row, key in enumerate(hashes):
+        out[row] = cached[key]
+    return out
+
+
+class InlineVectorCache:
+    """Vectors of inline texts (a mentee profile sent in the request, never stored), by
+    content hash, in a bounded in-process LRU only: nothing reaches the database, and a
+    restart forgets them. An app that sends the same profile again (each visit to a
+    suggestions page, after a decline) then pays no encoding: the goal encoding is most of
+    an inline recommendation's CPU. ``max_entries`` counts sentences; 0 turns it off."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._memory = VectorMemory(max_entries) if max_entries > 0 else None
+
+    def __len__(self) -> int:
+        return 0 if self._memory is None else len(self._memory)
+
+    def encode(self, embedder: TextEncoder, texts: Sequence[str]) -> np.ndarray:
+        if self._memory is None:
+            return embedder.encode(list(texts))
+        return encode_through(embedder, texts, self._memory.get_many, self._memory.put_many)
+
+
 class EmbeddingCache:
     """Vectors by (encoder id, content hash) in the ``embedding_cache`` table, fronted by a
     bounded in-process LRU: a stored mentee asked about again costs no database round trip
@@ -73,30 +164,12 @@ class EmbeddingCache:
     def __init__(self, engine: sa.Engine, memory_entries: int = 20_000) -> None:
         self._engine = engine
         self._table: sa.Table = EmbeddingCacheEntry.__table__  # type: ignore[assignment]
-        self._memory: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._memory_max = memory_entries
-        self._memory_lock = threading.Lock()
-
-    def _remember(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
-        if self._memory_max <= 0:
-            return
-        with self._memory_lock:
-            for key, vec in vectors.items():
-                self._memory[(encoder_id, key)] = vec
-                self._memory.move_to_end((encoder_id, key))
-            while len(self._memory) > self._memory_max:
-                self._memory.popitem(last=False)
+        self._memory = VectorMemory(memory_entries)
 
     def get_many(self, encoder_id: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         """Cached vectors for the given content hashes; rows of the wrong size are ignored."""
-        found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
-        with self._memory_lock:
-            for key in unique:
-                vec = self._memory.get((encoder_id, key))
-                if vec is not None and vec.shape[0] == dim:
-                    self._memory.move_to_end((encoder_id, key))
-                    found[key] = vec
+        found = self._memory.get_many(encoder_id, unique, dim)
         unique = [key for key in unique if key not in found]
         if not unique:
             return found
@@ -113,7 +186,7 @@ class EmbeddingCache:
                     if row_dim != dim or blob is None or len(blob) != dim * 4:
                         continue  # damaged or from an incompatible writer: re-encode it
                     from_db[key] = np.frombuffer(blob, dtype="<f4")
-        self._remember(encoder_id, from_db)
+        self._memory.put_many(encoder_id, from_db)
         found.update(from_db)
         return found
 
@@ -145,7 +218,7 @@ class EmbeddingCache:
                             )
                         )
                     conn.execute(table.insert(), list(chunk))
-        self._remember(encoder_id, vectors)
+        self._memory.put_many(encoder_id, vectors)
 
     def encode_cached(
         self, embedder: TextEncoder, texts: Sequence[str], show_progress: bool = False
@@ -154,32 +227,7 @@ class EmbeddingCache:
 
         Identical texts are encoded once; new vectors are stored every few thousand texts.
         """
-        dim = embedder.dim
-        out = np.empty((len(texts), dim), dtype=np.float32)
-        if not texts:
-            return out
-        hashes = [content_hash(t) for t in texts]
-        cached = self.get_many(embedder.encoder_id, hashes, dim)
-        missing: dict[str, str] = {}
-        for key, text in zip(hashes, texts, strict=True):
-            if key not in cached and key not in missing:
-                missing[key] = text
-        pending = list(missing.items())
-        # Encode and store in slices so an interrupted bulk run keeps what it already paid for.
-        for chunk in _chunks(pending, _ENCODE_CHUNK):
-            keys = [key for key, _ in chunk]
-            fresh = embedder.encode([text for _, text in chunk], show_progress=show_progress)
-            if fresh.shape != (len(keys), dim):
-                raise ValueError(
-                    f"encoder {embedder.encoder_id} returned shape {fresh.shape}, "
-                    f"expected {(len(keys), dim)}"
-                )
-            new = dict(zip(keys, np.asarray(fresh, dtype=np.float32), strict=True))
-            self.put_many(embedder.encoder_id, new)
-            cached.update(new)
-        for row, key in enumerate(hashes):
-            out[row] = cached[key]
-        return out
+        return encode_through(embedder, texts, self.get_many, self.put_many, show_progress)
 
     def count(self, encoder_id: str | None = None) -> int:
         stmt = sa.select(sa.func.count()).select_from(self._table)

@@ -164,8 +164,17 @@ def test_embedded_profiles_make_stored_mentees_free_to_recommend(programme):
     try:
         assert engine.recommend("default", mentees, k=5, as_of=AS_OF, cached_text=True)
         assert encoded == []
+        stored_before = engine.cache.count()
         engine.recommend("default", mentees[:1], k=5, as_of=AS_OF, cached_text=False)
         assert encoded  # inline text is encoded afresh
+        encoded.clear()
+        again = engine.recommend("default", mentees[:1], k=5, as_of=AS_OF, cached_text=False)
+        assert encoded == []  # the same profile sent again: from the in-memory inline cache
+        assert engine.cache.count() == stored_before  # inline vectors never reach the database
+        assert [r.mentor_id for r in again[0]] == [
+            r.mentor_id
+            for r in engine.recommend("default", mentees[:1], k=5, as_of=AS_OF, cached_text=True)[0]
+        ]
     finally:
         del engine.embedder.encode
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from recsys.db import Base, EmbeddingCacheEntry
 from recsys.retrieval import cache as cache_module
-from recsys.retrieval.cache import EmbeddingCache, content_hash
+from recsys.retrieval.cache import EmbeddingCache, InlineVectorCache, content_hash
 
 
 class CountingEncoder:
@@ -160,3 +160,30 @@ def test_memory_front_answers_repeated_reads_without_the_database(
     assert EmbeddingCache(cache_engine).get_many(encoder.encoder_id, hashes, encoder.dim) == {}
     cache.encode_cached(encoder, ["c"])  # bounded: the least recently used entry goes
     assert set(cache.get_many(encoder.encoder_id, hashes, encoder.dim)) == {hashes[1]}
+
+
+def test_inline_cache_encodes_each_sentence_once_and_keeps_the_newest() -> None:
+    cache = InlineVectorCache(max_entries=3)
+    encoder = CountingEncoder()
+    first = cache.encode(encoder, ["a", "b", "a"])
+    assert encoder.encoded == ["a", "b"]
+    np.testing.assert_array_equal(first[0], first[2])
+    again = cache.encode(encoder, ["b", "a"])
+    assert encoder.encoded == ["a", "b"]  # both from memory
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    cache.encode(encoder, ["c", "d"])  # 4 sentences for 3 places: "b" (least recent) goes
+    assert len(cache) == 3
+    cache.encode(encoder, ["a", "b"])
+    assert encoder.encoded == ["a", "b", "c", "d", "b"]
+
+
+def test_inline_cache_is_scoped_by_encoder_and_can_be_off() -> None:
+    cache = InlineVectorCache(max_entries=10)
+    one, other = CountingEncoder("fake@1/torch"), CountingEncoder("fake@2/torch")
+    cache.encode(one, ["x"])
+    cache.encode(other, ["x"])
+    assert other.encoded == ["x"]  # another encoder's vector is never reused
+    off = InlineVectorCache(max_entries=0)
+    off.encode(one, ["y"])
+    off.encode(one, ["y"])
+    assert one.encoded == ["x", "y", "y"] and len(off) == 0
