@@ -163,6 +163,7 @@ class Interaction(Base):
     position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event: Mapped[str] = mapped_column(String(16))
     recommendation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class EmbeddingCacheEntry(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -46,6 +47,16 @@ class InteractionEvent(StrEnum):
     requested = "requested"
     accepted = "accepted"
     declined = "declined"
+
+
+class DeclineReason(StrEnum):
+    """Why a mentor declined a request, when the app asks; stored with the interaction and
+    exported with the log (how the ranker reads declines: :mod:`training.ranker`)."""
+
+    no_capacity = "no_capacity"
+    poor_fit = "poor_fit"  # expertise, goals or seniority do not fit
+    schedule = "schedule"  # working hours or time zones do not fit
+    other = "other"
 
 
 class Signal(StrEnum):
@@ -171,6 +182,16 @@ class InteractionIn(_Contract):
     position: int | None = Field(default=None, ge=1)
     event: InteractionEvent
     recommendation_id: str | None = None
+    decline_reason: DeclineReason | None = Field(
+        default=None, description="Only with event `declined`: why the mentor declined."
+    )
+
+    @field_validator("decline_reason")
+    @classmethod
+    def _only_on_declines(cls, value: DeclineReason | None, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("event") is not InteractionEvent.declined:
+            raise ValueError("decline_reason is only allowed with event 'declined'")
+        return value
 
 
 class InteractionOut(InteractionIn):

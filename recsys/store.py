@@ -139,6 +139,7 @@ def _to_columns(entity: str, org: str, row: dict[str, Any]) -> dict[str, Any]:
     if entity == "interactions":
         out.setdefault("recommendation_id", None)
         out.setdefault("position", None)
+        out.setdefault("decline_reason", None)
     return out
 
 

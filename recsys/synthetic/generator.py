@@ -63,8 +63,10 @@ HELDOUT_TOP_K = 20
 CHUNK = 50_000
 
 # interaction event codes, in the order they happen within a day
-_SHOWN, _REQUESTED, _DECLINED, _ACCEPTED = 0, 1, 2, 3
-_EVENT_NAMES = ("shown", "requested", "declined", "accepted")
+_SHOWN, _REQUESTED, _DECLINED, _ACCEPTED, _DECLINED_FULL = 0, 1, 2, 3, 4
+_EVENT_NAMES = ("shown", "requested", "declined", "accepted", "declined")
+# A mentor who is full says so (decline_reason no_capacity); other declines give no reason.
+_EVENT_SUFFIX = ("", "", "", "", ',"decline_reason":"no_capacity"')
 _PROBLEMS = 6  # note codes 0..5 are problems a pairing can have (boundary is drawn separately)
 
 
@@ -593,11 +595,13 @@ def _run_requests(
             while h and h[0] <= s:
                 heappop(h)
             cap = cap_hist[m] if s < cut[m] else cap_now[m]
-            accept = len(h) < cap and dec_u[i][j] >= p_dec[m]
+            full = len(h) >= cap
+            accept = not full and dec_u[i][j] >= p_dec[m]
             if logged[i]:
                 sim.ev_request.extend((i, i))
                 sim.ev_slot.extend((slot, slot))
-                sim.ev_kind.extend((_REQUESTED, _ACCEPTED if accept else _DECLINED))
+                answer = _ACCEPTED if accept else _DECLINED_FULL if full else _DECLINED
+                sim.ev_kind.extend((_REQUESTED, answer))
                 sim.ev_attempt.extend((j, j))
             if accept:
                 chosen, logit0, load = m, base[i][slot], len(h)
@@ -858,7 +862,7 @@ def _write_interactions(path: Path, sim: _Simulation, ids: _Strings, report: Pro
             me_ids, mt_ids, days, first = ids.mentee, ids.mentor, ids.days, ids.first_day
             lines = [
                 f'{{"mentee_id":"{me_ids[e]}","mentor_id":"{mt_ids[m]}","at":"{days[d - first]}",'
-                f'"position":{s + 1},"event":"{_EVENT_NAMES[k]}"}}\n'
+                f'"position":{s + 1},"event":"{_EVENT_NAMES[k]}"{_EVENT_SUFFIX[k]}}}\n'
                 for e, m, d, s, k in zip(
                     mentees, mentors, day.tolist(), slot.tolist(), kind.tolist(), strict=True
                 )

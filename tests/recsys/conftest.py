@@ -138,6 +138,8 @@ _INTERACTIONS: list[dict[str, Any]] = [
      "recommendation_id": "r1"},
     {"mentee_id": "e1", "mentor_id": "m3", "at": "2024-01-05", "position": 2, "event": "shown"},
     {"mentee_id": "e1", "mentor_id": "m1", "at": "2024-01-06", "event": "accepted"},
+    {"mentee_id": "e1", "mentor_id": "m3", "at": "2024-01-06", "event": "declined",
+     "decline_reason": "no_capacity"},
 ]  # fmt: skip
 CONTRACT_ROWS: Rows = {
     "mentors": _MENTORS,
@@ -147,7 +149,7 @@ CONTRACT_ROWS: Rows = {
     "interactions": _INTERACTIONS,
 }
 """A small valid dataset touching every field (excluded ids that are not mentors, a purgeable
-feedback, a completed pairing, interactions with and without a position)."""
+feedback, a completed pairing, interactions with and without a position, a decline with its reason)."""
 
 
 @pytest.fixture

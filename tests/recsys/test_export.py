@@ -42,7 +42,7 @@ def loaded(
 def test_exports_contract_fields(loaded: sessionmaker[Session], tmp_path: Path) -> None:
     counts = export_dir(loaded, tmp_path / "out")
 
-    assert counts == {"mentors": 4, "mentees": 2, "pairings": 2, "feedback": 2, "interactions": 3}
+    assert counts == {"mentors": 4, "mentees": 2, "pairings": 2, "feedback": 2, "interactions": 4}
     mentors = read_jsonl(tmp_path / "out" / "mentors.jsonl")
     assert [m["id"] for m in mentors] == ["m1", "m2", "m3", "m4"]
     assert mentors[0] == {
@@ -60,8 +60,10 @@ def test_exports_contract_fields(loaded: sessionmaker[Session], tmp_path: Path) 
     interactions = read_jsonl(tmp_path / "out" / "interactions.jsonl")
     assert interactions[0] == {
         "mentee_id": "e1", "mentor_id": "m1", "at": "2024-01-05", "position": 1,
-        "event": "shown", "recommendation_id": "r1",
+        "event": "shown", "recommendation_id": "r1", "decline_reason": None,
     }  # fmt: skip
+    assert interactions[-1]["event"] == "declined"
+    assert interactions[-1]["decline_reason"] == "no_capacity"
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
@@ -88,7 +90,7 @@ def test_round_trip_is_lossless(
         "mentees": 2,
         "pairings": 2,
         "feedback": 2,
-        "interactions": 3,
+        "interactions": 4,
     }
     third = tmp_path / "third"
     export_dir(loaded, third, fmt=fmt)  # type: ignore[arg-type]

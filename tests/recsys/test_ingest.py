@@ -47,7 +47,7 @@ def test_ingests_all_entities(
 
     assert report.ok and report.errors == []
     assert report.counts == {
-        "mentors": 3, "mentees": 2, "pairings": 2, "feedback": 2, "interactions": 3,
+        "mentors": 3, "mentees": 2, "pairings": 2, "feedback": 2, "interactions": 4,
     }  # fmt: skip
     assert report.skipped == dict.fromkeys(report.counts, 0)
     assert [p.name for p in report.files] == [f"{e}.jsonl" for e in rows]
@@ -65,7 +65,7 @@ def test_ingests_all_entities(
             dt.date(2023, 9, 1), "completed", 4, True,
         )  # fmt: skip
         assert s.get(db.Organisation, "default") is not None
-    assert count(factory, db.Interaction) == 3
+    assert count(factory, db.Interaction) == 4
 
 
 def test_second_ingest_changes_nothing(
@@ -193,7 +193,7 @@ def test_skip_invalid_stores_good_rows_and_cascades(
         "feedback.jsonl:2: pairing_id: no pairing with id 'p2'",  # and so was f2's pairing
     ]
     assert report.counts == {
-        "mentors": 2, "mentees": 2, "pairings": 1, "feedback": 1, "interactions": 3,
+        "mentors": 2, "mentees": 2, "pairings": 1, "feedback": 1, "interactions": 4,
     }  # fmt: skip
     assert report.skipped == {
         "mentors": 1, "mentees": 0, "pairings": 1, "feedback": 1, "interactions": 0,
@@ -215,7 +215,7 @@ def test_references_resolve_against_the_store(
 
     report = ingest_dir(factory, history)
 
-    assert report.counts == {"pairings": 2, "feedback": 2, "interactions": 3}
+    assert report.counts == {"pairings": 2, "feedback": 2, "interactions": 4}
 
 
 def test_references_do_not_cross_organisations(
@@ -244,7 +244,7 @@ def test_same_files_in_two_organisations(
     ingest_dir(factory, directory, org="a")
     ingest_dir(factory, directory, org="b")
     assert count(factory, db.Mentor, "a") == count(factory, db.Mentor, "b") == 3
-    assert count(factory, db.Interaction, "a") == count(factory, db.Interaction, "b") == 3
+    assert count(factory, db.Interaction, "a") == count(factory, db.Interaction, "b") == 4
 
 
 def test_duplicate_id_is_an_error(
@@ -263,7 +263,7 @@ def test_repeated_interaction_key_is_one_event(
     report = ingest_dir(
         factory, write_contract(tmp_path / "in", rows, interactions=[*rows["interactions"], again])
     )
-    assert report.counts["interactions"] == 3
+    assert report.counts["interactions"] == 4
     with factory() as s:
         row = s.scalars(
             select(db.Interaction).where(

@@ -77,13 +77,27 @@ def test_served_lists_are_logged(
     assert client.post("/v1/interactions", json=event, headers=h).status_code == 201
     # Reporting the same event twice keeps one row.
     assert client.post("/v1/interactions", json=event, headers=h).status_code == 201
+    declined = {**event, "event": "declined", "decline_reason": "no_capacity"}
+    assert client.post("/v1/interactions", json=declined, headers=h).status_code == 201
     with serving_ctx.sessions() as s:
-        n = s.scalars(
+        logged = s.scalars(
             select(db.Interaction).where(
-                db.Interaction.org_id == org, db.Interaction.event == "requested"
+                db.Interaction.org_id == org, db.Interaction.event != "shown"
             )
         ).all()
-        assert len(n) == 1
+    assert sorted((i.event, i.decline_reason) for i in logged) == [
+        ("declined", "no_capacity"),
+        ("requested", None),  # once
+    ]
+    for bad, why in (
+        ({**event, "decline_reason": "no_capacity"}, "only allowed with event 'declined'"),
+        ({**declined, "decline_reason": "busy"}, "no_capacity"),  # names the allowed values
+    ):
+        err = assert_error(
+            client.post("/v1/interactions", json=bad, headers=h), 422, "validation_error"
+        )
+        (detail,) = err["details"]
+        assert detail["field"] == "body.decline_reason" and why in detail["reason"]
 
 
 def test_request_validation(client: TestClient, app_key: str) -> None:

@@ -207,6 +207,12 @@ def test_interaction_log_follows_the_legacy_process(programme: dict[str, Any]) -
     kinds = Counter(e["event"] for e in events)
     assert kinds["shown"] > 3 * kinds["requested"] > 0
     assert kinds["accepted"] > kinds["declined"] > 0
+    # only a full mentor gives a reason (no_capacity); engagement declines give none
+    reasons = Counter(
+        (e["event"], e.get("decline_reason")) for e in events if "decline_reason" in e
+    )
+    assert set(reasons) == {("declined", "no_capacity")}
+    assert 0 < reasons[("declined", "no_capacity")] < kinds["declined"]
 
 
 def test_outcomes_follow_the_latent_model(programme: dict[str, Any]) -> None:
