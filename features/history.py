@@ -8,6 +8,7 @@ it scales to millions of historical pairings.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,7 @@ class ResponseLog:
     at: np.ndarray  # datetime64[D]
     declined: np.ndarray  # 1.0 declined
     requested: np.ndarray  # 1.0 a request (requested / accepted / declined)
+    no_capacity: np.ndarray | None = None  # 1.0 declined with decline_reason no_capacity
 
 
 class MentorHistory:
@@ -135,6 +137,38 @@ class MentorHistory:
             )
         else:
             self._responses, self.prior_decline = None, 0.2
+        if responses is not None and responses.no_capacity is not None:
+            full = np.asarray(responses.no_capacity) > 0
+            self._full_mentor = np.asarray(responses.mentor, np.int64)[full]
+            self._full_at = np.asarray(responses.at, "datetime64[D]")[full]
+        else:
+            self._full_mentor = np.zeros(0, np.int64)
+            self._full_at = np.zeros(0, "datetime64[D]")
+        self._said_full = prepare_events(
+            self._full_mentor, self._full_at, np.ones(len(self._full_mentor))
+        )
+        self._full_lock = threading.Lock()
+
+    def add_capacity_decline(self, mentor: int, day: np.datetime64) -> None:
+        """Record a ``no_capacity`` decline that arrived after the history was prepared."""
+        with self._full_lock:
+            self._full_mentor = np.append(self._full_mentor, np.int64(mentor))
+            self._full_at = np.append(self._full_at, np.asarray(day, "datetime64[D]"))
+            self._said_full = prepare_events(
+                self._full_mentor, self._full_at, np.ones(len(self._full_mentor))
+            )
+
+    def said_full(self, mentor: np.ndarray, as_of: np.ndarray, days: int) -> np.ndarray:
+        """Whether each mentor declined a request for ``no_capacity`` within the ``days`` days
+        up to and including the date (no longer than that: room opens up, and the mentor
+        will say again if not)."""
+        if days <= 0 or not len(self._full_mentor):
+            return np.zeros(len(mentor), bool)
+        said = self._said_full
+        dates = np.asarray(as_of, "datetime64[D]")
+        upto, _ = said.query(mentor, dates, inclusive=True)
+        before, _ = said.query(mentor, dates - np.timedelta64(days, "D"), inclusive=True)
+        return upto > before
 
     def load(
         self, mentor: np.ndarray, as_of: np.ndarray, exclude_self: np.ndarray | None = None

@@ -127,7 +127,10 @@ class RecommendationEngine:
         with self.ctx.sessions() as session:
             catalog = load_catalog(session, org, self.encode_cached, self.embedder.encoder_id)
         catalog.index = self._index_for(catalog)
-        return OrgState(catalog, FeasibilityCache(catalog))
+        return OrgState(
+            catalog,
+            FeasibilityCache(catalog, capacity_decline_days=self.settings.capacity_decline_days),
+        )
 
     def _index_dir(self, org: str) -> Path:
         return self.settings.index_dir / org
@@ -152,6 +155,15 @@ class RecommendationEngine:
             index.save(directory)
             stamp.write_text(fingerprint)
         return index
+
+    def capacity_declined(self, org: str, mentor_id: str, day: dt.date) -> None:
+        """``mentor_id`` declined a request for ``no_capacity`` on ``day`` (reported through
+        the API): applied to the loaded catalog at once, no rebuild. A catalog built later
+        reads it from the store."""
+        with self._lock:
+            state = self._orgs.get(org)
+        if state is not None and mentor_id in state.catalog.row_of:
+            state.feasibility.capacity_declined(state.catalog.row_of[mentor_id], day)
 
     def refresh_mentors(self, org: str) -> None:
         """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged),

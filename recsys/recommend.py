@@ -103,12 +103,29 @@ def cheap_prior(
     )
 
 
+#: Days a mentor who declined a request for ``no_capacity`` is not recommended
+#: (``RECSYS_CAPACITY_DECLINE_DAYS``).
+CAPACITY_DECLINE_DAYS = 14
+
+
 class FeasibilityCache:
     """Active + free-capacity mask for all mentors, per as-of date (a few dates kept), and
-    that mask narrowed to the mentors sharing a language with a mentee (per language set)."""
+    that mask narrowed to the mentors sharing a language with a mentee (per language set).
 
-    def __init__(self, catalog: MentorCatalog, max_dates: int = 8, max_masks: int = 64):
+    Free capacity is what the store says (capacity above running pairings) *and* what the
+    mentor said: one who declined a request with ``decline_reason: no_capacity`` in the last
+    ``capacity_decline_days`` days is treated as full, so mentees are not sent to a mentor
+    who has just told someone they have no room (stored capacities go stale)."""
+
+    def __init__(
+        self,
+        catalog: MentorCatalog,
+        max_dates: int = 8,
+        max_masks: int = 64,
+        capacity_decline_days: int = CAPACITY_DECLINE_DAYS,
+    ):
         self.catalog = catalog
+        self.capacity_decline_days = capacity_decline_days
         self._by_date: OrderedDict[dt.date, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._allowed: OrderedDict[tuple[dt.date, frozenset[str]], np.ndarray] = OrderedDict()
         self._profiles: OrderedDict[dt.date, ProfileGroups] = OrderedDict()
@@ -133,10 +150,24 @@ class FeasibilityCache:
         """(active and free on ``as_of``, load on ``as_of``) for every catalog row."""
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
-            load = self.catalog.load(np.arange(len(self.catalog), dtype=np.int64), as_of)
-            return self.catalog.active & (self.catalog.capacity > load), load
+            rows = np.arange(len(self.catalog), dtype=np.int64)
+            load = self.catalog.load(rows, as_of)
+            said_full = self.catalog.history.said_full(
+                rows, np.full(len(rows), np.datetime64(as_of, "D")), self.capacity_decline_days
+            )
+            return self.catalog.active & (self.catalog.capacity > load) & ~said_full, load
 
         return self._cached(self._by_date, as_of, self._max, compute)
+
+    def capacity_declined(self, row: int, day: dt.date) -> None:
+        """A mentor just declined for ``no_capacity``: record it, and drop the masks built
+        without it (rebuilt on next use)."""
+        self.catalog.history.add_capacity_decline(row, np.datetime64(day, "D"))
+        with self._lock:
+            self._by_date.clear()
+            self._allowed.clear()
+            self._profiles.clear()
+            self._profile_rows.clear()
 
     @cached_property
     def _zones(self) -> tuple[np.ndarray, np.ndarray]:

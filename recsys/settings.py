@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="How long a recommendation request waits for a slot before the service "
         "answers 503 `overloaded` with Retry-After.",
     )
+    capacity_decline_days: int = Field(
+        default=14,
+        ge=0,
+        description="Days a mentor who declined a request with decline_reason no_capacity is "
+        "treated as full (not recommended); 0 trusts the stored capacity alone.",
+    )
     inline_cache_entries: int = Field(
         default=8192,
         ge=0,

@@ -70,17 +70,18 @@ def pairing_frame(session: Session, org: str) -> dict[str, np.ndarray]:
 def interaction_frame(session: Session, org: str) -> dict[str, np.ndarray]:
     i = db.Interaction
     rows = session.execute(
-        select(i.mentee_id, i.mentor_id, i.at, i.position, i.event)
+        select(i.mentee_id, i.mentor_id, i.at, i.position, i.event, i.decline_reason)
         .where(i.org_id == org)
         .order_by(i.at, i.mentee_id, i.pk)
     ).all()
-    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(5)]
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(6)]
     return {
         "mentee_id": np.array(cols[0], dtype=object),
         "mentor_id": np.array(cols[1], dtype=object),
         "at": np.array(cols[2], dtype="datetime64[D]"),
         "position": np.array([np.nan if p is None else p for p in cols[3]], dtype=float),
         "event": np.array(cols[4], dtype=object),
+        "decline_reason": np.array(cols[5], dtype=object),
     }
 
 
@@ -104,6 +105,7 @@ def pairing_history(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> Pai
 
 def response_log(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> ResponseLog:
     ev = frame["event"]
+    reason = frame.get("decline_reason")
     requested = np.isin(ev, ["requested", "accepted", "declined"])
     # one request can appear as requested + accepted/declined: count requests once
     is_request = ev == "requested"
@@ -114,6 +116,7 @@ def response_log(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> Respon
         at=frame["at"],
         declined=(ev == "declined").astype(float),
         requested=is_request.astype(float),
+        no_capacity=None if reason is None else ((ev == "declined") & (reason == "no_capacity")),
     )
 
 

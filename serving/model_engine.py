@@ -527,6 +527,13 @@ class ModelEngine:
     def mentors_changed(self, org: str, mentor_ids: Sequence[str]) -> None:
         self._schedule_refresh(org)
 
+    def capacity_declined(self, org: str, mentor_id: str, day: dt.date) -> None:
+        """A mentor declined for ``no_capacity``: not recommended for a while (see
+        :class:`recsys.recommend.FeasibilityCache`), from the next request on."""
+        hook = getattr(self._recommender, "capacity_declined", None)
+        if hook is not None:
+            hook(org, mentor_id, day)
+
     def pairings_changed(self, org: str, pairing_ids: Sequence[str]) -> None:
         """Pairings count against capacity and feed history features: same refresh."""
         self._schedule_refresh(org)

@@ -1,15 +1,18 @@
 """The interaction log: apps report what happened to recommended mentors (``app`` role).
 
 Events are idempotent per (mentee, mentor, day, event): reporting the same one twice keeps one
-row. A ``recommendation_id`` must name a list served to the caller's organisation.
+row. A ``recommendation_id`` must name a list served to the caller's organisation. A decline
+with ``decline_reason: no_capacity`` takes the mentor out of recommendations for
+``RECSYS_CAPACITY_DECLINE_DAYS`` days from the next request on (engine hook
+``capacity_declined``, optional).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from recsys import db, store
-from recsys.schemas import InteractionIn, InteractionOut
+from recsys.schemas import DeclineReason, InteractionIn, InteractionOut
 from serving.deps import AppPrincipal, ServedWriterDep, SessionDep
 from serving.errors import invalid
 from serving.routers._common import ERROR_RESPONSES
@@ -23,6 +26,7 @@ def record_interaction(
     principal: AppPrincipal,
     session: SessionDep,
     served_writer: ServedWriterDep,
+    request: Request,
 ) -> InteractionOut:
     """Record one event (shown, requested, accepted, declined)."""
     org = principal.org
@@ -34,4 +38,11 @@ def record_interaction(
                 "body.recommendation_id", f"unknown recommendation {body.recommendation_id!r}"
             )
     store.upsert_models(session, "interactions", org, [body])
+    if body.decline_reason is DeclineReason.no_capacity:
+        session.commit()  # a catalog rebuilt meanwhile reads it from the store
+        # the log needs no models: without a loaded engine there is nothing to update
+        engine = getattr(request.app.state, "engine", None)
+        hook = getattr(engine, "capacity_declined", None)
+        if hook is not None:
+            hook(org, body.mentor_id, body.at)
     return InteractionOut(**body.model_dump())

@@ -59,3 +59,18 @@ def test_decline_rate_from_the_response_log():
     )
     assert f["hist_requests"].tolist() == [0.0, 3.0]
     assert f["hist_decline_rate"][1] == pytest.approx((2 + 3 * (2 / 3)) / 6)
+
+
+def test_a_mentor_who_said_full_is_full_for_the_window_only():
+    log = ResponseLog(
+        mentor=np.array([0, 0, 1]), at=np.array(["2024-03-01"] * 3, dtype="datetime64[D]"),
+        declined=np.array([1.0, 1.0, 0.0]), requested=np.ones(3),
+        no_capacity=np.array([True, False, False]),
+    )  # fmt: skip
+    h = MentorHistory(_hist(), log)
+    days = np.array([D("2024-02-29"), D("2024-03-01"), D("2024-03-14"), D("2024-03-15")])
+    assert h.said_full(np.zeros(4, np.int64), days, 14).tolist() == [False, True, True, False]
+    assert not h.said_full(np.ones(4, np.int64), days, 14).any()  # declined, but not for room
+    assert not h.said_full(np.zeros(4, np.int64), days, 0).any()  # turned off
+    h.add_capacity_decline(1, D("2024-03-10"))  # reported later, through the API
+    assert h.said_full(np.ones(4, np.int64), days, 14).tolist() == [False, False, True, True]

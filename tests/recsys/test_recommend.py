@@ -179,6 +179,19 @@ def test_embedded_profiles_make_stored_mentees_free_to_recommend(programme):
         del engine.embedder.encode
 
 
+def test_a_mentor_who_said_full_is_not_recommended_for_a_while(programme):
+    engine, _, mentees = programme
+    later = AS_OF + dt.timedelta(days=200)  # other tests use AS_OF: the decline is after it
+    first = engine.recommend("default", mentees[:1], k=5, as_of=later)[0]
+    top = first[0].mentor_id
+    engine.capacity_declined("default", top, later)
+    days = engine.settings.capacity_decline_days
+    during = engine.recommend("default", mentees[:1], k=5, as_of=later + dt.timedelta(days - 1))[0]
+    after = engine.recommend("default", mentees[:1], k=5, as_of=later + dt.timedelta(days))[0]
+    assert top not in {r.mentor_id for r in during}
+    assert top in {r.mentor_id for r in after}  # the window has passed
+
+
 # --------------------------------------------------------------------------- first stage
 def _groups(offset, seniority, free, track=None):
     """ProfileGroups over rows 0..n-1 (all feasible), built like FeasibilityCache.profiles."""

@@ -87,6 +87,7 @@ class FakeEngine:
         self.ready = ready
         self.reloads = 0
         self.changed: list[tuple[str, list[str]]] = []
+        self.said_full: list[tuple[str, str, Any]] = []
 
     def versions(self) -> dict[str, str | None]:
         return {"ranker": f"fake-{self.reloads}", "signals": None}
@@ -106,6 +107,9 @@ class FakeEngine:
 
     def mentors_changed(self, org: str, mentor_ids: Any) -> None:
         self.changed.append((org, list(mentor_ids)))
+
+    def capacity_declined(self, org: str, mentor_id: str, day: Any) -> None:
+        self.said_full.append((org, mentor_id, day))
 
     def feedback_stored(self, org: str, feedback_ids: Sequence[str]) -> list[list[DetectedSignal]]:
         return [[] for _ in feedback_ids]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from fastapi.testclient import TestClient
-from serving_helpers import assert_error, auth, mentee, mentor, pairing
+from serving_helpers import FakeEngine, assert_error, auth, mentee, mentor, pairing
 from sqlalchemy import select
 
-from recsys import db
+from recsys import db, keys, store
 from recsys.context import AppContext
+from recsys.settings import Settings
+from serving.app import create_app
 
 
 def _mentors(client: TestClient, key: str) -> None:
@@ -139,3 +144,19 @@ def test_recommendations_past_the_in_flight_cap_get_503_overloaded(
         assert client.post("/v1/recommendations", json=body, headers=h).status_code == 200
     finally:
         state.recommend_limit = saved
+
+
+def test_a_decline_for_no_capacity_reaches_the_engine(tmp_path: Path) -> None:
+    ctx = AppContext(Settings(home=tmp_path))
+    ctx.migrate()
+    with store.transaction(ctx.sessions) as s:
+        _, key = keys.create_key(s, "o", "k", ["app"])
+    engine = FakeEngine()
+    with TestClient(create_app(ctx, engine=engine)) as client:
+        base = {"mentee_id": "e", "mentor_id": "m", "at": "2024-04-02", "event": "declined"}
+        for body in (base, {**base, "decline_reason": "poor_fit"}):
+            assert client.post("/v1/interactions", json=body, headers=auth(key)).status_code == 201
+        assert engine.said_full == []  # only "no room" says anything about capacity
+        full = {**base, "decline_reason": "no_capacity"}
+        assert client.post("/v1/interactions", json=full, headers=auth(key)).status_code == 201
+    assert engine.said_full == [("o", "m", dt.date(2024, 4, 2))]
