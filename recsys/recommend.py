@@ -24,6 +24,7 @@ from features.profile import shared_working_hours, utc_offset_hours
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 from recsys.reasons import ReasonContext, explain
+from recsys.settings import CAPACITY_DECLINE_DAYS
 
 Strategy = Literal["model", "embedding"]
 FirstStage = Literal["blend", "cosine"]
@@ -101,11 +102,6 @@ def cheap_prior(
         + w.get("mentor_free_capacity", 0.0) * np.asarray(free, np.float64)
         + band
     )
-
-
-#: Days a mentor who declined a request for ``no_capacity`` is not recommended
-#: (``RECSYS_CAPACITY_DECLINE_DAYS``).
-CAPACITY_DECLINE_DAYS = 14
 
 
 class FeasibilityCache:

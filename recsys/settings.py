@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Days a mentor who declined a request for ``no_capacity`` is treated as full.
+CAPACITY_DECLINE_DAYS = 14
+
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
 IndexType = Literal["auto", "flat", "hnsw"]
 
@@ -94,7 +97,7 @@ class Settings(BaseSettings):
         "answers 503 `overloaded` with Retry-After.",
     )
     capacity_decline_days: int = Field(
-        default=14,
+        default=CAPACITY_DECLINE_DAYS,
         ge=0,
         description="Days a mentor who declined a request with decline_reason no_capacity is "
         "treated as full (not recommended); 0 trusts the stored capacity alone.",

@@ -238,6 +238,22 @@ def mentor_load(session: Session, org: str, as_of: dt.date) -> dict[str, int]:
     return {m: int(n) for m, n in session.execute(stmt)}
 
 
+def mentors_said_full(session: Session, org: str, as_of: dt.date, days: int) -> set[str]:
+    """Mentors who declined a request for ``no_capacity`` in the ``days`` days up to and
+    including ``as_of`` (see :class:`recsys.recommend.FeasibilityCache`)."""
+    if days <= 0:
+        return set()
+    i = db.Interaction
+    stmt = select(i.mentor_id).where(
+        i.org_id == org,
+        i.event == "declined",
+        i.decline_reason == "no_capacity",
+        i.at > as_of - dt.timedelta(days=days),
+        i.at <= as_of,
+    )
+    return set(session.scalars(stmt.distinct()))
+
+
 def active_pairings(session: Session, org: str, as_of: dt.date) -> list[db.Pairing]:
     stmt = select(db.Pairing).where(db.Pairing.org_id == org, active_pairings_filter(as_of))
     return list(session.scalars(stmt.order_by(db.Pairing.id)))

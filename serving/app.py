@@ -58,7 +58,7 @@ def _version() -> str:
 
 def baseline_engine_provider(ctx: AppContext) -> ServingEngine:
     """The model-free fallback engine (see :class:`serving.engine.BaselineEngine`)."""
-    return BaselineEngine(ctx.sessions)
+    return BaselineEngine(ctx.sessions, ctx.settings.capacity_decline_days)
 
 
 def create_app(

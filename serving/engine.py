@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recsys import db, store
 from recsys.schemas import CHALLENGE_SIGNALS, MenteeIn, Signal
+from recsys.settings import CAPACITY_DECLINE_DAYS
 
 
 class DetectedSignal(TypedDict):
@@ -321,8 +322,11 @@ class BaselineEngine:
     SIGNALS_VERSION = "baseline-rules-1"
     RISK_VERSION = "baseline-noisy-or-1"
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], capacity_decline_days: int = CAPACITY_DECLINE_DAYS
+    ) -> None:
         self._sessions = sessions
+        self._capacity_decline_days = capacity_decline_days
         self.ready = True
 
     def versions(self) -> dict[str, str | None]:
@@ -358,7 +362,8 @@ class BaselineEngine:
                 )
             )
             load = store.mentor_load(session, org, as_of)
-        excluded = {*exclude, *mentee.excluded_mentor_ids, mentee.id}
+            said_full = store.mentors_said_full(session, org, as_of, self._capacity_decline_days)
+        excluded = {*exclude, *mentee.excluded_mentor_ids, mentee.id, *said_full}
         wanted = _tokens(mentee.goals, " ".join(mentee.skills), mentee.title)
         mentee_skills = {s.lower() for s in mentee.skills}
         langs = set(mentee.languages)

@@ -322,7 +322,7 @@ class ModelEngine:
             )
         self._recommender = recommender
         self._loader = loader or MlflowModelLoader(self.settings, self._encoder_id)
-        self._baseline = BaselineEngine(ctx.sessions)
+        self._baseline = BaselineEngine(ctx.sessions, self.settings.capacity_decline_days)
         self._models = _Models()
         self._background = background
         self._model_thread = ThreadPoolExecutor(

@@ -45,6 +45,23 @@ def test_recommend_inline_profile_applies_hard_constraints(
     assert body["mentee_id"] == "x" and body["model_version"]
 
 
+def test_a_mentor_who_said_full_is_left_out_for_a_while(client: TestClient, app_key: str) -> None:
+    _mentors(client, app_key)
+    h = auth(app_key)
+    said = {"mentee_id": "e", "mentor_id": "design", "at": "2024-04-02", "event": "declined",
+            "decline_reason": "no_capacity"}  # fmt: skip
+    assert client.post("/v1/interactions", json=said, headers=h).status_code == 201
+
+    def ids(as_of: str) -> list[str]:
+        body = {"mentee": mentee("x"), "as_of": as_of}
+        resp = client.post("/v1/recommendations", json=body, headers=h)
+        return [r["mentor_id"] for r in resp.json()["recommendations"]]
+
+    assert "design" not in ids("2024-04-02") and "design" not in ids("2024-04-15")
+    assert "design" in ids("2024-04-01")  # before it said so
+    assert "design" in ids("2024-04-16")  # 14 days on
+
+
 def test_recommend_by_id_with_exclusions_and_k(client: TestClient, app_key: str) -> None:
     _mentors(client, app_key)
     h = auth(app_key)
