@@ -286,30 +286,6 @@ class MentorCatalog:
         day = np.full(len(rows), np.datetime64(as_of, "D"))
         return self.history.load(np.asarray(rows, np.int64), day)
 
-    def feasible(
-        self,
-        rows: np.ndarray,
-        mentee_id: str | None,
-        mentee_languages: Sequence[str],
-        as_of: dt.date,
-        excluded: frozenset[str] = frozenset(),
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Hard constraints for candidate rows: (mask, load as of the date).
-
-        Active, free capacity (active pairings < capacity), at least one shared language,
-        never the mentee themself, never an excluded mentor.
-        """
-        rows = np.asarray(rows, np.int64)
-        load = self.load(rows, as_of)
-        shares = (self.lang_bits[rows] & self.mentee_language_bits(mentee_languages)).any(axis=1)
-        ok = self.active[rows] & (self.capacity[rows] > load) & shares
-        if excluded or mentee_id is not None:
-            banned = set(excluded)
-            if mentee_id is not None:
-                banned.add(mentee_id)
-            ok &= np.fromiter((self.ids[r] not in banned for r in rows), bool, count=len(rows))
-        return ok, load
-
 
 @dataclass
 class MenteeBatch:
