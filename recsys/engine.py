@@ -158,8 +158,9 @@ class RecommendationEngine:
 
     def capacity_declined(self, org: str, mentor_id: str, day: dt.date) -> None:
         """``mentor_id`` declined a request for ``no_capacity`` on ``day`` (reported through
-        the API): applied to the loaded catalog at once, no rebuild. A catalog built later
-        reads it from the store."""
+        the API, after its commit): applied to the loaded catalog at once, no rebuild. A
+        catalog built later reads it from the store; one being built now holds ``_lock``, so
+        this waits and applies it to the new catalog."""
         with self._lock:
             state = self._orgs.get(org)
         if state is not None and mentor_id in state.catalog.row_of:
