@@ -149,11 +149,11 @@ class MentorHistory:
         )
         self._full_lock = threading.Lock()
 
-    def add_capacity_decline(self, mentor: int, day: np.datetime64) -> None:
-        """Record a ``no_capacity`` decline that arrived after the history was prepared."""
+    def add_capacity_declines(self, mentors: np.ndarray, days: np.ndarray) -> None:
+        """Record ``no_capacity`` declines that arrived after the history was prepared."""
         with self._full_lock:
-            self._full_mentor = np.append(self._full_mentor, np.int64(mentor))
-            self._full_at = np.append(self._full_at, np.asarray(day, "datetime64[D]"))
+            self._full_mentor = np.append(self._full_mentor, np.asarray(mentors, np.int64))
+            self._full_at = np.append(self._full_at, np.asarray(days, "datetime64[D]"))
             self._said_full = prepare_events(
                 self._full_mentor, self._full_at, np.ones(len(self._full_mentor))
             )

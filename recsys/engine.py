@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,12 +36,25 @@ class OrgState:
     feasibility: FeasibilityCache
 
 
+# API declines remembered per organisation for catalogs built after them (older ones are in the
+# store, and outside any sensible decline window long before this many arrive).
+API_DECLINES_KEPT = 10_000
+
+
+def _apply_declines(state: OrgState, declines: Sequence[tuple[str, dt.date]]) -> None:
+    row_of = state.catalog.row_of
+    known = [(row_of[m], day) for m, day in declines if m in row_of]
+    state.feasibility.capacity_declined([r for r, _ in known], [d for _, d in known])
+
+
 class RecommendationEngine:
     def __init__(self, ctx: AppContext, ranker: RankerModel | None = None):
         self.ctx = ctx
         self.settings = ctx.settings
         self._ranker = ranker
         self._orgs: dict[str, OrgState] = {}
+        # no_capacity declines reported through the API (see capacity_declined)
+        self._api_declines: dict[str, deque[tuple[str, dt.date]]] = {}
         self._lock = threading.RLock()
         self.ranker_run = None  # MLflow model version of the loaded ranker, if any
 
@@ -108,6 +122,7 @@ class RecommendationEngine:
             state = self._orgs.get(org)
             if state is None:
                 state = self._orgs[org] = self._build_state(org)
+                _apply_declines(state, list(self._api_declines.get(org, ())))
             return state
 
     def catalog(self, org: str) -> MentorCatalog:
@@ -158,13 +173,17 @@ class RecommendationEngine:
 
     def capacity_declined(self, org: str, mentor_id: str, day: dt.date) -> None:
         """``mentor_id`` declined a request for ``no_capacity`` on ``day`` (reported through
-        the API, after its commit): applied to the loaded catalog at once, no rebuild. A
-        catalog built later reads it from the store; one being built now holds ``_lock``, so
-        this waits and applies it to the new catalog."""
-        with self._lock:
-            state = self._orgs.get(org)
-        if state is not None and mentor_id in state.catalog.row_of:
-            state.feasibility.capacity_declined(state.catalog.row_of[mentor_id], day)
+        the API, after its commit): applied to the loaded catalog at once, no rebuild.
+
+        Never waits for ``_lock``: a catalog rebuild holds it for seconds at 100k mentors. A
+        rebuild may have read the store before this decline was committed, so the decline is
+        also remembered and every newly built catalog applies the remembered ones (noted
+        first, state read second: whichever way the two threads interleave, the new catalog
+        gets it; applying one twice changes nothing)."""
+        self._api_declines.setdefault(org, deque(maxlen=API_DECLINES_KEPT)).append((mentor_id, day))
+        state = self._orgs.get(org)
+        if state is not None:
+            _apply_declines(state, [(mentor_id, day)])
 
     def refresh_mentors(self, org: str) -> None:
         """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged),

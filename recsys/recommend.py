@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, TypeVar
@@ -155,10 +155,14 @@ class FeasibilityCache:
 
         return self._cached(self._by_date, as_of, self._max, compute)
 
-    def capacity_declined(self, row: int, day: dt.date) -> None:
-        """A mentor just declined for ``no_capacity``: record it, and drop the masks built
-        without it (rebuilt on next use)."""
-        self.catalog.history.add_capacity_decline(row, np.datetime64(day, "D"))
+    def capacity_declined(self, rows: Sequence[int], days: Sequence[dt.date]) -> None:
+        """Mentors (catalog rows) just declined for ``no_capacity`` on ``days``: record it,
+        and drop the masks built without it (rebuilt on next use)."""
+        if not len(rows):
+            return
+        self.catalog.history.add_capacity_declines(
+            np.asarray(rows, np.int64), np.array(days, dtype="datetime64[D]")
+        )
         with self._lock:
             self._by_date.clear()
             self._allowed.clear()

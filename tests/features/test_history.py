@@ -72,5 +72,5 @@ def test_a_mentor_who_said_full_is_full_for_the_window_only():
     assert h.said_full(np.zeros(4, np.int64), days, 14).tolist() == [False, True, True, False]
     assert not h.said_full(np.ones(4, np.int64), days, 14).any()  # declined, but not for room
     assert not h.said_full(np.zeros(4, np.int64), days, 0).any()  # turned off
-    h.add_capacity_decline(1, D("2024-03-10"))  # reported later, through the API
+    h.add_capacity_declines(np.array([1]), np.array([D("2024-03-10")]))  # later, via the API
     assert h.said_full(np.ones(4, np.int64), days, 14).tolist() == [False, False, True, True]

@@ -190,6 +190,9 @@ def test_a_mentor_who_said_full_is_not_recommended_for_a_while(programme):
     after = engine.recommend("default", mentees[:1], k=5, as_of=later + dt.timedelta(days))[0]
     assert top not in {r.mentor_id for r in during}
     assert top in {r.mentor_id for r in after}  # the window has passed
+    engine.invalidate("default")  # a rebuilt catalog (the store never saw this decline)
+    rebuilt = engine.recommend("default", mentees[:1], k=5, as_of=later + dt.timedelta(days - 1))
+    assert top not in {r.mentor_id for r in rebuilt[0]}
 
 
 # --------------------------------------------------------------------------- first stage
