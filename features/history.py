@@ -92,7 +92,7 @@ class ResponseLog:
     at: np.ndarray  # datetime64[D]
     declined: np.ndarray  # 1.0 declined
     requested: np.ndarray  # 1.0 a request (requested / accepted / declined)
-    no_capacity: np.ndarray | None = None  # 1.0 declined with decline_reason no_capacity
+    no_capacity: np.ndarray | None = None  # true (or 1.0): declined with decline_reason no_capacity
 
 
 class MentorHistory:

@@ -115,7 +115,7 @@ def encode_through(
     if not texts:
         return out
     hashes = [content_hash(t) for t in texts]
-    cached = get_many(embedder.encoder_id, list(dict.fromkeys(hashes)), dim)
+    cached = get_many(embedder.encoder_id, hashes, dim)
     missing: dict[str, str] = {}
     for key, text in zip(hashes, texts, strict=True):
         if key not in cached and key not in missing:
