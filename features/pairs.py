@@ -16,7 +16,7 @@ import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
 from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
-from features.text import best_sentence_match, cosine_rows
+from features.text import best_sentence_match, cosine_rows, projected_cosine
 
 FEATURE_NAMES: tuple[str, ...] = (
     # text: what the mentee wants vs what the mentor offers
@@ -24,6 +24,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "text_best_sentence",
     "text_mean_best_sentence",
     "text_goal_skills",
+    # goals vs bio in a space learned from who was paired with whom (NaN without a projection)
+    "text_adapted",
     # profile fit
     "seniority_gap",
     "mentee_seniority",
@@ -77,6 +79,8 @@ class PairInputs:
     mentee_style: np.ndarray  # (n, axes) working-style leanings (features.style)
     mentor_style: np.ndarray
     history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
+    # (goal map, bio map), each (d, r): the ranker's learned text projection, if it has one
+    text_projection: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -102,6 +106,11 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "text_best_sentence": best,
         "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
+        "text_adapted": (
+            projected_cosine(p.goal_vec, p.bio_vec, *p.text_projection)
+            if p.text_projection is not None
+            else np.full(n, np.nan, np.float32)
+        ),
         "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),
         "mentee_seniority": np.asarray(p.mentee_seniority, np.float32),
         "shared_hours": shared_working_hours(p.mentee_utc_offset, p.mentor_utc_offset),

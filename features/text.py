@@ -70,3 +70,20 @@ def pad_sentences(vectors: list[np.ndarray], width: int, dim: int) -> tuple[np.n
         out[i, :m] = v[:m]
         mask[i, :m] = True
     return out, mask
+
+
+def projected_cosine(
+    goal_vec: np.ndarray, bio_vec: np.ndarray, goal_proj: np.ndarray, bio_proj: np.ndarray
+) -> np.ndarray:
+    """Row-wise cosine of goals and bios after a learned projection of each side.
+
+    ``goal_proj`` and ``bio_proj`` are (d, r) maps into a shared space in which mentors sit
+    close to the goals of the mentees they were paired with (``training.text_adapter``), so a
+    goal put as a problem ("my charts get ignored") can meet expertise put as a field ("data
+    storytelling") that raw sentence similarity keeps apart.
+    """
+    g = np.asarray(goal_vec, np.float32) @ np.asarray(goal_proj, np.float32)
+    b = np.asarray(bio_vec, np.float32) @ np.asarray(bio_proj, np.float32)
+    g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return cosine_rows(g, b)

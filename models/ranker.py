@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION
+from models.text_projection import TextProjection
 
 MODEL_FILE = "ranker.txt"
 MANIFEST_FILE = "manifest.json"
@@ -41,6 +42,8 @@ class RankerManifest:
     dataset_fingerprint: str = ""
     run_id: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    # how the bundle's text projection was fitted (None: no projection, text_adapted is NaN)
+    text_projection: dict[str, Any] | None = None
 
     @staticmethod
     def library_versions() -> dict[str, str]:
@@ -86,9 +89,20 @@ def cold_start_scores(x: np.ndarray) -> np.ndarray:
 
 
 class RankerModel:
-    def __init__(self, booster: Any | None, manifest: RankerManifest):
+    def __init__(
+        self,
+        booster: Any | None,
+        manifest: RankerManifest,
+        text_projection: TextProjection | None = None,
+    ):
         self.booster = booster
         self.manifest = manifest
+        self.text_projection = text_projection
+
+    @property
+    def text_maps(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (goal, bio) maps ``pair_inputs`` needs for ``text_adapted`` (None: NaN)."""
+        return None if self.text_projection is None else self.text_projection.maps
 
     @property
     def is_cold_start(self) -> bool:
@@ -134,6 +148,8 @@ class RankerModel:
         directory.mkdir(parents=True, exist_ok=True)
         if self.booster is not None:
             self.booster.save_model(str(directory / MODEL_FILE))
+        if self.text_projection is not None:
+            self.text_projection.save(directory)
         data = asdict(self.manifest)
         data["calibration"] = list(self.manifest.calibration)
         (directory / MANIFEST_FILE).write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -158,4 +174,4 @@ class RankerModel:
             )
         path = directory / MODEL_FILE
         booster = lgb.Booster(model_file=str(path)) if path.exists() else None
-        return cls(booster, manifest)
+        return cls(booster, manifest, TextProjection.load(directory))

@@ -333,6 +333,7 @@ def pair_inputs(
     *,
     load: np.ndarray | None = None,
     exclude_self: np.ndarray | None = None,
+    text_maps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PairInputs:
     """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving."""
     mr = np.asarray(mentor_rows, np.int64)
@@ -372,4 +373,5 @@ def pair_inputs(
         mentee_style=mentees.style[er],
         mentor_style=catalog.style[mr],
         history=catalog.history.features(mr, days),
+        text_projection=text_maps,
     )

@@ -308,6 +308,7 @@ def build_candidates(
             mentee_idx[lo:hi],
             np.full(hi - lo, day),
             load=base_load[rows[lo:hi]],
+            text_maps=model.text_maps,
         )
         pf = compute_pair_features(inputs)
         feats[lo:hi] = pf.matrix
@@ -787,6 +788,7 @@ def score_pairs(
     rows = np.array([catalog.row_of[m] for m in mentor_ids if m in catalog.row_of], np.int64)
     if len(rows) == 0:
         return []
+    model = engine.ranker
     batch = engine.mentee_batch([mentee], cached=cached_text)
     _, base_load = state.feasibility.base(as_of)
     day = np.datetime64(as_of, "D")
@@ -797,9 +799,9 @@ def score_pairs(
         np.zeros(len(rows), np.int64),
         np.full(len(rows), day),
         load=base_load[rows],
+        text_maps=model.text_maps,
     )
     pf = compute_pair_features(inputs)
-    model = engine.ranker
     scores = model.score(pf.matrix)
     probs = model.success_probability(scores)
     graph = CandidateGraph(

@@ -15,7 +15,8 @@ from features.pairs import FEATURE_NAMES
 from features.style import STYLE_AXES, STYLE_FEATURES
 
 _IDX = {n: i for i, n in enumerate(FEATURE_NAMES)}
-TEXT_FEATURES = ("text_goal_bio", "text_best_sentence", "text_mean_best_sentence")
+# text_adapted says the same as the others (goals meet this bio), in the learned space
+TEXT_FEATURES = ("text_goal_bio", "text_best_sentence", "text_mean_best_sentence", "text_adapted")
 MIN_REASONS, MAX_REASONS = 2, 4
 
 

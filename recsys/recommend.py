@@ -353,13 +353,15 @@ def candidate_features(
     sims: np.ndarray,
     *,
     as_of: dt.date,
+    text_maps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Candidates:
-    """Pair features of mentee ``j`` with candidate ``rows`` as of a date."""
+    """Pair features of mentee ``j`` with candidate ``rows`` as of a date (``text_maps``: the
+    ranker's text projection, :attr:`RankerModel.text_maps`)."""
     _, base_load = feasibility.base(as_of)
     load = base_load[rows]
     inputs = pair_inputs(
         catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
-        load=load,
+        load=load, text_maps=text_maps,
     )  # fmt: skip
     return Candidates(
         rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load
@@ -376,13 +378,16 @@ def retrieve_candidates(
     as_of: dt.date,
     exclude: frozenset[str] = frozenset(),
     first_stage: FirstStage = "blend",
+    text_maps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Candidates:
     """``n_candidates`` feasible mentors (:func:`nearest_feasible`) with their features."""
     rows, sims = nearest_feasible(
         catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude,
         first_stage=first_stage,
     )  # fmt: skip
-    return candidate_features(catalog, feasibility, mentees, j, rows, sims, as_of=as_of)
+    return candidate_features(
+        catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps
+    )
 
 
 def reason_context(
@@ -481,7 +486,7 @@ def recommend(
     stage: FirstStage = first_stage or ("cosine" if strategy == "embedding" else "blend")
     cands = retrieve_candidates(
         catalog, feasibility, mentees, j, n_candidates=max(n_candidates, k), as_of=as_of,
-        exclude=exclude, first_stage=stage,
+        exclude=exclude, first_stage=stage, text_maps=model.text_maps,
     )  # fmt: skip
     return rank_candidates(catalog, cands, mentees, j, model, k=k, as_of=as_of, strategy=strategy)
 

@@ -72,7 +72,9 @@ def train_ranker(
         "split_cutoff": result.cutoff.isoformat(),
         "org": org,
         **{f"lgb_{k}": v for k, v in result.params.items()},
-    }
+        **{f"text_projection_{k}": v
+           for k, v in (result.model.manifest.text_projection or {"fitted": False}).items()},
+    }  # fmt: skip
     sig = signature_for(ds.x)
 
     def log_model(name: str) -> Any:
@@ -118,6 +120,7 @@ def ranking_dataset(
         catalog,
         MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id),
         progress,
+        seed=seed,
     )
     return ds
 

@@ -38,6 +38,7 @@ from features.labels import COMPLETED_HIGH, NOT_CHOSEN, outcome_grades
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION, compute_pair_features
 from features.style import STYLE_FEATURES
 from models.ranker import RankerManifest, RankerModel
+from models.text_projection import TextProjection
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ MONOTONE: dict[str, int] = {
     "text_best_sentence": 1,
     "text_mean_best_sentence": 1,
     "text_goal_skills": 1,
+    "text_adapted": 1,
     "shared_hours": 1,
     "shared_languages": 1,
     # agreeing on working style never hurts a pairing
@@ -89,6 +91,9 @@ class RankingDataset:
     from_log: np.ndarray  # bool: row comes from a logged list
     weight: np.ndarray | None = None  # per-row training weight (set by fit_ranker)
     x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURE_NAMES)), np.float32))
+    # the learned text projection behind the text_adapted column (training.text_adapter)
+    text_projection: TextProjection | None = None
+    text_projection_info: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -232,9 +237,13 @@ def _subset(ds: RankingDataset, mask: np.ndarray) -> RankingDataset:
 
 def featurise(
     ds: RankingDataset, catalog: MentorCatalog, mentees: MenteeBatch,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None, *, seed: int = 0,
 ) -> None:  # fmt: skip
-    """Fill ``ds.x`` with the shared pair features, in chunks (memory stays flat)."""
+    """Fill ``ds.x`` with the shared pair features, in chunks (memory stays flat), then fit
+    the text projection and its cross-fitted ``text_adapted`` column
+    (:func:`training.text_adapter.fill_text_adapted`)."""
+    from training.text_adapter import fill_text_adapted
+
     parts = []
     n = len(ds)
     for start in range(0, n, FEATURE_CHUNK):
@@ -247,6 +256,8 @@ def featurise(
         if progress:
             progress("features", sl.stop, n)
     ds.x = np.vstack(parts) if parts else np.zeros((0, len(FEATURE_NAMES)), np.float32)
+    if len(ds):
+        ds.text_projection_info = fill_text_adapted(ds, catalog, mentees, seed=seed)
 
 
 def time_split(
@@ -401,11 +412,12 @@ def fit_ranker(
         params={k: v for k, v in params.items() if k not in ("eval_at", "monotone_constraints")},
         dataset_fingerprint=ds.fingerprint(),
         versions=RankerManifest.library_versions(),
+        text_projection=ds.text_projection_info,
     )
     # keep only the trees up to the best iteration
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     return RankerTrainingResult(
-        model=RankerModel(booster, manifest), metrics=metrics, params=params, cutoff=cutoff,
+        model=RankerModel(booster, manifest, ds.text_projection), metrics=metrics, params=params, cutoff=cutoff,
         importance=importance, calibration_points=(probs, y),
     )  # fmt: skip
 

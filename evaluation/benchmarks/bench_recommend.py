@@ -219,7 +219,9 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
                 catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of
             )
         with _timer(sink["features"]):
-            cands = candidate_features(catalog, feasibility, batch, 0, rows, sims, as_of=as_of)
+            cands = candidate_features(
+                catalog, feasibility, batch, 0, rows, sims, as_of=as_of, text_maps=model.text_maps
+            )
         rank_ms: list[float] = []
         with _timer(rank_ms):
             rank_candidates(catalog, cands, batch, 0, model, k=K, as_of=as_of, explain_top=False)
