@@ -16,7 +16,7 @@ import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
 from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
-from features.text import best_sentence_match, cosine_rows, projected_cosine
+from features.text import best_sentence_match, cosine_rows
 
 FEATURE_NAMES: tuple[str, ...] = (
     # text: what the mentee wants vs what the mentor offers
@@ -79,8 +79,9 @@ class PairInputs:
     mentee_style: np.ndarray  # (n, axes) working-style leanings (features.style)
     mentor_style: np.ndarray
     history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
-    # (goal map, bio map), each (d, r): the ranker's learned text projection, if it has one
-    text_projection: tuple[np.ndarray, np.ndarray] | None = None
+    # goals and bios as unit rows in the ranker's learned text space (None: no projection)
+    goal_proj: np.ndarray | None = None
+    bio_proj: np.ndarray | None = None
 
 
 @dataclass
@@ -107,8 +108,8 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
         "text_adapted": (
-            projected_cosine(p.goal_vec, p.bio_vec, *p.text_projection)
-            if p.text_projection is not None
+            cosine_rows(p.goal_proj, p.bio_proj)
+            if p.goal_proj is not None and p.bio_proj is not None
             else np.full(n, np.nan, np.float32)
         ),
         "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),

@@ -22,7 +22,7 @@ from features.history import MentorHistory, PairingHistory, ResponseLog
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
-from features.text import pad_sentences, split_sentences
+from features.text import pad_sentences, project_unit, split_sentences
 from recsys.schemas import MenteeIn, MentorIn
 
 MAX_BIO_SENTENCES = 4
@@ -169,6 +169,24 @@ class MentorCatalog:
     _slot_map: tuple[tuple[int, int], np.ndarray | None, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
+    # (bio map, every bio mapped by it): the ranker's text space, computed once per ranker
+    _projected: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def projected_bios(self, bio_map: np.ndarray) -> np.ndarray:
+        """Every mentor's bio in the learned text space of ``bio_map`` (unit rows), cached
+        while the same map is in use (a racing second computation is harmless)."""
+        cached = self._projected
+        if cached is not None and cached[0] is bio_map:
+            return cached[1]
+        projected = np.empty((len(self.bio_vec), bio_map.shape[1]), np.float32)
+        for lo in range(0, len(self.bio_vec), 4096):  # bounded temporaries at 100k mentors
+            projected[lo : lo + 4096] = project_unit(
+                self.bio_vec[lo : lo + 4096], bio_map, blas=True
+            )
+        self._projected = (bio_map, projected)
+        return projected
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -373,5 +391,24 @@ def pair_inputs(
         mentee_style=mentees.style[er],
         mentor_style=catalog.style[mr],
         history=catalog.history.features(mr, days),
-        text_projection=text_maps,
+        **_projected_pair(catalog, mr, mentees, er, text_maps),
     )
+
+
+def _projected_pair(
+    catalog: MentorCatalog,
+    mr: np.ndarray,
+    mentees: MenteeBatch,
+    er: np.ndarray,
+    text_maps: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, np.ndarray | None]:
+    """``goal_proj`` / ``bio_proj`` of :class:`PairInputs`: each distinct goal mapped once
+    (one per request when serving), bios from the catalog's cache."""
+    if text_maps is None:
+        return {"goal_proj": None, "bio_proj": None}
+    goal_map, bio_map = text_maps
+    distinct, back = np.unique(er, return_inverse=True)
+    return {
+        "goal_proj": project_unit(mentees.goal_vec[distinct], goal_map)[back.ravel()],
+        "bio_proj": catalog.projected_bios(bio_map)[mr],
+    }

@@ -140,3 +140,19 @@ def test_projection_ships_in_the_ranker_bundle(tmp_path: Path):
     assert RankerModel.cold_start("enc").text_maps is None
     with pytest.raises(ValueError, match="same"):
         TextProjection(proj.goal, proj.bio[:, :2])
+
+
+def test_serving_computes_the_column_training_computes():
+    from recsys.catalog import MentorCatalog, _projected_pair
+
+    goals, bios = _two_registers(30)
+    proj = ta.fit_text_projection(goals, bios, np.column_stack([np.arange(30)] * 2), config=SMALL)
+    catalog = SimpleNamespace(bio_vec=bios, _projected=None)
+    catalog.projected_bios = lambda m: MentorCatalog.projected_bios(catalog, m)  # type: ignore[arg-type]
+    mentor_rows, mentee_rows = np.array([3, 7, 7, 1]), np.array([0, 0, 5, 5])
+    got = _projected_pair(catalog, mentor_rows, SimpleNamespace(goal_vec=goals), mentee_rows,
+                          proj.maps)  # type: ignore[arg-type]  # fmt: skip
+    served = np.einsum("ij,ij->i", got["goal_proj"], got["bio_proj"])
+    trained = projected_cosine(goals[mentee_rows], bios[mentor_rows], *proj.maps)
+    assert np.allclose(served, trained, atol=1e-5)
+    assert catalog.projected_bios(proj.bio) is catalog.projected_bios(proj.bio)  # cached
