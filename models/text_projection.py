@@ -31,14 +31,6 @@ class TextProjection:
     def maps(self) -> tuple[np.ndarray, np.ndarray]:
         return self.goal, self.bio
 
-    @property
-    def dim(self) -> int:
-        return int(self.goal.shape[0])
-
-    @property
-    def rank(self) -> int:
-        return int(self.goal.shape[1])
-
     def save(self, directory: Path) -> Path:
         path = directory / PROJECTION_FILE
         np.savez(path, goal=self.goal, bio=self.bio)

@@ -129,7 +129,7 @@ def fill_text_adapted(
 
     cfg = config or AdapterConfig()
     later, _ = time_split(ds)
-    positive = ~ds.from_log & ~later & (ds.mentor_rows >= 0)
+    positive = ~ds.from_log & ~later  # build_examples already dropped unknown mentors
     pairs, first = np.unique(
         np.column_stack([ds.mentee_rows[positive], ds.mentor_rows[positive]]),
         axis=0,
