@@ -6,15 +6,22 @@ encoder keeps the two registers apart: on generated data the cosine of goals and
 correlated 0.07 with the latent topic fit. The programme's own pairings say which goals went
 with which bios, so two small linear maps (goal side, bio side; ``d -> RANK``) are fitted with
 a contrastive loss: each pairing's goal should be nearer its own mentor's bio than the other
-bios in the batch (in-batch negatives, symmetric InfoNCE). Outcomes are not used here; the
-ranker learns from outcomes how much this similarity is worth. On held-out mentees the
-projected cosine correlated 0.36 with the topic fit.
+bios in the batch (in-batch negatives, symmetric InfoNCE). On held-out mentees the projected
+cosine correlated 0.36 with the topic fit.
 
-No leakage into the ranker's rows: positives are the pairings that started before the
+Positives are the pairings that went well (completed with a high rating or goals met): a
+programme's pairings were formed by whatever process it had, good and bad matches alike, and
+only the good ones say which goals belong with which bios. Against fitting on every pairing
+this raised NDCG@10 against the generator's truth on all five seeds tried (mean 0.738 ->
+0.749; seeds 3/5/7/11/13). Programmes with fewer than ``MIN_PAIRS`` good pairings fall back
+to all of them. How much the similarity is worth is still the ranker's to learn, from outcomes.
+
+No leakage into the ranker's rows: positives are pairings that started before the
 validation cut-off, and each training row's ``text_adapted`` comes from a projection fitted
 without its mentee's pairings (``FOLDS``-fold cross-fitting by mentee). Validation rows use
-the projection fitted on every pre-cut-off pairing, which is also the one the bundle serves.
-Programmes with fewer than ``MIN_PAIRS`` such pairings get no projection (the column is NaN
+the projection fitted on all the pre-cut-off positives, which is also the one the bundle
+serves.
+Programmes with fewer than ``MIN_PAIRS`` pairings in all get no projection (the column is NaN
 and the ranker does without it).
 """
 
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from features.labels import COMPLETED_HIGH
 from features.pairs import FEATURE_NAMES
 from features.text import projected_cosine
 from models.text_projection import TextProjection
@@ -129,12 +137,12 @@ def fill_text_adapted(
 
     cfg = config or AdapterConfig()
     later, _ = time_split(ds)
-    positive = ~ds.from_log & ~later  # build_examples already dropped unknown mentors
-    pairs, first = np.unique(
-        np.column_stack([ds.mentee_rows[positive], ds.mentor_rows[positive]]),
-        axis=0,
-        return_index=True,
-    )
+    paired = ~ds.from_log & ~later  # build_examples already dropped unknown mentors
+    positives = "good_outcomes"
+    pairs, first = _unique_pairs(ds, paired & (ds.labels >= COMPLETED_HIGH))
+    if len(pairs) < cfg.min_pairs:
+        positives = "all_pairings"
+        pairs, first = _unique_pairs(ds, paired)
     if len(pairs) < cfg.min_pairs:
         log.info("%d pairings before the cut-off: no text projection", len(pairs))
         ds.text_projection = None
@@ -142,7 +150,7 @@ def fill_text_adapted(
     goals, bios = mentees.goal_vec, catalog.bio_vec
     full = fit_text_projection(goals, bios, pairs, config=cfg, seed=seed)
     row_fold = mentee_folds(ds.mentee_ids, cfg.folds)
-    pair_fold = row_fold[np.flatnonzero(positive)[first]]
+    pair_fold = row_fold[first]
 
     def fill(rows: np.ndarray, projection: TextProjection) -> None:
         ds.x[rows, COLUMN] = projected_cosine(
@@ -162,4 +170,14 @@ def fill_text_adapted(
         "temperature": cfg.temperature,
         "folds": cfg.folds,
         "pairs": len(pairs),
+        "positives": positives,
     }
+
+
+def _unique_pairs(ds: RankingDataset, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (mentee row, mentor row) pairs of the rows in ``mask`` and the dataset
+    row of each one's first occurrence."""
+    pairs, first = np.unique(
+        np.column_stack([ds.mentee_rows[mask], ds.mentor_rows[mask]]), axis=0, return_index=True
+    )
+    return pairs, np.flatnonzero(mask)[first]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import training.text_adapter as ta
+from features.labels import COMPLETED_HIGH
 from features.pairs import FEATURE_NAMES
 from features.text import projected_cosine
 from models.ranker import RankerModel
@@ -79,8 +80,10 @@ def _dataset(n_mentees: int = 60, per: int = 3) -> RankingDataset:
     )
 
 
-def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatch):
-    ds = _dataset()
+def _fit_with_spy(
+    monkeypatch, ds: RankingDataset, cfg: ta.AdapterConfig
+) -> tuple[list[np.ndarray], dict | None, np.ndarray, np.ndarray]:
+    """Run ``fill_text_adapted`` and record the pairs of every fit (the served one first)."""
     goals, bios = _two_registers(60)
     bios = np.vstack([bios, bios])[:50]
     fits: list[np.ndarray] = []
@@ -92,8 +95,14 @@ def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatc
 
     monkeypatch.setattr(ta, "fit_text_projection", spy)
     info = ta.fill_text_adapted(
-        ds, SimpleNamespace(bio_vec=bios), SimpleNamespace(goal_vec=goals), config=SMALL
+        ds, SimpleNamespace(bio_vec=bios), SimpleNamespace(goal_vec=goals), config=cfg
     )
+    return fits, info, goals, bios
+
+
+def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatch):
+    ds = _dataset()
+    fits, info, goals, bios = _fit_with_spy(monkeypatch, ds, SMALL)
     assert info is not None and info["folds"] == 3 and ds.text_projection is not None
     later, _ = time_split(ds)
     positive = ~ds.from_log & ~later
@@ -114,6 +123,34 @@ def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatc
         goals[ds.mentee_rows[later]], bios[ds.mentor_rows[later]], *ds.text_projection.maps
     )
     assert np.allclose(col[later], expect, atol=1e-6)
+
+
+def _served_pairs(monkeypatch, ds: RankingDataset, min_pairs: int) -> tuple[set, dict | None]:
+    """The pairs the full (served) projection was fitted on, and what fill reported."""
+    cfg = ta.AdapterConfig(rank=8, epochs=2, batch=64, folds=3, min_pairs=min_pairs)
+    fits, info, _, _ = _fit_with_spy(monkeypatch, ds, cfg)
+    return {tuple(p) for p in fits[0]}, info
+
+
+def test_positives_are_the_pairings_that_went_well(monkeypatch):
+    ds = _dataset(per=4)  # labels 0..3 per mentee: one good outcome (COMPLETED_HIGH) each
+    later, _ = time_split(ds)
+    rows = np.column_stack([ds.mentee_rows, ds.mentor_rows])
+    good = ~ds.from_log & ~later & (ds.labels == COMPLETED_HIGH)
+    fitted, info = _served_pairs(monkeypatch, ds, min_pairs=20)
+    assert good.sum() >= 20 and info is not None and info["positives"] == "good_outcomes"
+    assert fitted == {tuple(p) for p in rows[good]}
+
+
+def test_too_few_good_outcomes_fall_back_to_every_pairing(monkeypatch):
+    ds = _dataset(per=4)
+    later, _ = time_split(ds)
+    rows = np.column_stack([ds.mentee_rows, ds.mentor_rows])
+    paired = ~ds.from_log & ~later
+    good = paired & (ds.labels == COMPLETED_HIGH)
+    fitted, info = _served_pairs(monkeypatch, ds, min_pairs=int(good.sum()) + 1)
+    assert info is not None and info["positives"] == "all_pairings"
+    assert fitted == {tuple(p) for p in rows[paired]}
 
 
 def test_too_few_pairings_leave_the_column_empty():
