@@ -16,7 +16,7 @@ import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
 from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
-from features.text import best_sentence_match, cosine_rows
+from features.text import adapted_similarity, best_sentence_match, cosine_rows
 
 FEATURE_NAMES: tuple[str, ...] = (
     # text: what the mentee wants vs what the mentor offers
@@ -24,7 +24,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "text_best_sentence",
     "text_mean_best_sentence",
     "text_goal_skills",
-    # goals vs bio in a space learned from who was paired with whom (NaN without a projection)
+    # goal vs bio sentences in a space learned from the pairings that went well (NaN without
+    # a projection)
     "text_adapted",
     # profile fit
     "seniority_gap",
@@ -46,9 +47,13 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hist_requests",
     "hist_decline_rate",
 )
-# The style detector's examples change what its columns mean, so they are part of the version.
+# The style detector's examples change what its columns mean, and so does how text_adapted is
+# computed, so both are part of the version.
+TEXT_ADAPTED_VERSION = "sentences-1"  # was the whole-text cosine
 FEATURE_VERSION = hashlib.sha256(
-    (",".join(FEATURE_NAMES) + f";style={STYLE_VERSION}").encode()
+    (
+        ",".join(FEATURE_NAMES) + f";style={STYLE_VERSION};text_adapted={TEXT_ADAPTED_VERSION}"
+    ).encode()
 ).hexdigest()[:12]
 HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
 
@@ -79,7 +84,8 @@ class PairInputs:
     mentee_style: np.ndarray  # (n, axes) working-style leanings (features.style)
     mentor_style: np.ndarray
     history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
-    # goals and bios as unit rows in the ranker's learned text space (None: no projection)
+    # goal (n, S, r) and bio (n, T, r) sentences as unit vectors in the ranker's learned text
+    # space, masked like goal_sents / bio_sents (None: no projection)
     goal_proj: np.ndarray | None = None
     bio_proj: np.ndarray | None = None
 
@@ -108,7 +114,7 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
         "text_adapted": (
-            cosine_rows(p.goal_proj, p.bio_proj)
+            adapted_similarity(p.goal_proj, p.goal_mask, p.bio_proj, p.bio_mask)
             if p.goal_proj is not None and p.bio_proj is not None
             else np.full(n, np.nan, np.float32)
         ),

@@ -72,21 +72,25 @@ def pad_sentences(vectors: list[np.ndarray], width: int, dim: int) -> tuple[np.n
     return out, mask
 
 
-def projected_cosine(
-    goal_vec: np.ndarray, bio_vec: np.ndarray, goal_proj: np.ndarray, bio_proj: np.ndarray
+def adapted_similarity(
+    goal_proj: np.ndarray, goal_mask: np.ndarray, bio_proj: np.ndarray, bio_mask: np.ndarray
 ) -> np.ndarray:
-    """Row-wise cosine of goals and bios after a learned projection of each side.
+    """Goals against bios in the ranker's learned text space: each goal sentence's best match
+    among the bio's sentences, averaged over the goal sentences.
 
-    ``goal_proj`` and ``bio_proj`` are (d, r) maps into a shared space in which mentors sit
-    close to the goals of the mentees they were paired with (``training.text_adapter``), so a
-    goal put as a problem ("my charts get ignored") can meet expertise put as a field ("data
-    storytelling") that raw sentence similarity keeps apart.
+    ``goal_proj`` (n, S, r) and ``bio_proj`` (n, T, r) are sentence vectors already mapped into
+    a shared space in which mentors sit close to the goals of the mentees they paired well with
+    (``training.text_adapter``), so a goal put as a problem ("my charts get ignored") can meet
+    expertise put as a field ("data storytelling"), which raw sentence similarity keeps apart.
+    Matching sentence by sentence lets the topic sentences of a goal find the topic sentences
+    of a bio without being averaged with the greetings and the hobbies.
     """
-    return cosine_rows(project_unit(goal_vec, goal_proj), project_unit(bio_vec, bio_proj))
+    return best_sentence_match(goal_proj, goal_mask, bio_proj, bio_mask)[1]
 
 
 def project_unit(vectors: np.ndarray, proj: np.ndarray, *, blas: bool = False) -> np.ndarray:
-    """Rows of ``vectors`` mapped by ``proj`` (d, r) and scaled to unit length.
+    """Vectors (the last axis, d) mapped by ``proj`` (d, r) and scaled to unit length; an
+    all-zero (padding) vector stays zero.
 
     einsum unless ``blas``: a (100, 384) x (384, 64) product per request through OpenBLAS's
     threads doubled a request's CPU under load (helper threads spin), so serving maps one goal
@@ -94,6 +98,9 @@ def project_unit(vectors: np.ndarray, proj: np.ndarray, *, blas: bool = False) -
     (:meth:`MentorCatalog.projected_bios`).
     """
     v, p = np.asarray(vectors, np.float32), np.asarray(proj, np.float32)
-    out = v @ p if blas else np.einsum("nd,dr->nr", v, p)
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    if blas:
+        out = (v.reshape(-1, v.shape[-1]) @ p).reshape(*v.shape[:-1], p.shape[1])
+    else:
+        out = np.einsum("...d,dr->...r", v, p)
+    out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
     return out.astype(np.float32, copy=False)

@@ -21,17 +21,25 @@ def test_best_sentence_match_finds_the_matching_pair():
     assert mean_best[0] == 0.5  # one of two goal sentences is covered
 
 
-def test_projected_cosine_is_cosine_under_identity_maps_and_follows_the_maps():
-    from features.text import projected_cosine
+def test_adapted_similarity_is_sentence_max_sim_in_the_mapped_space():
+    from features.text import adapted_similarity, project_unit
 
     rng = np.random.default_rng(0)
-    a = rng.normal(size=(5, 6)).astype(np.float32)
-    b = rng.normal(size=(5, 6)).astype(np.float32)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    goals, gm = pad_sentences([rng.normal(size=(2, 6)), rng.normal(size=(3, 6))], 3, 6)
+    bios, bm = pad_sentences([rng.normal(size=(3, 6)), rng.normal(size=(1, 6))], 3, 6)
     eye = np.eye(6, dtype=np.float32)
-    assert np.allclose(projected_cosine(a, b, eye, eye), np.einsum("ij,ij->i", a, b), atol=1e-6)
-    # a map that sends both sides onto the first axis makes every pair agree up to sign
+    g, b = project_unit(goals, eye), project_unit(bios, eye)
+    assert np.allclose(np.linalg.norm(g[gm], axis=1), 1.0) and not g[~gm].any()  # padding stays 0
+    # identity maps: the mean over goal sentences of their best cosine with a bio sentence
+    cos = np.einsum("nsd,ntd->nst", g, b)
+    expect = [cos[0, :2, :3].max(axis=1).mean(), cos[1, :3, :1].max(axis=1).mean()]
+    assert np.allclose(adapted_similarity(g, gm, b, bm), expect, atol=1e-6)
+    # maps sending both sides onto one axis: sentences on the same side of it agree fully
     first = np.zeros((6, 1), np.float32)
     first[0, 0] = 1.0
-    assert np.allclose(np.abs(projected_cosine(a, b, first, first)), 1.0, atol=1e-5)
+    same = adapted_similarity(
+        project_unit(np.abs(goals), first), gm, project_unit(np.abs(bios), first), bm
+    )
+    assert np.allclose(same, 1.0, atol=1e-6)
+    assert np.array_equal(project_unit(goals, eye, blas=True).shape, g.shape)
+    assert np.allclose(project_unit(goals, eye, blas=True), g, atol=1e-6)

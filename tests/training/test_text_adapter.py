@@ -11,56 +11,79 @@ import pytest
 import training.text_adapter as ta
 from features.labels import COMPLETED_HIGH
 from features.pairs import FEATURE_NAMES
-from features.text import projected_cosine
+from features.text import adapted_similarity, project_unit
 from models.ranker import RankerModel
 from models.text_projection import TextProjection
+from recsys.catalog import MenteeBatch, MentorCatalog, projected_sentences
 from training.ranker import RankingDataset, time_split
 
 SMALL = ta.AdapterConfig(rank=16, epochs=40, batch=64, folds=3, min_pairs=20)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def _two_registers(n: int, d: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+Sentences = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _two_registers(n: int, d: int = 32, seed: int = 0) -> Sentences:
     """Goal i and bio i share a latent topic, but each side says it in its own words (a fixed
-    rotation of the latent vector plus noise), so their raw cosine is uninformative."""
+    rotation of the latent vector plus noise), so their raw cosine is uninformative. Each
+    text has one topic sentence among two sentences of noise, at a random position.
+    Returns goal sentences, their mask, bio sentences, their mask."""
     rng = np.random.default_rng(seed)
     latent = rng.normal(size=(n, 8))
     say_goal, say_bio = rng.normal(size=(8, d)), rng.normal(size=(8, d))
-    goals = _unit(latent @ say_goal + 0.3 * rng.normal(size=(n, d)))
-    bios = _unit(latent @ say_bio + 0.3 * rng.normal(size=(n, d)))
-    return goals, bios
+    out = []
+    for say in (say_goal, say_bio):
+        sents = rng.normal(size=(n, 3, d))
+        where = rng.integers(0, 3, n)
+        sents[np.arange(n), where] = latent @ say + 0.3 * rng.normal(size=(n, d))
+        out += [_unit(sents), np.ones((n, 3), bool)]
+    return out[0], out[1], out[2], out[3]
 
 
-def _partner_rank(goals: np.ndarray, bios: np.ndarray, proj: TextProjection | None) -> float:
+def _partner_rank(texts: Sentences, proj: TextProjection | None) -> float:
     """Mean rank (0 = best) of each goal's own bio among all bios."""
+    goals, gm, bios, bm = texts
+    if proj is not None:
+        goals, bios = project_unit(goals, proj.goal), project_unit(bios, proj.bio)
     n = len(goals)
     ranks = []
     for i in range(n):
-        g = np.repeat(goals[i : i + 1], n, axis=0)
-        s = projected_cosine(g, bios, *proj.maps) if proj else np.einsum("ij,ij->i", g, bios)
+        s = adapted_similarity(np.repeat(goals[i : i + 1], n, 0), np.repeat(gm[i : i + 1], n, 0),
+                               bios, bm)  # fmt: skip
         ranks.append(int((s > s[i]).sum()))
     return float(np.mean(ranks))
 
 
+def _rows(texts: Sentences, rows: slice) -> Sentences:
+    return texts[0][rows], texts[1][rows], texts[2][rows], texts[3][rows]
+
+
 def test_projection_learns_which_goals_meet_which_bios_on_unseen_pairs():
-    goals, bios = _two_registers(500)
+    texts = _two_registers(500)
     train = np.column_stack([np.arange(400), np.arange(400)])
-    proj = ta.fit_text_projection(goals, bios, train, config=SMALL)
-    held_goals, held_bios = goals[400:], bios[400:]
-    raw = _partner_rank(held_goals, held_bios, None)
-    learned = _partner_rank(held_goals, held_bios, proj)
+    proj = ta.fit_text_projection(*texts, train, config=SMALL)
+    held = _rows(texts, slice(400, None))
+    raw = _partner_rank(held, None)
+    learned = _partner_rank(held, proj)
     assert raw > 25  # about chance (49.5) for 100 bios: the registers do not meet
     assert learned < 5  # the held-out partner is near the top after the projection
     assert proj.goal.shape == (32, 16) and proj.goal.dtype == np.float32
 
 
+def test_passes_are_capped_by_a_step_budget():
+    cfg = ta.AdapterConfig(batch=256, epochs=30, max_steps=1000)
+    assert cfg.epochs_for(3_451) == 30  # 14 batches a pass: the budget does not bind
+    assert cfg.epochs_for(20_000) == 12  # 79 batches a pass
+    assert cfg.epochs_for(1_000_000) == 1  # at least one pass
+
+
 def test_projection_needs_pairs():
-    goals, bios = _two_registers(10)
     with pytest.raises(ValueError, match="at least two pairs"):
-        ta.fit_text_projection(goals, bios, np.zeros((1, 2), np.int64), config=SMALL)
+        ta.fit_text_projection(*_two_registers(10), np.zeros((1, 2), np.int64), config=SMALL)
 
 
 def _dataset(n_mentees: int = 60, per: int = 3) -> RankingDataset:
@@ -80,29 +103,44 @@ def _dataset(n_mentees: int = 60, per: int = 3) -> RankingDataset:
     )
 
 
+def _stores(texts: Sentences) -> tuple[MentorCatalog, MenteeBatch]:
+    """Just enough of a catalog (50 mentors) and a mentee batch (60 mentees) for the column."""
+    goals, gm, bios, bm = texts
+    catalog = SimpleNamespace(bio_sent_vecs=np.vstack([bios, bios])[:50].astype(np.float16),
+                              bio_sent_mask=np.vstack([bm, bm])[:50], _projected=None)  # fmt: skip
+    catalog.projected_bios = lambda m: MentorCatalog.projected_bios(catalog, m)  # type: ignore[arg-type]
+    return catalog, SimpleNamespace(goal_sent_vecs=goals, goal_sent_mask=gm)  # type: ignore[return-value]
+
+
+def _served_column(catalog, mentees, projection: TextProjection, mr, er) -> np.ndarray:
+    """``text_adapted`` as serving computes it (recsys.catalog.pair_inputs ->
+    features.pairs.compute_pair_features)."""
+    goal_proj, bio_proj = projected_sentences(catalog, mr, mentees, er, projection.maps)
+    return adapted_similarity(
+        goal_proj, mentees.goal_sent_mask[er], bio_proj, catalog.bio_sent_mask[mr]
+    )
+
+
 def _fit_with_spy(
     monkeypatch, ds: RankingDataset, cfg: ta.AdapterConfig
-) -> tuple[list[np.ndarray], dict | None, np.ndarray, np.ndarray]:
+) -> tuple[list[np.ndarray], dict | None, MentorCatalog, MenteeBatch]:
     """Run ``fill_text_adapted`` and record the pairs of every fit (the served one first)."""
-    goals, bios = _two_registers(60)
-    bios = np.vstack([bios, bios])[:50]
+    catalog, mentees = _stores(_two_registers(60))
     fits: list[np.ndarray] = []
     real_fit = ta.fit_text_projection
 
-    def spy(g, b, pairs, **kw):
-        fits.append(np.asarray(pairs).copy())
-        return real_fit(g, b, pairs, **kw)
+    def spy(*args, **kw):
+        fits.append(np.asarray(args[4]).copy())
+        return real_fit(*args, **kw)
 
     monkeypatch.setattr(ta, "fit_text_projection", spy)
-    info = ta.fill_text_adapted(
-        ds, SimpleNamespace(bio_vec=bios), SimpleNamespace(goal_vec=goals), config=cfg
-    )
-    return fits, info, goals, bios
+    info = ta.fill_text_adapted(ds, catalog, mentees, config=cfg)
+    return fits, info, catalog, mentees
 
 
 def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatch):
     ds = _dataset()
-    fits, info, goals, bios = _fit_with_spy(monkeypatch, ds, SMALL)
+    fits, info, catalog, mentees = _fit_with_spy(monkeypatch, ds, SMALL)
     assert info is not None and info["folds"] == 3 and ds.text_projection is not None
     later, _ = time_split(ds)
     positive = ~ds.from_log & ~later
@@ -118,11 +156,11 @@ def test_each_training_row_is_featurised_without_its_mentees_pairings(monkeypatc
         assert all(fold_of_mentee[e] != fold for e in pairs[:, 0])  # own mentees left out
     col = ds.x[:, ta.COLUMN]
     assert np.isfinite(col).all() and col.std() > 0
-    # validation rows carry the served projection's value
-    expect = projected_cosine(
-        goals[ds.mentee_rows[later]], bios[ds.mentor_rows[later]], *ds.text_projection.maps
+    # validation rows carry the served projection's value, computed as serving computes it
+    expect = _served_column(
+        catalog, mentees, ds.text_projection, ds.mentor_rows[later], ds.mentee_rows[later]
     )
-    assert np.allclose(col[later], expect, atol=1e-6)
+    assert np.array_equal(col[later], expect)
 
 
 def _served_pairs(monkeypatch, ds: RankingDataset, min_pairs: int) -> tuple[set, dict | None]:
@@ -156,10 +194,7 @@ def test_too_few_good_outcomes_fall_back_to_every_pairing(monkeypatch):
 def test_too_few_pairings_leave_the_column_empty():
     ds = _dataset(n_mentees=4)
     ds.x[:, ta.COLUMN] = np.nan
-    goals, bios = _two_registers(60)
-    out = ta.fill_text_adapted(
-        ds, SimpleNamespace(bio_vec=bios), SimpleNamespace(goal_vec=goals), config=SMALL
-    )
+    out = ta.fill_text_adapted(ds, *_stores(_two_registers(60)), config=SMALL)
     assert out is None and ds.text_projection is None and np.isnan(ds.x[:, ta.COLUMN]).all()
 
 
@@ -179,17 +214,18 @@ def test_projection_ships_in_the_ranker_bundle(tmp_path: Path):
         TextProjection(proj.goal, proj.bio[:, :2])
 
 
-def test_serving_computes_the_column_training_computes():
-    from recsys.catalog import MentorCatalog, _projected_pair
-
-    goals, bios = _two_registers(30)
-    proj = ta.fit_text_projection(goals, bios, np.column_stack([np.arange(30)] * 2), config=SMALL)
-    catalog = SimpleNamespace(bio_vec=bios, _projected=None)
-    catalog.projected_bios = lambda m: MentorCatalog.projected_bios(catalog, m)  # type: ignore[arg-type]
+def test_serving_maps_bios_once_and_matches_an_unrounded_computation():
+    texts = _two_registers(30)
+    proj = ta.fit_text_projection(*texts, np.column_stack([np.arange(30)] * 2), config=SMALL)
+    catalog, mentees = _stores(texts)
     mentor_rows, mentee_rows = np.array([3, 7, 7, 1]), np.array([0, 0, 5, 5])
-    got = _projected_pair(catalog, mentor_rows, SimpleNamespace(goal_vec=goals), mentee_rows,
-                          proj.maps)  # type: ignore[arg-type]  # fmt: skip
-    served = np.einsum("ij,ij->i", got["goal_proj"], got["bio_proj"])
-    trained = projected_cosine(goals[mentee_rows], bios[mentor_rows], *proj.maps)
-    assert np.allclose(served, trained, atol=1e-5)
+    served = _served_column(catalog, mentees, proj, mentor_rows, mentee_rows)
+    goals, gm, _, _ = texts
+    exact = adapted_similarity(
+        project_unit(goals[mentee_rows], proj.goal), gm[mentee_rows],
+        project_unit(catalog.bio_sent_vecs[mentor_rows].astype(np.float32), proj.bio),
+        catalog.bio_sent_mask[mentor_rows],
+    )  # fmt: skip
+    assert np.allclose(served, exact, atol=2e-3)  # the cache holds float16, as bio_sent_vecs
     assert catalog.projected_bios(proj.bio) is catalog.projected_bios(proj.bio)  # cached
+    assert catalog.projected_bios(proj.bio).shape == (50, 3, 16)
