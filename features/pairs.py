@@ -16,7 +16,7 @@ import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
 from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
-from features.text import adapted_similarity, best_sentence_match, cosine_rows
+from features.text import adapted_match, best_sentence_match, cosine_rows
 
 FEATURE_NAMES: tuple[str, ...] = (
     # text: what the mentee wants vs what the mentor offers
@@ -108,16 +108,18 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
     best, mean_best, bq, bd = best_sentence_match(
         p.goal_sents, p.goal_mask, p.bio_sents, p.bio_mask
     )
+    adapted = np.full(n, np.nan, np.float32)
+    if p.goal_proj is not None and p.bio_proj is not None:
+        # The learned space pairs a goal's problem with a bio's field ("my charts get ignored"
+        # with "data storytelling") where raw cosine pairs look-alike sentences (job titles,
+        # "I've never had a mentor"), so its best pair is the one the text reason quotes.
+        adapted, bq, bd = adapted_match(p.goal_proj, p.goal_mask, p.bio_proj, p.bio_mask)
     cols: dict[str, np.ndarray] = {
         "text_goal_bio": cosine_rows(p.goal_vec, p.bio_vec),
         "text_best_sentence": best,
         "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
-        "text_adapted": (
-            adapted_similarity(p.goal_proj, p.goal_mask, p.bio_proj, p.bio_mask)
-            if p.goal_proj is not None and p.bio_proj is not None
-            else np.full(n, np.nan, np.float32)
-        ),
+        "text_adapted": adapted,
         "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),
         "mentee_seniority": np.asarray(p.mentee_seniority, np.float32),
         "shared_hours": shared_working_hours(p.mentee_utc_offset, p.mentor_utc_offset),

@@ -72,11 +72,12 @@ def pad_sentences(vectors: list[np.ndarray], width: int, dim: int) -> tuple[np.n
     return out, mask
 
 
-def adapted_similarity(
+def adapted_match(
     goal_proj: np.ndarray, goal_mask: np.ndarray, bio_proj: np.ndarray, bio_mask: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Goals against bios in the ranker's learned text space: each goal sentence's best match
-    among the bio's sentences, averaged over the goal sentences.
+    among the bio's sentences, averaged over the goal sentences; and the best single pair
+    (goal sentence, bio sentence), which is the one worth quoting in a reason.
 
     ``goal_proj`` (n, S, r) and ``bio_proj`` (n, T, r) are sentence vectors already mapped into
     a shared space in which mentors sit close to the goals of the mentees they paired well with
@@ -85,7 +86,17 @@ def adapted_similarity(
     Matching sentence by sentence lets the topic sentences of a goal find the topic sentences
     of a bio without being averaged with the greetings and the hobbies.
     """
-    return best_sentence_match(goal_proj, goal_mask, bio_proj, bio_mask)[1]
+    _, mean_best, best_goal, best_bio = best_sentence_match(
+        goal_proj, goal_mask, bio_proj, bio_mask
+    )
+    return mean_best, best_goal, best_bio
+
+
+def adapted_similarity(
+    goal_proj: np.ndarray, goal_mask: np.ndarray, bio_proj: np.ndarray, bio_mask: np.ndarray
+) -> np.ndarray:
+    """The ``text_adapted`` column: :func:`adapted_match`'s similarity alone."""
+    return adapted_match(goal_proj, goal_mask, bio_proj, bio_mask)[0]
 
 
 def project_unit(vectors: np.ndarray, proj: np.ndarray, *, blas: bool = False) -> np.ndarray:
