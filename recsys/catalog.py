@@ -169,8 +169,9 @@ class MentorCatalog:
     _slot_map: tuple[tuple[int, int], np.ndarray | None, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
-    # (bio map, every bio sentence mapped by it): the ranker's text space, once per ranker
-    _projected: tuple[np.ndarray, np.ndarray] | None = field(
+    # (bio map, every bio sentence mapped by it, their unit means): the ranker's text space,
+    # once per ranker
+    _projected: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -179,17 +180,29 @@ class MentorCatalog:
         unit vectors, float16 like ``bio_sent_vecs`` (100k mentors, 4 pieces each, rank 64:
         51 MB), cached while the same map is in use (a racing second computation is
         harmless). Training reads the same cache, so both see the same rounded values."""
+        return self._mapped(bio_map)[1]
+
+    def projected_bio_means(self, bio_map: np.ndarray) -> np.ndarray:
+        """(N, r) float32: the unit mean of each mentor's mapped bio sentences, a one-vector
+        stand-in for sentence matching when searching the whole catalog (cached alike)."""
+        return self._mapped(bio_map)[2]
+
+    def _mapped(self, bio_map: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cached = self._projected
         if cached is not None and cached[0] is bio_map:
-            return cached[1]
+            return cached
         n, width, _ = self.bio_sent_vecs.shape
         projected = np.empty((n, width, bio_map.shape[1]), np.float16)
+        means = np.empty((n, bio_map.shape[1]), np.float32)
         for lo in range(0, n, 4096):  # bounded temporaries at 100k mentors
-            projected[lo : lo + 4096] = project_unit(
-                self.bio_sent_vecs[lo : lo + 4096], bio_map, blas=True
+            mapped = project_unit(self.bio_sent_vecs[lo : lo + 4096], bio_map, blas=True)
+            projected[lo : lo + 4096] = mapped
+            mean = (mapped * self.bio_sent_mask[lo : lo + 4096, :, None]).sum(axis=1)
+            means[lo : lo + 4096] = mean / np.maximum(
+                np.linalg.norm(mean, axis=1, keepdims=True), 1e-12
             )
-        self._projected = (bio_map, projected)
-        return projected
+        self._projected = (bio_map, projected, means)
+        return self._projected
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -216,8 +216,9 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
             batch = engine.mentee_batch([mentee], cached=False)
         with _timer(sink["retrieve"]):
             rows, sims = nearest_feasible(
-                catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of
-            )
+                catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of,
+                text_maps=model.text_maps,
+            )  # fmt: skip
         with _timer(sink["features"]):
             cands = candidate_features(
                 catalog, feasibility, batch, 0, rows, sims, as_of=as_of, text_maps=model.text_maps

@@ -266,6 +266,88 @@ def test_blend_keeps_the_nearest_and_lets_profile_fit_in():
     assert list(sims) == sorted(sims, reverse=True)
 
 
+def test_blend_keeps_reserved_rows_from_outside_the_cosine_pool():
+    from types import SimpleNamespace
+
+    from recsys.recommend import blend_candidates
+
+    n = 8
+    bio = np.zeros((16, 3), np.float32)
+    cos = np.linspace(0.9, 0.7, 16).astype(np.float32)
+    bio[:, 0], bio[:, 1] = cos, np.sqrt(1 - cos**2)
+    catalog = SimpleNamespace(bio_vec=bio, seniority=np.full(16, 5.0, np.float32))
+    groups = _groups(np.full(16, 9.0), np.full(16, 5.0), np.ones(16))
+    goal = np.array([1.0, 0.0, 0.0], np.float32)
+    near = np.arange(10)  # the cosine search found rows 0..9; 14 and 15 are far
+    reserved = np.array([15, 14])  # the nearest in the learned space
+    rows, sims = blend_candidates(
+        catalog, groups, goal, near, cos[near], np.zeros(0, np.int64), offset=0.0,
+        seniority=3.0, n_candidates=n, reserved=reserved,
+    )  # fmt: skip
+    assert {14, 15} <= set(rows.tolist())  # reserved rows always stay, wherever they rank
+    assert len(rows) == n and len(set(rows.tolist())) == n
+    np.testing.assert_allclose(sims, bio[rows] @ goal, rtol=1e-5)
+    assert list(sims) == sorted(sims, reverse=True)
+
+
+def test_learned_nearest_searches_every_allowed_mentor_in_the_learned_space():
+    from types import SimpleNamespace
+
+    from recsys.catalog import MentorCatalog
+    from recsys.recommend import learned_nearest
+
+    rng = np.random.default_rng(0)
+    n, d = 40, 8
+    bios = rng.normal(size=(n, 2, d)).astype(np.float32)
+    bios /= np.linalg.norm(bios, axis=-1, keepdims=True)
+    goal = rng.normal(size=(1, 2, d)).astype(np.float32)
+    goal /= np.linalg.norm(goal, axis=-1, keepdims=True)
+    # rows 7 and 23 hold the goal's sentences (in another order): the best sentence matches
+    bios[7], bios[23] = goal[0, ::-1], goal[0]
+    catalog = SimpleNamespace(bio_sent_vecs=bios.astype(np.float16),
+                              bio_sent_mask=np.ones((n, 2), bool), _projected=None)  # fmt: skip
+    for name in ("_mapped", "projected_bios", "projected_bio_means"):
+        setattr(catalog, name, getattr(MentorCatalog, name).__get__(catalog))
+    mentees = SimpleNamespace(goal_sent_vecs=goal, goal_sent_mask=np.ones((1, 2), bool))
+    eye = np.eye(d, dtype=np.float32)
+    allowed = np.ones(n, bool)
+    top = learned_nearest(catalog, mentees, 0, allowed, (eye, eye), 2)  # type: ignore[arg-type]
+    assert sorted(top.tolist()) == [7, 23]
+    allowed[23] = False  # full, excluded or not sharing a language
+    top = learned_nearest(catalog, mentees, 0, allowed, (eye, eye), 3)  # type: ignore[arg-type]
+    assert top[0] == 7 and 23 not in top.tolist() and len(top) == 3
+    assert len(learned_nearest(catalog, mentees, 0, np.zeros(n, bool), (eye, eye), 3)) == 0  # type: ignore[arg-type]
+
+
+def test_recommendations_use_the_learned_reserve_when_the_ranker_has_a_text_space(programme):
+    """With text maps, every list includes the mentee's nearest feasible mentors in the
+    learned space; without them it does not need to."""
+    from recsys.recommend import COSINE_RESERVE, learned_nearest, nearest_feasible
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    batch = engine.mentee_batch(mentees[:10])
+    rng = np.random.default_rng(0)
+    d = batch.goal_sent_vecs.shape[-1]
+    maps = (
+        rng.normal(size=(d, 16)).astype(np.float32),
+        rng.normal(size=(d, 16)).astype(np.float32),
+    )
+    n = 20
+    for j in range(len(batch.ids)):
+        allowed = feasible_rows(feas, batch, j, AS_OF)
+        if len(allowed) <= n:
+            continue
+        mask = np.zeros(len(cat), bool)
+        mask[allowed] = True
+        want = learned_nearest(cat, batch, j, mask, maps, round(COSINE_RESERVE * n))
+        rows, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF,
+                                   text_maps=maps)  # fmt: skip
+        assert set(want.tolist()) <= set(rows.tolist()) <= set(allowed.tolist())
+        assert len(rows) == n
+
+
 def test_profile_groups_partition_the_mentors_who_can_take_someone(programme):
     engine, _, _ = programme
     feas = engine.org_state("default").feasibility
