@@ -2,9 +2,11 @@
 features → ranker → reasons. Used as is by the CLI, the HTTP service and evaluation.
 
 Retrieval (the first stage, see docs/retrieval.md) picks the ``n_candidates`` mentors the
-ranker scores: a quarter are the nearest by goal–bio cosine, the rest the best by a cheap
-pre-score (the cold-start prior over what is known without pair features) from a pool of the
-``n`` nearest and the ``n`` best by the profile part of that prior alone.
+ranker scores: a quarter are the nearest by goal–bio cosine (or, when the ranker has a learned
+text space and the catalog is small enough to scan, the nearest in that space: see
+:data:`LEARNED_SCAN_MAX`), the rest the best by a cheap pre-score (the cold-start prior over
+what is known without pair features) from a pool of the ``n`` nearest and the ``n`` best by
+the profile part of that prior alone.
 """
 
 from __future__ import annotations
