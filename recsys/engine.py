@@ -111,6 +111,18 @@ class RecommendationEngine:
 
     def set_ranker(self, ranker: RankerModel) -> None:
         self._ranker = ranker
+        with self._lock:
+            states = list(self._orgs.values())
+        for state in states:
+            self._warm_text_space(state)
+
+    def _warm_text_space(self, state: OrgState) -> None:
+        """Map the catalog's bio sentences into the ranker's learned text space now, off the
+        request path: 1.1 s at 100k mentors, which the first request after a mentor write or
+        a new champion would otherwise wait for."""
+        maps = self.ranker.text_maps
+        if maps is not None:
+            state.catalog.projected_bios(maps[1])
 
     @property
     def model_version(self) -> str:
@@ -195,6 +207,7 @@ class RecommendationEngine:
         state.feasibility.base(today)
         if self.settings.first_stage == "blend":
             state.feasibility.profiles(today)
+        self._warm_text_space(state)
 
     def embed_profiles(self, org: str) -> tuple[MentorCatalog, int]:
         """Embed every stored mentor bio and mentee goal of ``org`` (only texts not yet in the

@@ -348,6 +348,29 @@ def test_recommendations_use_the_learned_reserve_when_the_ranker_has_a_text_spac
         assert len(rows) == n
 
 
+def test_text_space_is_mapped_before_requests_after_a_new_ranker_or_mentor_write(programme):
+    from models.ranker import RankerModel
+    from models.text_projection import TextProjection
+
+    engine, _, _ = programme
+    before = engine.ranker
+    d = engine.catalog("default").bio_sent_vecs.shape[-1]
+    rng = np.random.default_rng(0)
+    maps = TextProjection(rng.normal(size=(d, 8)).astype(np.float32),
+                          rng.normal(size=(d, 8)).astype(np.float32))  # fmt: skip
+    ranker = RankerModel.cold_start(before.manifest.encoder_id)
+    ranker.text_projection = maps
+    try:
+        engine.set_ranker(ranker)  # a new champion: the loaded catalog is mapped at once
+        cached = engine.catalog("default")._projected
+        assert cached is not None and cached[0] is maps.bio
+        engine.refresh_mentors("default")  # a mentor write: the rebuilt catalog too
+        rebuilt = engine.catalog("default")
+        assert rebuilt._projected is not None and rebuilt._projected[0] is maps.bio
+    finally:
+        engine.set_ranker(before)
+
+
 def test_profile_groups_partition_the_mentors_who_can_take_someone(programme):
     engine, _, _ = programme
     feas = engine.org_state("default").feasibility
