@@ -24,9 +24,8 @@ No leakage into the ranker's rows: positives are pairings that started before th
 validation cut-off, and each training row's ``text_adapted`` comes from a projection fitted
 without its mentee's pairings (``FOLDS``-fold cross-fitting by mentee). Validation rows use
 the projection fitted on all the pre-cut-off positives, which is also the one the bundle
-serves.
-Programmes with fewer than ``MIN_PAIRS`` pairings in all get no projection (the column is NaN
-and the ranker does without it).
+serves. Programmes with fewer than ``MIN_PAIRS`` pairings in all get no projection (the column
+is NaN and the ranker does without it).
 """
 
 from __future__ import annotations
