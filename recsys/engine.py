@@ -255,6 +255,7 @@ class RecommendationEngine:
                 n_candidates=self.settings.retrieval_candidates,
                 strategy=strategy,  # type: ignore[arg-type]
                 first_stage=None if strategy == "embedding" else self.settings.first_stage,
+                learned_scan_max=self.settings.learned_scan_max,
             )
             for j in range(len(mentees))
         ]

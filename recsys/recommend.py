@@ -27,7 +27,7 @@ from features.text import adapted_similarity, project_unit
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 from recsys.reasons import ReasonContext, explain
-from recsys.settings import CAPACITY_DECLINE_DAYS
+from recsys.settings import CAPACITY_DECLINE_DAYS, LEARNED_SCAN_MAX
 
 Strategy = Literal["model", "embedding"]
 FirstStage = Literal["blend", "cosine"]
@@ -46,11 +46,10 @@ PROFILE_POOL = 1.0  # profile-prior candidates in the pool per candidate slot
 # of the mapped bio sentences) shortlists LEARNED_SHORTLIST per slot, sentence matching picks.
 # NDCG@10 against the generator's truth, seeds 3/5/7/11/13: 0.791/0.795/0.770/0.750/0.742 ->
 # about what re-ranking every mentor gives (0.813 on seed 3). The scan is a mat-vec over the
-# catalog (1.1 ms at 100k mentors), so it runs while the catalog is searched exactly
-# (LEARNED_SCAN_MAX, the index's exact-search size); above it the reserve stays cosine until
-# an approximate index over the learned space exists.
+# catalog (1.1 ms at 100k mentors), so by default it runs while the catalog is searched
+# exactly (LEARNED_SCAN_MAX, setting `learned_scan_max`); above it the reserve stays cosine
+# until an approximate index over the learned space exists.
 LEARNED_SHORTLIST = 2
-LEARNED_SCAN_MAX = 20_000
 PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 
 
@@ -258,6 +257,7 @@ def nearest_feasible(
     exclude: frozenset[str] = frozenset(),
     first_stage: FirstStage = "blend",
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
+    learned_scan_max: int = LEARNED_SCAN_MAX,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Catalog rows of ``n_candidates`` feasible mentors for mentee ``j`` and their goal–bio
     cosines, by decreasing cosine.
@@ -265,7 +265,9 @@ def nearest_feasible(
     ``first_stage="cosine"``: the nearest by goal–bio cosine. ``"blend"`` (default): see the
     module docstring and :func:`blend_candidates`. The hard constraints are a row mask applied
     inside the index search (see :meth:`CandidateIndex.search_allowed`), so full mentors never
-    crowd out feasible ones.
+    crowd out feasible ones. With ``text_maps`` (the ranker's learned text space) and a
+    catalog of at most ``learned_scan_max`` mentors, the blend's reserved share is
+    :func:`learned_nearest` instead of the nearest by cosine.
     """
     ok = feasibility.allowed(as_of, mentees.languages[j])
     banned = [catalog.row_of[m] for m in {*exclude, *mentees.excluded[j], mentees.ids[j]}
@@ -290,7 +292,7 @@ def nearest_feasible(
     reserve = round(COSINE_RESERVE * n_candidates)
     learned = (
         learned_nearest(catalog, mentees, j, ok, text_maps, reserve)
-        if text_maps is not None and len(catalog) <= LEARNED_SCAN_MAX
+        if text_maps is not None and len(catalog) <= learned_scan_max
         else None
     )
     return blend_candidates(
@@ -436,11 +438,12 @@ def retrieve_candidates(
     exclude: frozenset[str] = frozenset(),
     first_stage: FirstStage = "blend",
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
+    learned_scan_max: int = LEARNED_SCAN_MAX,
 ) -> Candidates:
     """``n_candidates`` feasible mentors (:func:`nearest_feasible`) with their features."""
     rows, sims = nearest_feasible(
         catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude,
-        first_stage=first_stage, text_maps=text_maps,
+        first_stage=first_stage, text_maps=text_maps, learned_scan_max=learned_scan_max,
     )  # fmt: skip
     return candidate_features(
         catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps
@@ -537,13 +540,16 @@ def recommend(
     n_candidates: int = 100,
     strategy: Strategy = "model",
     first_stage: FirstStage | None = None,
+    learned_scan_max: int = LEARNED_SCAN_MAX,
 ) -> list[Recommendation]:
     """The best ``k`` for mentee ``j``. ``first_stage`` defaults to ``"blend"`` for the model
-    and to ``"cosine"`` for ``strategy="embedding"`` (retrieval order only, no re-ranking)."""
+    and to ``"cosine"`` for ``strategy="embedding"`` (retrieval order only, no re-ranking);
+    ``learned_scan_max``: see :func:`nearest_feasible`."""
     stage: FirstStage = first_stage or ("cosine" if strategy == "embedding" else "blend")
     cands = retrieve_candidates(
         catalog, feasibility, mentees, j, n_candidates=max(n_candidates, k), as_of=as_of,
         exclude=exclude, first_stage=stage, text_maps=model.text_maps,
+        learned_scan_max=learned_scan_max,
     )  # fmt: skip
     return rank_candidates(catalog, cands, mentees, j, model, k=k, as_of=as_of, strategy=strategy)
 

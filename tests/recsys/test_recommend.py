@@ -346,6 +346,11 @@ def test_recommendations_use_the_learned_reserve_when_the_ranker_has_a_text_spac
                                    text_maps=maps)  # fmt: skip
         assert set(want.tolist()) <= set(rows.tolist()) <= set(allowed.tolist())
         assert len(rows) == n
+        # the setting turns it off: the same candidates as without a text space
+        off, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF,
+                                  text_maps=maps, learned_scan_max=len(cat) - 1)  # fmt: skip
+        plain, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF)
+        assert np.array_equal(off, plain)
 
 
 def test_text_space_is_mapped_before_requests_after_a_new_ranker_or_mentor_write(programme):
