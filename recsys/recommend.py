@@ -45,8 +45,9 @@ PROFILE_POOL = 1.0  # profile-prior candidates in the pool per candidate slot
 # in that space instead, searched over every feasible mentor: a one-vector stand-in (the mean
 # of the mapped bio sentences) shortlists LEARNED_SHORTLIST per slot, sentence matching picks.
 # NDCG@10 against the generator's truth, seeds 3/5/7/11/13: 0.791/0.795/0.770/0.750/0.742 ->
-# about what re-ranking every mentor gives (0.813 on seed 3). The scan is a mat-vec over the
-# catalog (1.1 ms at 100k mentors), so by default it runs while the catalog is searched
+# 0.811/0.818/0.799/0.785/0.768, about what re-ranking every mentor gives (0.813 on seed 3). The scan is a mat-vec over the
+# catalog (retrieve p50 2.7 -> 6.4 ms at 100k mentors, bench_recommend in process, with the
+# mask and the partial sort), so by default it runs while the catalog is searched
 # exactly (LEARNED_SCAN_MAX, setting `learned_scan_max`); above it the reserve stays cosine
 # until an approximate index over the learned space exists.
 LEARNED_SHORTLIST = 2

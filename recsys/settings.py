@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CAPACITY_DECLINE_DAYS = 14
 # Largest catalog whose every feasible mentor is scanned in the ranker's learned text space for
 # the first stage's reserved share (recsys.recommend.learned_nearest): ~0.3 ms at 10k mentors,
-# ~1.1 ms at 100k, so by default only while the index is exact.
+# 3.8 ms of p50 at 100k (bench_recommend in process), so by default only while the index is
+# exact.
 LEARNED_SCAN_MAX = 20_000
 
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
@@ -82,7 +83,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Catalogs up to this many mentors take the blend's reserved quarter from "
         "the nearest in the ranker's learned text space, scanning every feasible mentor (about "
-        "1 ms per request at 100k); larger ones keep goal-bio cosine. 0 turns it off.",
+        "4 ms per request at 100k); larger ones keep goal-bio cosine. 0 turns it off.",
     )
 
     # --- serving -----------------------------------------------------------
