@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -239,20 +240,25 @@ def test_profile_rows_are_the_best_allowed_by_the_profile_prior():
     assert sorted(everything.tolist()) == np.flatnonzero(allowed).tolist()
 
 
-def test_blend_keeps_the_nearest_and_lets_profile_fit_in():
+def _sixteen_mentors() -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
+    """Bio vectors of 16 mentors whose cosine to the goal falls with the row, their cosines,
+    a catalog of them, and the goal."""
     from types import SimpleNamespace
 
-    from recsys.recommend import COSINE_RESERVE, blend_candidates
-
-    n = 8
-    # rows 0..15: cosine falls with the row; rows 10..15 share the mentee's working hours
     bio = np.zeros((16, 3), np.float32)
     cos = np.linspace(0.9, 0.7, 16).astype(np.float32)
     bio[:, 0], bio[:, 1] = cos, np.sqrt(1 - cos**2)
     catalog = SimpleNamespace(bio_vec=bio, seniority=np.full(16, 5.0, np.float32))
-    offset = np.where(np.arange(16) >= 10, 0.0, 9.0)
-    groups = _groups(offset, np.full(16, 5.0), np.ones(16))
-    goal = np.array([1.0, 0.0, 0.0], np.float32)
+    return bio, cos, catalog, np.array([1.0, 0.0, 0.0], np.float32)
+
+
+def test_blend_keeps_the_nearest_and_lets_profile_fit_in():
+    from recsys.recommend import COSINE_RESERVE, blend_candidates
+
+    n = 8
+    bio, cos, catalog, goal = _sixteen_mentors()
+    # rows 10..15 share the mentee's working hours
+    groups = _groups(np.where(np.arange(16) >= 10, 0.0, 9.0), np.full(16, 5.0), np.ones(16))
     near = np.arange(2 * n)[: 2 * n - 6]  # the cosine search found rows 0..9
     rows, sims = blend_candidates(
         catalog, groups, goal, near, cos[near], np.arange(10, 16), offset=0.0, seniority=3.0,
@@ -267,17 +273,11 @@ def test_blend_keeps_the_nearest_and_lets_profile_fit_in():
 
 
 def test_blend_keeps_reserved_rows_from_outside_the_cosine_pool():
-    from types import SimpleNamespace
-
     from recsys.recommend import blend_candidates
 
     n = 8
-    bio = np.zeros((16, 3), np.float32)
-    cos = np.linspace(0.9, 0.7, 16).astype(np.float32)
-    bio[:, 0], bio[:, 1] = cos, np.sqrt(1 - cos**2)
-    catalog = SimpleNamespace(bio_vec=bio, seniority=np.full(16, 5.0, np.float32))
+    bio, cos, catalog, goal = _sixteen_mentors()
     groups = _groups(np.full(16, 9.0), np.full(16, 5.0), np.ones(16))
-    goal = np.array([1.0, 0.0, 0.0], np.float32)
     near = np.arange(10)  # the cosine search found rows 0..9; 14 and 15 are far
     reserved = np.array([15, 14])  # the nearest in the learned space
     rows, sims = blend_candidates(
