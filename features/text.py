@@ -99,6 +99,15 @@ def adapted_similarity(
     return adapted_match(goal_proj, goal_mask, bio_proj, bio_mask)[0]
 
 
+def masked_unit_mean(sentences: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The unit-length mean of each text's unmasked sentence vectors: (..., T, r) with mask
+    (..., T) -> (..., r); a text with no sentence stays zero. The one-vector stand-in for a
+    text in the learned space, computed alike for bios (cached) and goals (per request)."""
+    mean = (np.asarray(sentences, np.float32) * mask[..., None]).sum(axis=-2)
+    mean /= np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)
+    return mean
+
+
 def project_unit(vectors: np.ndarray, proj: np.ndarray, *, blas: bool = False) -> np.ndarray:
     """Vectors (the last axis, d) mapped by ``proj`` (d, r) and scaled to unit length; an
     all-zero (padding) vector stays zero.

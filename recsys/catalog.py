@@ -22,7 +22,7 @@ from features.history import MentorHistory, PairingHistory, ResponseLog
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
-from features.text import pad_sentences, project_unit, split_sentences
+from features.text import masked_unit_mean, pad_sentences, project_unit, split_sentences
 from recsys.schemas import MenteeIn, MentorIn
 
 MAX_BIO_SENTENCES = 4
@@ -197,10 +197,7 @@ class MentorCatalog:
         for lo in range(0, n, 4096):  # bounded temporaries at 100k mentors
             mapped = project_unit(self.bio_sent_vecs[lo : lo + 4096], bio_map, blas=True)
             projected[lo : lo + 4096] = mapped
-            mean = (mapped * self.bio_sent_mask[lo : lo + 4096, :, None]).sum(axis=1)
-            means[lo : lo + 4096] = mean / np.maximum(
-                np.linalg.norm(mean, axis=1, keepdims=True), 1e-12
-            )
+            means[lo : lo + 4096] = masked_unit_mean(mapped, self.bio_sent_mask[lo : lo + 4096])
         self._projected = (bio_map, projected, means)
         return self._projected
 

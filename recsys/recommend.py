@@ -23,7 +23,7 @@ import numpy as np
 
 from features.pairs import FEATURE_NAMES, PairFeatures, compute_pair_features
 from features.profile import shared_working_hours, utc_offset_hours
-from features.text import adapted_similarity, project_unit
+from features.text import adapted_similarity, masked_unit_mean, project_unit
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 from recsys.reasons import ReasonContext, explain
@@ -45,11 +45,11 @@ PROFILE_POOL = 1.0  # profile-prior candidates in the pool per candidate slot
 # in that space instead, searched over every feasible mentor: a one-vector stand-in (the mean
 # of the mapped bio sentences) shortlists LEARNED_SHORTLIST per slot, sentence matching picks.
 # NDCG@10 against the generator's truth, seeds 3/5/7/11/13: 0.791/0.795/0.770/0.750/0.742 ->
-# 0.811/0.818/0.799/0.785/0.768, about what re-ranking every mentor gives (0.813 on seed 3). The scan is a mat-vec over the
-# catalog (retrieve p50 2.7 -> 6.4 ms at 100k mentors, bench_recommend in process, with the
-# mask and the partial sort), so by default it runs while the catalog is searched
-# exactly (LEARNED_SCAN_MAX, setting `learned_scan_max`); above it the reserve stays cosine
-# until an approximate index over the learned space exists.
+# 0.811/0.818/0.799/0.785/0.768, about what re-ranking every mentor gives (0.813 on seed 3).
+# The scan is a mat-vec over the catalog (retrieve p50 2.7 -> 6.4 ms at 100k mentors,
+# bench_recommend in process, with the mask and the partial sort), so by default it runs while
+# the catalog is searched exactly (LEARNED_SCAN_MAX, setting `learned_scan_max`); above it the
+# reserve stays cosine until an approximate index over the learned space exists.
 LEARNED_SHORTLIST = 2
 PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 
@@ -318,8 +318,7 @@ def learned_nearest(
     goal_map, bio_map = text_maps
     goal, mask = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
     mapped = project_unit(goal, goal_map)  # (1, S, r)
-    mean = (mapped[0] * mask[0, :, None]).sum(axis=0)
-    mean /= max(float(np.linalg.norm(mean)), 1e-12)
+    mean = masked_unit_mean(mapped, mask)[0]
     # einsum, not BLAS: one mat-vec never pays for OpenBLAS threads (see index.py); over the
     # whole catalog, then masked: cheaper than gathering the allowed rows first
     proxy = np.einsum("ij,j->i", catalog.projected_bio_means(bio_map), mean)
