@@ -58,8 +58,11 @@ BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 
 #: Up to this many texts, ``encode`` is one direct forward pass (``encode_few``).
 FEW_TEXTS = 8
-#: From this many texts, a direct ONNX pass with no helper thread free runs in two calls.
+#: From this many texts, a direct ONNX pass with no helper thread free may run in two calls.
 SPLIT_ALONE_MIN = 4
+#: What one more ONNX call costs, in padded tokens: fitted on 300 goals of the 100k bench
+#: (int8, one thread): 0.65 ms of fixed cost per call against 0.087 ms per token.
+CALL_COST_TOKENS = 7.5
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _HASH_CACHE_FILE = "sha256-cache.json"
@@ -395,12 +398,10 @@ class Embedder:
             return self._forward(features)
         try:
             lengths = np.asarray(features["attention_mask"]).sum(axis=1)
-            order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
-            shards = [s for s in np.array_split(order, max(helpers + 1, 2)) if len(s)]
+            shards = plan_shards(lengths, concurrent=helpers > 0)
             run = lambda rows: self._forward(_take_rows(features, rows))  # noqa: E731
-            # No helper free: the length-sorted halves one after the other on this thread.
-            # Less padding (a goal's sentences padded to its longest one were 45% padding
-            # here) outweighs the second call: 7.6-7.9 against 8.0-8.3 ms of CPU per goal.
+            # No helper free: the shards one after the other on this thread, which saves
+            # padding (a goal's sentences padded to its longest one were 45% padding here).
             parts = self._spread(run, shards) if helpers else [run(rows) for rows in shards]
         finally:
             for _ in range(helpers):
@@ -489,6 +490,32 @@ class Embedder:
         if bar is not None:
             bar.close()
         return out
+
+
+def plan_shards(lengths: np.ndarray, *, concurrent: bool) -> list[np.ndarray]:
+    """Row indices of one or two ONNX calls for texts of ``lengths`` tokens, longest first.
+
+    A call costs :data:`CALL_COST_TOKENS` plus rows x its longest row (the rest is padding),
+    and a call holds a contiguous run of the length-sorted rows. ``concurrent`` (a helper
+    thread runs the second call): the split that makes the slower call fastest, which sets
+    the wall time; splitting by count instead left the longest rows together, as the slow
+    half. Else (one thread): the cheapest plan in total, two calls only when the padding
+    they save pays for the second call.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    width = np.asarray(lengths)[order].astype(np.float64)
+    n = len(order)
+    if n < 2:
+        return [order]
+    cut = np.arange(1, n)
+    first = CALL_COST_TOKENS + cut * width[0]
+    second = CALL_COST_TOKENS + (n - cut) * width[cut]
+    cost = np.maximum(first, second) if concurrent else first + second
+    best = int(np.argmin(cost))
+    whole = CALL_COST_TOKENS + n * width[0]
+    if not concurrent and whole <= cost[best]:
+        return [order]
+    return [order[: cut[best]], order[cut[best] :]]
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:

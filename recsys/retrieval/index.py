@@ -40,11 +40,13 @@ FORMAT_VERSION = 1
 # Defaults from bench_index (real MiniLM bio vectors, 2 cores): exact search costs 0.6 ms
 # at 10k, 1.5 ms at 20k and 14-25 ms at 100k per query, so pools above 20k use HNSW. At 100k,
 # M=32 reaches recall@10 0.954 at ef_search=128 and 0.988 at 256 (M=16: 0.906 / 0.969) for
-# 1-2 ms per query; IVF-Flat (nlist 4*sqrt(n)) only reached 0.81 at nprobe=64.
+# 1-2 ms per query; IVF-Flat (nlist 4*sqrt(n)) only reached 0.81 at nprobe=64. The ranker
+# re-ranks a blend of these neighbours and profile-prior rows, so the lower recall of
+# ef_search=128 cost nothing measurable downstream (settings.hnsw_ef_search).
 DEFAULT_EXACT_MAX = 20_000
 DEFAULT_HNSW_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
-DEFAULT_EF_SEARCH = 256
+DEFAULT_EF_SEARCH = 128
 DEFAULT_TOMBSTONE_FRACTION = 0.2
 
 # Below this many queries a search runs on one OpenMP thread. A single query is ~1 ms of work

@@ -13,6 +13,7 @@ from models.embedder import (
     EncoderIntegrityError,
     cached_sha256,
     int8_quantization_config,
+    plan_shards,
     resolve_source,
     sha256_file,
 )
@@ -202,3 +203,23 @@ def test_onnx_fast_path_tokenises_like_the_model_and_splits_only_when_a_core_is_
     assert embedder._free_helpers.acquire(blocking=False)  # the helper was handed back
     embedder._free_helpers.release()
     embedder.close()
+
+
+def test_shard_plan_balances_padded_tokens_and_splits_alone_only_when_padding_pays() -> None:
+    lengths = np.array([12, 30, 8, 22, 15, 18])  # rows 1, 3, 5, 4, 0, 2 longest first
+    # Two threads: the longest two rows alone (2 x 30 tokens) against the other four
+    # (4 x 18); splitting by count would leave 3 x 30 tokens on the slower thread.
+    concurrent = plan_shards(lengths, concurrent=True)
+    assert [s.tolist() for s in concurrent] == [[1, 3], [5, 4, 0, 2]]
+    # One thread: the same cut is also the cheapest in total (147 tokens against 187.5).
+    assert [s.tolist() for s in plan_shards(lengths, concurrent=False)] == [[1, 3], [5, 4, 0, 2]]
+    # Equal lengths: nothing to save on padding, so one call.
+    assert [s.tolist() for s in plan_shards(np.full(4, 10), concurrent=False)] == [[0, 1, 2, 3]]
+    # A lone row
+    assert [s.tolist() for s in plan_shards(np.array([7]), concurrent=True)] == [[0]]
+    for n in range(2, 9):
+        rng = np.random.default_rng(n)
+        for concurrent_ in (True, False):
+            shards = plan_shards(rng.integers(3, 60, n), concurrent=concurrent_)
+            assert sorted(np.concatenate(shards).tolist()) == list(range(n))
+            assert 1 <= len(shards) <= 2 and all(len(s) for s in shards)
