@@ -223,3 +223,11 @@ def test_shard_plan_balances_padded_tokens_and_splits_alone_only_when_padding_pa
             shards = plan_shards(rng.integers(3, 60, n), concurrent=concurrent_)
             assert sorted(np.concatenate(shards).tolist()) == list(range(n))
             assert 1 <= len(shards) <= 2 and all(len(s) for s in shards)
+
+
+def test_a_whole_goal_is_one_direct_pass() -> None:
+    """Goals are encoded sentence by sentence up to MAX_SPLIT; all of them must take the
+    request path (encode_few, split over threads), not the bulk one."""
+    from recsys.catalog import MAX_SPLIT
+
+    assert embedder_module.FEW_TEXTS >= MAX_SPLIT
