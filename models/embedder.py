@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -387,7 +388,7 @@ class Embedder:
         Skips ``SentenceTransformer.encode``'s sorting, batching and conversion, which cost more
         than the model for a few short texts. On ONNX backends the rows are sorted by length
         and split over the free helper threads (run concurrently), or, with none free, run
-        in two calls on this thread. Rows are unit length.
+        in one or two calls on this thread (:func:`plan_shards`). Rows are unit length.
         """
         if len(texts) == 0:
             return np.zeros((0, self._dim), dtype=np.float32)
@@ -401,7 +402,7 @@ class Embedder:
             return self._forward(features)
         try:
             lengths = np.asarray(features["attention_mask"]).sum(axis=1)
-            shards = plan_shards(lengths, concurrent=helpers > 0)
+            shards = plan_shards(lengths, threads=helpers + 1)
             run = lambda rows: self._forward(_take_rows(features, rows))  # noqa: E731
             # No helper free: the shards one after the other on this thread, which saves
             # padding (a goal's sentences padded to its longest one were 45% padding here).
@@ -495,30 +496,42 @@ class Embedder:
         return out
 
 
-def plan_shards(lengths: np.ndarray, *, concurrent: bool) -> list[np.ndarray]:
-    """Row indices of one or two ONNX calls for texts of ``lengths`` tokens, longest first.
+def plan_shards(lengths: np.ndarray, *, threads: int) -> list[np.ndarray]:
+    """Row indices of the ONNX calls for texts of ``lengths`` tokens, longest first.
 
     A call costs :data:`CALL_COST_TOKENS` plus rows x its longest row (the rest is padding),
-    and a call holds a contiguous run of the length-sorted rows. ``concurrent`` (a helper
-    thread runs the second call): the split that makes the slower call fastest, which sets
-    the wall time; splitting by count instead left the longest rows together, as the slow
-    half. Else (one thread): the cheapest plan in total, two calls only when the padding
-    they save pays for the second call.
+    and holds a contiguous run of the length-sorted rows. ``threads`` > 1 (helper threads
+    run the other calls at the same time): at most that many calls, cut so that the slowest
+    is fastest, which sets the wall time; cutting by count instead left the longest rows
+    together, in the slowest call. ``threads`` = 1: at most two calls one after the other,
+    the cheapest in total, so two only when the padding saved pays for the second call.
     """
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    width = np.asarray(lengths)[order].astype(np.float64)
+    width = [float(w) for w in np.asarray(lengths)[order]]
     n = len(order)
-    if n < 2:
-        return [order]
-    cut = np.arange(1, n)
-    first = CALL_COST_TOKENS + cut * width[0]
-    second = CALL_COST_TOKENS + (n - cut) * width[cut]
-    cost = np.maximum(first, second) if concurrent else first + second
-    best = int(np.argmin(cost))
-    whole = CALL_COST_TOKENS + n * width[0]
-    if not concurrent and whole <= cost[best]:
-        return [order]
-    return [order[: cut[best]], order[cut[best] :]]
+    calls = min(n, max(threads, 2))
+    # best[j][i]: the cost of rows [0, i) in j calls; back[j][i]: where the last call starts.
+    # Plain Python: n <= 16 here, and numpy's per-call overhead made this 110 us a goal.
+    best = [[math.inf] * (n + 1) for _ in range(calls + 1)]
+    back = [[0] * (n + 1) for _ in range(calls + 1)]
+    best[0][0] = 0.0
+    for j in range(1, calls + 1):
+        before, row, starts = best[j - 1], best[j], back[j]
+        for i in range(j, n + 1):
+            for a in range(j - 1, i):
+                last = CALL_COST_TOKENS + (i - a) * width[a]
+                total = max(before[a], last) if threads > 1 else before[a] + last
+                if total < row[i]:
+                    row[i], starts[i] = total, a
+    totals = [best[j][n] for j in range(1, calls + 1)]
+    j = totals.index(min(totals)) + 1  # the fewest calls among the cheapest
+    shards: list[np.ndarray] = []
+    i = n
+    while j > 0:
+        a = back[j][i]
+        shards.insert(0, order[a:i])
+        i, j = a, j - 1
+    return shards
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:

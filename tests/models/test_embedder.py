@@ -209,20 +209,22 @@ def test_shard_plan_balances_padded_tokens_and_splits_alone_only_when_padding_pa
     lengths = np.array([12, 30, 8, 22, 15, 18])  # rows 1, 3, 5, 4, 0, 2 longest first
     # Two threads: the longest two rows alone (2 x 30 tokens) against the other four
     # (4 x 18); splitting by count would leave 3 x 30 tokens on the slower thread.
-    concurrent = plan_shards(lengths, concurrent=True)
+    concurrent = plan_shards(lengths, threads=2)
     assert [s.tolist() for s in concurrent] == [[1, 3], [5, 4, 0, 2]]
     # One thread: the same cut is also the cheapest in total (147 tokens against 187.5).
-    assert [s.tolist() for s in plan_shards(lengths, concurrent=False)] == [[1, 3], [5, 4, 0, 2]]
+    assert [s.tolist() for s in plan_shards(lengths, threads=1)] == [[1, 3], [5, 4, 0, 2]]
     # Equal lengths: nothing to save on padding, so one call.
-    assert [s.tolist() for s in plan_shards(np.full(4, 10), concurrent=False)] == [[0, 1, 2, 3]]
+    assert [s.tolist() for s in plan_shards(np.full(4, 10), threads=1)] == [[0, 1, 2, 3]]
     # A lone row
-    assert [s.tolist() for s in plan_shards(np.array([7]), concurrent=True)] == [[0]]
-    for n in range(2, 9):
+    assert [s.tolist() for s in plan_shards(np.array([7]), threads=2)] == [[0]]
+    # Three threads (a 4-core host): 30 | 22, 18 | 15, 12, 8, the slowest call 3 x 15 tokens.
+    assert [s.tolist() for s in plan_shards(lengths, threads=3)] == [[1], [3, 5], [4, 0, 2]]
+    for n in range(2, 17):
         rng = np.random.default_rng(n)
-        for concurrent_ in (True, False):
-            shards = plan_shards(rng.integers(3, 60, n), concurrent=concurrent_)
+        for threads in (1, 2, 4):
+            shards = plan_shards(rng.integers(3, 60, n), threads=threads)
             assert sorted(np.concatenate(shards).tolist()) == list(range(n))
-            assert 1 <= len(shards) <= 2 and all(len(s) for s in shards)
+            assert 1 <= len(shards) <= max(threads, 2) and all(len(s) for s in shards)
 
 
 def test_a_whole_goal_is_one_direct_pass() -> None:
