@@ -90,6 +90,8 @@ class RankingDataset:
     exclude_self: np.ndarray  # the row's own pairing is running on its date
     from_log: np.ndarray  # bool: row comes from a logged list
     weight: np.ndarray | None = None  # per-row training weight (set by fit_ranker)
+    # bool per row: the mentee asked for this mentor from a logged list (None: not recorded)
+    requested: np.ndarray | None = None
     x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURE_NAMES)), np.float32))
     # the learned text projection behind the text_adapted column (training.text_adapter)
     text_projection: TextProjection | None = None
@@ -136,7 +138,7 @@ def build_examples(
         )
     }
     rows: dict[str, list[Any]] = {
-        k: [] for k in ("mentee", "mentor", "date", "label", "group", "log")
+        k: [] for k in ("mentee", "mentor", "date", "label", "group", "log", "requested")
     }
     gid = 0
 
@@ -174,6 +176,7 @@ def build_examples(
             rows["label"].append(labels[i])
             rows["group"].append(gid)
             rows["log"].append(True)
+            rows["requested"].append("requested" in outcome_events.get((mentee, mentors[i]), ()))
         gid += 1
 
     # 2) single-outcome pairings: pseudo-groups by start month
@@ -196,6 +199,7 @@ def build_examples(
                 rows["label"].append(int(grades[p]))
                 rows["group"].append(gid)
                 rows["log"].append(False)
+                rows["requested"].append(False)
             gid += 1
 
     mentee_ids = np.array(rows["mentee"], dtype=object)
@@ -221,6 +225,7 @@ def build_examples(
         group=np.array(rows["group"], dtype=np.int64),
         exclude_self=exclude_self,
         from_log=np.array(rows["log"], dtype=bool),
+        requested=np.array(rows["requested"], dtype=bool),
     )
     valid = ds.mentor_rows >= 0  # mentors deleted since cannot be featurised
     return _subset(ds, valid), needed

@@ -44,6 +44,31 @@ def test_dataset_groups_are_sound_for_lambdarank(trained):
     assert ds.from_log.any() and (~ds.from_log).any()
 
 
+def test_logged_rows_record_whom_the_mentee_asked_for(trained):
+    from recsys.snapshot import interaction_frame
+
+    engine, ds, _ = trained
+    with engine.ctx.sessions() as session:
+        log = interaction_frame(session, "default")
+    asked = {
+        (e, m)
+        for e, m, ev in zip(log["mentee_id"], log["mentor_id"], log["event"], strict=True)
+        if ev == "requested"
+    }
+    catalog = engine.catalog("default")
+    marked = {
+        (e, catalog.ids[r])
+        for e, r, q in zip(ds.mentee_ids, ds.mentor_rows, ds.requested, strict=True)
+        if q
+    }
+    assert ds.requested is not None and not ds.requested[~ds.from_log].any()
+    assert marked and marked <= asked
+    logged = {(e, catalog.ids[r]) for e, r in zip(ds.mentee_ids[ds.from_log],
+                                                  ds.mentor_rows[ds.from_log], strict=True)}  # fmt: skip
+    assert logged & asked == marked  # every asked-for mentor of a kept list is marked
+    assert logged - asked  # shown but not asked for
+
+
 def test_time_split_validates_on_later_groups(trained):
     _, ds, result = trained
     later, cutoff = time_split(ds)

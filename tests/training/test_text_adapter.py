@@ -181,6 +181,21 @@ def test_positives_are_the_pairings_that_went_well(monkeypatch):
     assert fitted == {tuple(p) for p in rows[good]}
 
 
+def test_mentors_a_mentee_asked_for_are_positives_too(monkeypatch):
+    """A request from a logged list counts whatever happened next (here: label 0, declined);
+    requests after the validation cut-off do not."""
+    ds = _dataset(per=4)
+    later, _ = time_split(ds)
+    rows = np.column_stack([ds.mentee_rows, ds.mentor_rows])
+    ds.requested = ds.from_log & (ds.labels == 0)
+    asked = ds.requested & ~later
+    good = ~ds.from_log & ~later & (ds.labels == COMPLETED_HIGH)
+    assert asked.any() and (ds.requested & later).any()
+    fitted, info = _served_pairs(monkeypatch, ds, min_pairs=20)
+    assert info is not None and info["requested_rows"] == int(asked.sum())
+    assert fitted == {tuple(p) for p in rows[good | asked]}
+
+
 def test_too_few_good_outcomes_fall_back_to_every_pairing(monkeypatch):
     ds = _dataset(per=4)
     later, _ = time_split(ds)
