@@ -66,7 +66,7 @@ def strategies_for(
                 [r.mentor_id for r in recommend(catalog, feas, b, j, model, k=k, as_of=as_of,
                                                 n_candidates=n_cand, strategy=strategy,  # type: ignore[arg-type]
                                                 first_stage=first_stage,  # type: ignore[arg-type]
-                                                learned_scan_max=engine.settings.learned_scan_max)]
+                                                learned_exact_max=engine.settings.learned_search)]
                 for j in range(len(mentees))
             ]  # fmt: skip
 

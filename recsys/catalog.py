@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
 from features.text import masked_unit_mean, pad_sentences, project_unit, split_sentences
 from recsys.schemas import MenteeIn, MentorIn
+
+if TYPE_CHECKING:
+    from recsys.retrieval.learned import LearnedSpaceIndex
 
 MAX_BIO_SENTENCES = 4
 MAX_GOAL_SENTENCES = 4
@@ -169,37 +172,48 @@ class MentorCatalog:
     _slot_map: tuple[tuple[int, int], np.ndarray | None, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
-    # (bio map, every bio sentence mapped by it, their unit means): the ranker's text space,
-    # once per ranker
-    _projected: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+    # (bio map, every bio sentence mapped by it): the ranker's text space, once per ranker
+    _projected: tuple[np.ndarray, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
+    # (bio map, exact_max, the search over its bio means): see learned_index
+    _learned: tuple[np.ndarray, int, Any] | None = field(default=None, repr=False, compare=False)
 
     def projected_bios(self, bio_map: np.ndarray) -> np.ndarray:
         """Every mentor's bio sentences in the learned text space of ``bio_map``: (N, T, r)
         unit vectors, float16 like ``bio_sent_vecs`` (100k mentors, 4 pieces each, rank 64:
         51 MB), cached while the same map is in use (a racing second computation is
         harmless). Training reads the same cache, so both see the same rounded values."""
-        return self._mapped(bio_map)[1]
-
-    def projected_bio_means(self, bio_map: np.ndarray) -> np.ndarray:
-        """(N, r) float32: the unit mean of each mentor's mapped bio sentences, a one-vector
-        stand-in for sentence matching when searching the whole catalog (cached alike)."""
-        return self._mapped(bio_map)[2]
-
-    def _mapped(self, bio_map: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cached = self._projected
         if cached is not None and cached[0] is bio_map:
-            return cached
+            return cached[1]
         n, width, _ = self.bio_sent_vecs.shape
         projected = np.empty((n, width, bio_map.shape[1]), np.float16)
-        means = np.empty((n, bio_map.shape[1]), np.float32)
         for lo in range(0, n, 4096):  # bounded temporaries at 100k mentors
-            mapped = project_unit(self.bio_sent_vecs[lo : lo + 4096], bio_map, blas=True)
-            projected[lo : lo + 4096] = mapped
-            means[lo : lo + 4096] = masked_unit_mean(mapped, self.bio_sent_mask[lo : lo + 4096])
-        self._projected = (bio_map, projected, means)
-        return self._projected
+            projected[lo : lo + 4096] = project_unit(
+                self.bio_sent_vecs[lo : lo + 4096], bio_map, blas=True
+            )
+        self._projected = (bio_map, projected)
+        return projected
+
+    def learned_index(self, bio_map: np.ndarray, exact_max: int) -> LearnedSpaceIndex:
+        """The search over every mentor's one-vector stand-in in the learned space of
+        ``bio_map`` (the unit mean of the mapped bio sentences; exact up to ``exact_max``
+        mentors, IVF above: :mod:`recsys.retrieval.learned`), cached alike."""
+        from recsys.retrieval.learned import LearnedSpaceIndex
+
+        cached = self._learned
+        if cached is not None and cached[0] is bio_map and cached[1] == exact_max:
+            return cast(LearnedSpaceIndex, cached[2])
+        projected = self.projected_bios(bio_map)
+        means = np.empty((len(projected), bio_map.shape[1]), np.float32)
+        for lo in range(0, len(projected), 4096):
+            means[lo : lo + 4096] = masked_unit_mean(
+                projected[lo : lo + 4096], self.bio_sent_mask[lo : lo + 4096]
+            )
+        index = LearnedSpaceIndex(means, exact_max=exact_max)
+        self._learned = (bio_map, exact_max, index)
+        return index
 
     def __len__(self) -> int:
         return len(self.ids)

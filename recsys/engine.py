@@ -121,8 +121,13 @@ class RecommendationEngine:
         request path: 1.1 s at 100k mentors, which the first request after a mentor write or
         a new champion would otherwise wait for."""
         maps = self.ranker.text_maps
-        if maps is not None:
+        if maps is None:
+            return
+        exact_max = self.settings.learned_search
+        if exact_max is None:
             state.catalog.projected_bios(maps[1])
+        else:  # maps the bio sentences on the way (plus 0.2 s to build an IVF at 30k mentors)
+            state.catalog.learned_index(maps[1], exact_max)
 
     @property
     def model_version(self) -> str:
@@ -255,7 +260,7 @@ class RecommendationEngine:
                 n_candidates=self.settings.retrieval_candidates,
                 strategy=strategy,  # type: ignore[arg-type]
                 first_stage=None if strategy == "embedding" else self.settings.first_stage,
-                learned_scan_max=self.settings.learned_scan_max,
+                learned_exact_max=self.settings.learned_search,
             )
             for j in range(len(mentees))
         ]

@@ -15,11 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Days a mentor who declined a request for ``no_capacity`` is treated as full.
 CAPACITY_DECLINE_DAYS = 14
-# Largest catalog whose every feasible mentor is scanned in the ranker's learned text space for
-# the first stage's reserved share (recsys.recommend.learned_nearest): ~0.3 ms at 10k mentors,
-# 3.8 ms of p50 at 100k (bench_recommend in process), so by default only while the index is
-# exact.
-LEARNED_SCAN_MAX = 20_000
+# Largest catalog searched exactly in the ranker's learned text space for the first stage's
+# reserved share (recsys.recommend.learned_nearest, recsys.retrieval.learned): above it an
+# inverted file (0.1-0.16 ms per search at 30k-120k mentors, recall@50 0.99).
+LEARNED_EXACT_MAX = 20_000
 
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
 IndexType = Literal["auto", "flat", "hnsw"]
@@ -81,13 +80,23 @@ class Settings(BaseSettings):
         description="How the candidates are chosen: `blend` (nearest by goal-bio cosine plus "
         "the best by the cold-start prior's profile terms; docs/retrieval.md) or `cosine`.",
     )
-    learned_scan_max: int = Field(
-        default=LEARNED_SCAN_MAX,
-        ge=0,
-        description="Catalogs up to this many mentors take the blend's reserved quarter from "
-        "the nearest in the ranker's learned text space, scanning every feasible mentor (about "
-        "4 ms per request at 100k); larger ones keep goal-bio cosine. 0 turns it off.",
+    learned_reserve: bool = Field(
+        default=True,
+        description="With a ranker that has a learned text space, the blend's reserved quarter "
+        "is the nearest feasible mentors in that space (docs/retrieval.md); false keeps "
+        "goal-bio cosine.",
     )
+    learned_exact_max: int = Field(
+        default=LEARNED_EXACT_MAX,
+        ge=0,
+        description="Catalogs up to this many mentors are searched exactly in the learned text "
+        "space; larger ones through an inverted file (IVF, recall@50 about 0.99).",
+    )
+
+    @property
+    def learned_search(self) -> int | None:
+        """``learned_exact_max`` for the recommend pipeline, None when the reserve is off."""
+        return self.learned_exact_max if self.learned_reserve else None
 
     # --- serving -----------------------------------------------------------
     host: str = "127.0.0.1"

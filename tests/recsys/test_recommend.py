@@ -305,8 +305,9 @@ def test_learned_nearest_searches_every_allowed_mentor_in_the_learned_space():
     # rows 7 and 23 hold the goal's sentences (in another order): the best sentence matches
     bios[7], bios[23] = goal[0, ::-1], goal[0]
     catalog = SimpleNamespace(bio_sent_vecs=bios.astype(np.float16),
-                              bio_sent_mask=np.ones((n, 2), bool), _projected=None)  # fmt: skip
-    for name in ("_mapped", "projected_bios", "projected_bio_means"):
+                              bio_sent_mask=np.ones((n, 2), bool), _projected=None,
+                              _learned=None)  # fmt: skip
+    for name in ("projected_bios", "learned_index"):
         setattr(catalog, name, getattr(MentorCatalog, name).__get__(catalog))
     mentees = SimpleNamespace(goal_sent_vecs=goal, goal_sent_mask=np.ones((1, 2), bool))
     eye = np.eye(d, dtype=np.float32)
@@ -317,6 +318,10 @@ def test_learned_nearest_searches_every_allowed_mentor_in_the_learned_space():
     top = learned_nearest(catalog, mentees, 0, allowed, (eye, eye), 3)  # type: ignore[arg-type]
     assert top[0] == 7 and 23 not in top.tolist() and len(top) == 3
     assert len(learned_nearest(catalog, mentees, 0, np.zeros(n, bool), (eye, eye), 3)) == 0  # type: ignore[arg-type]
+    # the same through the inverted file a large catalog gets
+    allowed[23] = True
+    top = learned_nearest(catalog, mentees, 0, allowed, (eye, eye), 2, exact_max=0)  # type: ignore[arg-type]
+    assert sorted(top.tolist()) == [7, 23] and catalog._learned[2].kind == "ivf"
 
 
 def test_recommendations_use_the_learned_reserve_when_the_ranker_has_a_text_space(programme):
@@ -348,7 +353,7 @@ def test_recommendations_use_the_learned_reserve_when_the_ranker_has_a_text_spac
         assert len(rows) == n
         # the setting turns it off: the same candidates as without a text space
         off, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF,
-                                  text_maps=maps, learned_scan_max=len(cat) - 1)  # fmt: skip
+                                  text_maps=maps, learned_exact_max=None)  # fmt: skip
         plain, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF)
         assert np.array_equal(off, plain)
 
@@ -369,9 +374,12 @@ def test_text_space_is_mapped_before_requests_after_a_new_ranker_or_mentor_write
         engine.set_ranker(ranker)  # a new champion: the loaded catalog is mapped at once
         cached = engine.catalog("default")._projected
         assert cached is not None and cached[0] is maps.bio
+        learned = engine.catalog("default")._learned  # and its learned-space search built
+        assert learned is not None and learned[0] is maps.bio
         engine.refresh_mentors("default")  # a mentor write: the rebuilt catalog too
         rebuilt = engine.catalog("default")
         assert rebuilt._projected is not None and rebuilt._projected[0] is maps.bio
+        assert rebuilt._learned is not None and rebuilt._learned[2] is not learned[2]
     finally:
         engine.set_ranker(before)
 

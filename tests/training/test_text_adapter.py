@@ -108,7 +108,6 @@ def _stores(texts: Sentences) -> tuple[MentorCatalog, MenteeBatch]:
     goals, gm, bios, bm = texts
     catalog = SimpleNamespace(bio_sent_vecs=np.vstack([bios, bios])[:50].astype(np.float16),
                               bio_sent_mask=np.vstack([bm, bm])[:50], _projected=None)  # fmt: skip
-    catalog._mapped = lambda m: MentorCatalog._mapped(catalog, m)  # type: ignore[arg-type]
     catalog.projected_bios = lambda m: MentorCatalog.projected_bios(catalog, m)  # type: ignore[arg-type]
     return catalog, SimpleNamespace(goal_sent_vecs=goals, goal_sent_mask=gm)  # type: ignore[return-value]
 
