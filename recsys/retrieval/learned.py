@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys.retrieval.index import _omp_threads
+from recsys.retrieval.index import _omp_threads, masked_search
 from recsys.runtime import import_faiss
 
 # ad hoc measurements above: recall@50 at 120k mentors 0.985 / 0.994 with 16 / 32 probes of
@@ -91,15 +91,12 @@ class LearnedSpaceIndex:
 
     def _search(self, query: np.ndarray, k: int, ok: np.ndarray, probe: bool) -> np.ndarray:
         faiss = self._faiss
-        bits = np.packbits(ok, bitorder="little")
         if self.kind == "flat":
             params = faiss.SearchParameters()
         else:
             params = faiss.SearchParametersIVF()
             params.nprobe = NPROBE if probe else self.nlist
-        params.sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bits))
         vector = np.ascontiguousarray(np.asarray(query, np.float32).reshape(1, self.dim))
-        with _omp_threads(faiss, 1):  # one query never pays for OpenMP threads (index.py)
-            _, rows = self._index.search(vector, k, params=params)
+        _, rows = masked_search(faiss, self._index, vector, k, ok, params)
         found = rows[0]
         return found[found >= 0].astype(np.int64)
