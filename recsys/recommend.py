@@ -3,9 +3,9 @@ features → ranker → reasons. Used as is by the CLI, the HTTP service and eva
 
 Retrieval (the first stage, see docs/retrieval.md) picks the ``n_candidates`` mentors the
 ranker scores: a quarter are the nearest by goal–bio cosine (or, when the ranker has a learned
-text space, the nearest in that space: see :func:`learned_nearest`), the rest the best by a cheap pre-score (the cold-start prior over
-what is known without pair features) from a pool of the ``n`` nearest and the ``n`` best by
-the profile part of that prior alone.
+text space, the nearest in that space: see :func:`learned_nearest`), the rest the best by a
+cheap pre-score (the cold-start prior over what is known without pair features) from a pool
+of the ``n`` nearest and the ``n`` best by the profile part of that prior alone.
 """
 
 from __future__ import annotations
