@@ -12,9 +12,9 @@ goal-bio cosine:
 - above, an inverted file (``IndexIVFFlat``, ``NLIST_PER_SQRT * sqrt(n)`` lists, ``NPROBE``
   probed): 0.1-0.16 ms at 30k-120k with recall@50 0.99 against the exact scan, on the
   learned means of a generated 30k-mentor programme (tiled to 120k with jitter for the larger
-  figure). Built in 0.2 s at 30k and 0.5 s at 120k (2 threads, k-means on a sample). The learned space clusters
-  by topic far better than raw MiniLM vectors do, for which IVF reached only 0.81 recall
-  (index.py), so IVF suffices here where the cosine index needs HNSW.
+  figure). Built in 0.2 s at 30k and 0.5 s at 120k (2 threads, k-means on a sample). The
+  learned space clusters by topic far better than raw MiniLM vectors do, for which IVF reached
+  only 0.81 recall (index.py), so IVF suffices here where the cosine index needs HNSW.
 
 Should the probed lists hold fewer than ``k`` allowed mentors (a narrow language filter), the
 search runs again over every list, which is exact.
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys.retrieval.index import _omp_threads, masked_search
+from recsys.retrieval.index import masked_search
 from recsys.runtime import import_faiss
 
 # ad hoc measurements above: recall@50 at 120k mentors 0.985 / 0.994 with 16 / 32 probes of
@@ -48,7 +48,7 @@ class LearnedSpaceIndex:
     """Inner-product search over the rows of ``vectors`` (unit vectors, one per catalog row)
     restricted to an ``allowed`` mask; exact up to ``exact_max`` rows, IVF above."""
 
-    def __init__(self, vectors: np.ndarray, *, exact_max: int, threads: int | None = None):
+    def __init__(self, vectors: np.ndarray, *, exact_max: int):
         faiss = import_faiss()
         self._faiss = faiss
         data = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -69,8 +69,7 @@ class LearnedSpaceIndex:
             self._index.cp.seed = KMEANS_SEED
             self._index.cp.max_points_per_centroid = KMEANS_POINTS_PER_LIST
             self._index.cp.niter = KMEANS_ITERATIONS
-            with _omp_threads(faiss, threads):
-                self._index.train(data)
+            self._index.train(data)  # on the threads configured for FAISS (runtime.py)
         if self.n:
             self._index.add(data)
 
