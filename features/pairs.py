@@ -46,6 +46,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hist_goals_met_rate",
     "hist_requests",
     "hist_decline_rate",
+    # check-in notes on the mentor's past pairings, as the signal miner read them
+    "hist_notes",
+    "hist_low_commitment_rate",
 )
 # The style detector's examples change what its columns mean, and so does how text_adapted is
 # computed, so both are part of the version.

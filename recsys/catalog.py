@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
-from features.history import MentorHistory, PairingHistory, ResponseLog
+from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
@@ -272,6 +272,7 @@ class MentorCatalog:
         encoder_id: str,
         pairings: PairingHistory | None = None,
         responses: ResponseLog | None = None,
+        notes: NoteLog | None = None,
     ) -> MentorCatalog:
         ids = [m.id for m in mentors]
         bios = encode_texts(encode, [m.bio for m in mentors], MAX_BIO_SENTENCES, encoder_id)
@@ -309,7 +310,7 @@ class MentorCatalog:
             skills_vec=sk.astype(np.float16),
             bio_sent_vecs=sent_vecs.astype(np.float16),
             bio_sent_mask=sent_mask,
-            history=MentorHistory(pairings, responses),
+            history=MentorHistory(pairings, responses, notes),
             encoder_id=encoder_id,
         )
 

@@ -152,15 +152,10 @@ def _after_ingest(ctx: AppContext, org: str) -> None:
 def _analyze_pending_feedback(ctx: AppContext, org: str) -> int | None:
     """Mine signals for feedback not yet analysed by the champion signal model (None: no model)."""
     try:
-        from recsys.insights.signals_store import analyze_pending
-        from training.pipeline import load_signal_miner
+        from training.pipeline import analyze_pending_feedback
     except ImportError:
         return None
-    miner = load_signal_miner(ctx.settings)
-    if miner is None:
-        return None
-    with ctx.sessions() as session, session.begin():
-        return analyze_pending(session, org, miner)
+    return analyze_pending_feedback(ctx, org)
 
 
 @app.command("export")

@@ -90,6 +90,8 @@ def _reason_for(group: str, x: np.ndarray, ctx: ReasonContext) -> str | None:
         if free >= 1:
             return f"Has room for {free:.0f} more mentee{'s' if free >= 2 else ''}"
         return None
+    if group in ("hist_low_commitment_rate", "hist_notes") and v("hist_notes") >= 3:
+        return f"Past check-ins rarely raised commitment concerns ({v('hist_notes'):.0f} notes)"
     if group in ("hist_decline_rate", "hist_requests") and v("hist_requests") > 0:
         return f"Accepts most requests ({(1 - v('hist_decline_rate')) * 100:.0f}%)"
     return None

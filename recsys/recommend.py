@@ -122,7 +122,8 @@ class FeasibilityCache:
     Free capacity is what the store says (capacity above running pairings) *and* what the
     mentor said: one who declined a request with ``decline_reason: no_capacity`` in the last
     ``capacity_decline_days`` days is treated as full, so mentees are not sent to a mentor
-    who has just told someone they have no room (stored capacities go stale)."""
+    who has just told someone they have no room (stored capacities go stale), until one of
+    their pairings ends."""
 
     def __init__(
         self,

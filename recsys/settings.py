@@ -124,7 +124,8 @@ class Settings(BaseSettings):
         default=CAPACITY_DECLINE_DAYS,
         ge=0,
         description="Days a mentor who declined a request with decline_reason no_capacity is "
-        "treated as full (not recommended); 0 trusts the stored capacity alone.",
+        "treated as full (not recommended), or until one of their pairings ends; 0 trusts the "
+        "stored capacity alone.",
     )
     inline_cache_entries: int = Field(
         default=8192,

@@ -10,11 +10,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from features.history import PairingHistory, ResponseLog
+from features.history import NoteLog, PairingHistory, ResponseLog
 from features.labels import COMPLETED_HIGH, ENDED_EARLY, outcome_grades
 from recsys import db, store
 from recsys.catalog import EncodeFn, MentorCatalog
-from recsys.schemas import MenteeIn, MentorIn
+from recsys.schemas import MenteeIn, MentorIn, Signal
 
 
 def load_mentors(session: Session, org: str) -> list[MentorIn]:
@@ -120,9 +120,36 @@ def response_log(frame: dict[str, np.ndarray], row_of: dict[str, int]) -> Respon
     )
 
 
+def note_log(session: Session, org: str, row_of: dict[str, int]) -> NoteLog | None:
+    """Analysed check-in notes per mentor, flagged where the miner found ``low_commitment``
+    (None when no note has been analysed: no signal model yet). Notes purged by the retention
+    policy keep their signals, so they still count."""
+    fb, p, fs = db.Feedback, db.Pairing, db.FeedbackSignal
+    rows = session.execute(
+        select(p.mentor_id, fb.created_at, fs.label.is_not(None))
+        .join(p, (p.org_id == fb.org_id) & (p.id == fb.pairing_id))
+        .outerjoin(
+            fs,
+            (fs.org_id == fb.org_id)
+            & (fs.feedback_id == fb.id)
+            & (fs.label == Signal.low_commitment.value),
+        )
+        .where(fb.org_id == org, fb.signals_version.is_not(None))
+    ).all()
+    if not rows:
+        return None
+    mentor_ids, dates, low = zip(*rows, strict=True)
+    return NoteLog(
+        mentor=_codes(np.array(mentor_ids, dtype=object), row_of),
+        at=np.array(dates, dtype="datetime64[D]"),
+        low_commitment=np.array(low, dtype=float),
+    )
+
+
 def load_catalog(session: Session, org: str, encode: EncodeFn, encoder_id: str) -> MentorCatalog:
     mentors = load_mentors(session, org)
     row_of = {m.id: i for i, m in enumerate(mentors)}
     hist = pairing_history(pairing_frame(session, org), row_of)
     responses = response_log(interaction_frame(session, org), row_of)
-    return MentorCatalog.build(org, mentors, encode, encoder_id, hist, responses)
+    notes = note_log(session, org, row_of)
+    return MentorCatalog.build(org, mentors, encode, encoder_id, hist, responses, notes)

@@ -240,16 +240,28 @@ def mentor_load(session: Session, org: str, as_of: dt.date) -> dict[str, int]:
 
 def mentors_said_full(session: Session, org: str, as_of: dt.date, days: int) -> set[str]:
     """Mentors who declined a request for ``no_capacity`` in the ``days`` days up to and
-    including ``as_of`` (see :class:`recsys.recommend.FeasibilityCache`)."""
+    including ``as_of`` with none of their pairings ended since (see
+    :meth:`features.history.MentorHistory.said_full`, the catalog's version)."""
     if days <= 0:
         return set()
-    i = db.Interaction
+    i, p = db.Interaction, db.Pairing
+    ended_since = (
+        select(p.id)
+        .where(
+            p.org_id == org,
+            p.mentor_id == i.mentor_id,
+            p.ended_at > i.at,
+            p.ended_at <= as_of,
+        )
+        .exists()
+    )
     stmt = select(i.mentor_id).where(
         i.org_id == org,
         i.event == "declined",
         i.decline_reason == "no_capacity",
         i.at > as_of - dt.timedelta(days=days),
         i.at <= as_of,
+        ~ended_since,
     )
     return set(session.scalars(stmt.distinct()))
 

@@ -36,6 +36,7 @@ def train_ranker(
     import mlflow.lightgbm
 
     from evaluation.report import plot_calibration, plot_feature_importance
+    from features.labels import TRAINING_LABELS_VERSION
     from recsys.engine import RecommendationEngine
     from training.ranker import (
         PRIMARY_METRIC,
@@ -67,6 +68,7 @@ def train_ranker(
         "encoder_id": engine.embedder.encoder_id,
         "encoder_backend": ctx.settings.encoder_backend,
         "feature_version": result.model.manifest.feature_version,
+        "training_labels": TRAINING_LABELS_VERSION,
         "features": ",".join(result.model.manifest.feature_names),
         "dataset_fingerprint": result.model.manifest.dataset_fingerprint,
         "split_cutoff": result.cutoff.isoformat(),
@@ -109,6 +111,8 @@ def ranking_dataset(
     from recsys.snapshot import interaction_frame, load_catalog, load_mentees, pairing_frame
     from training.ranker import build_examples, featurise
 
+    # the mentors' note history (hist_low_commitment_rate) reads the stored signals
+    analyze_pending_feedback(ctx, org)
     with ctx.sessions() as session:
         catalog = load_catalog(session, org, engine.encode_cached, engine.embedder.encoder_id)
         ds, mentee_ids = build_examples(
@@ -179,6 +183,18 @@ def train_signals(ctx: AppContext, *, force: bool = False, seed: int = 0) -> Reg
     )
 
 
+def analyze_pending_feedback(ctx: AppContext, org: str) -> int | None:
+    """Mine signals for feedback not yet analysed by the champion signal model; the number of
+    notes analysed, None when no signal model has been trained yet."""
+    from recsys.insights.signals_store import analyze_pending
+
+    miner = load_signal_miner(ctx.settings)
+    if miner is None:
+        return None
+    with ctx.sessions() as session, session.begin():
+        return analyze_pending(session, org, miner)
+
+
 def load_signal_miner(settings: Any) -> Any | None:
     """The champion signal miner, or None when none has been trained yet."""
     from models.signals import SignalMiner
@@ -199,16 +215,12 @@ def train_risk(ctx: AppContext, *, org: str, force: bool = False, seed: int = 0)
     import mlflow.pyfunc
 
     from models.pyfunc import RiskModelPyfunc
-    from recsys.insights.signals_store import analyze_pending
     from training.risk import PRIMARY_METRIC
     from training.risk import train_risk as fit_risk
 
-    miner = load_signal_miner(ctx.settings)
-    if miner is None:
+    if analyze_pending_feedback(ctx, org) is None:
         raise ValueError("no signal model yet: run `recsys train signals` first")
     out = Path(tempfile.mkdtemp(prefix="recsys-risk-"))
-    with ctx.sessions() as session, session.begin():
-        analyze_pending(session, org, miner)
     with ctx.sessions() as session:
         result = fit_risk(session, org, threshold=ctx.settings.alert_threshold, out_dir=out)
     bundle = result.model.save(out / "bundle")

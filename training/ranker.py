@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from features.labels import COMPLETED_HIGH, NOT_CHOSEN, outcome_grades
+from features.labels import COMPLETED_HIGH, NOT_CHOSEN, training_relevance
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION, compute_pair_features
 from features.style import STYLE_FEATURES
 from models.ranker import RankerManifest, RankerModel
@@ -76,6 +76,7 @@ MONOTONE: dict[str, int] = {
     "hist_mean_rating": 1,
     "hist_goals_met_rate": 1,
     "hist_decline_rate": -1,
+    "hist_low_commitment_rate": -1,
 }
 
 
@@ -126,7 +127,7 @@ def build_examples(
     Returns the dataset and the mentee ids it needs (for :class:`MenteeBatch`).
     """
     rng = np.random.default_rng(seed)
-    grades = outcome_grades(pairings["status"], pairings["rating"], pairings["goals_met"])
+    grades = training_relevance(pairings["status"], pairings["rating"], pairings["goals_met"])
     pair_key = {
         (e, m): (int(g), s)
         for e, m, g, s in zip(
@@ -398,7 +399,7 @@ def fit_ranker(
     }  # fmt: skip
     # Calibrate raw scores to P(success) on validation pairings that really happened.
     happened = val & (ds.labels > 0)
-    y = (ds.labels[happened] == COMPLETED_HIGH).astype(float)
+    y = (ds.labels[happened] >= COMPLETED_HIGH).astype(float)
     a, b = _platt(scores_val[(ds.labels[val] > 0)], y)
     probs = 1 / (1 + np.exp(-(a * scores_val[(ds.labels[val] > 0)] + b)))
     metrics["val_brier_success"] = float(np.mean((probs - y) ** 2)) if len(y) else float("nan")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from features.history import MentorHistory, PairingHistory, ResponseLog, asof_sums
+from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog, asof_sums
 
 D = lambda s: np.datetime64(s, "D")  # noqa: E731
 
@@ -74,3 +74,50 @@ def test_a_mentor_who_said_full_is_full_for_the_window_only():
     assert not h.said_full(np.zeros(4, np.int64), days, 0).any()  # turned off
     h.add_capacity_declines(np.array([1]), np.array([D("2024-03-10")]))  # later, via the API
     assert h.said_full(np.ones(4, np.int64), days, 14).tolist() == [False, False, True, True]
+
+
+def test_declines_for_want_of_room_are_not_unwillingness():
+    # three requests, two declined: one because the mentor was full
+    log = ResponseLog(
+        mentor=np.zeros(5, np.int64), at=np.array(["2024-01-01"] * 5, dtype="datetime64[D]"),
+        declined=np.array([0.0, 0.0, 0.0, 1.0, 1.0]), requested=np.array([1.0, 1.0, 1.0, 0.0, 0.0]),
+        no_capacity=np.array([False, False, False, True, False]),
+    )  # fmt: skip
+    h = MentorHistory(_hist(), log)
+    f = h.features(np.array([0]), np.array([D("2024-01-02")]))
+    assert h.prior_decline == pytest.approx(1 / 2)  # 1 unwilling decline of 2 requests with room
+    assert f["hist_requests"][0] == 3.0
+    assert f["hist_decline_rate"][0] == pytest.approx((1 + 3 * 0.5) / (2 + 3))
+
+
+def test_low_commitment_notes_count_as_of_their_date_and_are_nan_without_analysed_notes():
+    notes = NoteLog(
+        mentor=np.array([0, 0, 0, 1]),
+        at=np.array(["2024-01-10", "2024-02-10", "2024-03-10", "2024-01-10"], dtype="datetime64[D]"),
+        low_commitment=np.array([1.0, 1.0, 0.0, 0.0]),
+    )  # fmt: skip
+    h = MentorHistory(_hist(), notes=notes)
+    f = h.features(
+        np.array([0, 0, 1]), np.array([D("2024-01-10"), D("2024-03-01"), D("2024-03-01")])
+    )
+    assert f["hist_notes"].tolist() == [0.0, 2.0, 1.0]
+    prior = 2 / 4
+    assert f["hist_low_commitment_rate"][0] == pytest.approx(prior)  # nothing known yet
+    assert f["hist_low_commitment_rate"][1] == pytest.approx((2 + 3 * prior) / 5)
+    assert f["hist_low_commitment_rate"][2] == pytest.approx((0 + 3 * prior) / 4)
+    unread = MentorHistory(_hist()).features(np.array([0]), np.array([D("2024-03-01")]))
+    assert np.isnan(unread["hist_low_commitment_rate"][0]) and unread["hist_notes"][0] == 0
+
+
+def test_a_mentor_who_said_full_has_room_again_once_a_pairing_ends():
+    # mentor 0's second pairing ends on 2024-05-01, eleven days into the window
+    log = ResponseLog(
+        mentor=np.array([0]), at=np.array(["2024-04-20"], dtype="datetime64[D]"),
+        declined=np.ones(1), requested=np.ones(1), no_capacity=np.array([True]),
+    )  # fmt: skip
+    h = MentorHistory(_hist(), log)
+    days = np.array([D("2024-04-20"), D("2024-04-30"), D("2024-05-01"), D("2024-05-02")])
+    assert h.said_full(np.zeros(4, np.int64), days, 14).tolist() == [True, True, False, False]
+    # saying so again after the pairing ended starts a new window
+    h.add_capacity_declines(np.array([0]), np.array([D("2024-05-02")]))
+    assert h.said_full(np.zeros(4, np.int64), days, 14).tolist() == [True, True, False, True]

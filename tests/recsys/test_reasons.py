@@ -44,3 +44,15 @@ def test_no_style_reason_on_a_clash_or_when_the_mentee_said_nothing() -> None:
     for reasons in (clash, silent):
         assert not any(r.startswith("You both prefer") for r in reasons)
         assert len(reasons) >= 2  # still two checkable facts
+
+
+def test_few_commitment_concerns_is_a_reason_only_with_enough_notes() -> None:
+    helped = _contrib(hist_low_commitment_rate=0.4, shared_hours=0.1)
+    read = explain(
+        _row(hist_low_commitment_rate=0.02, hist_notes=12, shared_hours=4), helped, _ctx()
+    )
+    assert read[0] == "Past check-ins rarely raised commitment concerns (12 notes)"
+    unread = explain(
+        _row(hist_low_commitment_rate=0.02, hist_notes=1, shared_hours=4), helped, _ctx()
+    )
+    assert not any("commitment" in r for r in unread)

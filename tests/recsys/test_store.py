@@ -21,6 +21,7 @@ from recsys.store import (
     mentee_schema,
     mentor_load,
     mentor_schema,
+    mentors_said_full,
     pairing_schema,
     transaction,
     upsert_models,
@@ -251,6 +252,26 @@ def test_mentor_load_is_per_organisation(history: sessionmaker[Session]) -> None
     with history() as s:
         assert mentor_load(s, "b", D(2024, 1, 10)) == {"m1": 1}
         assert mentor_load(s, "nobody", D(2024, 1, 10)) == {}
+
+
+def test_said_full_lasts_the_window_or_until_a_pairing_ends(
+    history: sessionmaker[Session],
+) -> None:
+    full = {"mentee_id": "e3", "at": D(2024, 2, 20), "event": "declined",
+            "decline_reason": "no_capacity"}  # fmt: skip
+    with transaction(history) as s:
+        upsert_rows(s, "interactions", "default", [
+            {**full, "mentor_id": "m1"},  # m1's p1 ends on 2024-03-01
+            {**full, "mentor_id": "m2"},
+            {**full, "mentor_id": "m2", "at": D(2024, 2, 21), "decline_reason": None},
+        ])  # fmt: skip
+    with history() as s:
+        said = lambda day: mentors_said_full(s, "default", day, 14)  # noqa: E731
+        assert said(D(2024, 2, 19)) == set()
+        assert said(D(2024, 2, 29)) == {"m1", "m2"}
+        assert said(D(2024, 3, 1)) == {"m2"}  # p1 ended: m1 has room again
+        assert said(D(2024, 3, 5)) == set()  # the window closed for m2
+        assert mentors_said_full(s, "default", D(2024, 2, 29), 0) == set()
 
 
 # --------------------------------------------------------------------------- conversion

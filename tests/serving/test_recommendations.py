@@ -27,6 +27,12 @@ def _mentors(client: TestClient, key: str) -> None:
     assert client.post("/v1/mentors:bulk", json={"items": rows}, headers=auth(key)).is_success
 
 
+def _recommended_ids(client: TestClient, headers: dict[str, str], as_of: str) -> list[str]:
+    body = {"mentee": mentee("x"), "as_of": as_of}
+    resp = client.post("/v1/recommendations", json=body, headers=headers)
+    return [r["mentor_id"] for r in resp.json()["recommendations"]]
+
+
 def test_recommend_inline_profile_applies_hard_constraints(
     client: TestClient, app_key: str
 ) -> None:
@@ -53,13 +59,31 @@ def test_a_mentor_who_said_full_is_left_out_for_a_while(client: TestClient, app_
     assert client.post("/v1/interactions", json=said, headers=h).status_code == 201
 
     def ids(as_of: str) -> list[str]:
-        body = {"mentee": mentee("x"), "as_of": as_of}
-        resp = client.post("/v1/recommendations", json=body, headers=h)
-        return [r["mentor_id"] for r in resp.json()["recommendations"]]
+        return _recommended_ids(client, h, as_of)
 
     assert "design" not in ids("2024-04-02") and "design" not in ids("2024-04-15")
     assert "design" in ids("2024-04-01")  # before it said so
     assert "design" in ids("2024-04-16")  # 14 days on
+
+
+def test_a_mentor_who_said_full_has_room_again_when_a_pairing_ends(
+    client: TestClient, app_key: str
+) -> None:
+    _mentors(client, app_key)
+    h = auth(app_key)
+    client.put("/v1/mentees/e", json=mentee("e"), headers=h)
+    said = {"mentee_id": "e", "mentor_id": "design", "at": "2024-04-02", "event": "declined",
+            "decline_reason": "no_capacity"}  # fmt: skip
+    assert client.post("/v1/interactions", json=said, headers=h).status_code == 201
+    done = pairing("p", "design", "e", started_at="2024-01-08", ended_at="2024-04-09",
+                   status="completed")  # fmt: skip
+    assert client.put("/v1/pairings/p", json=done, headers=h).is_success
+
+    def ids(as_of: str) -> list[str]:
+        return _recommended_ids(client, h, as_of)
+
+    assert "design" not in ids("2024-04-08")
+    assert "design" in ids("2024-04-09")  # its pairing ended: room again, days before the 14
 
 
 def test_recommend_by_id_with_exclusions_and_k(client: TestClient, app_key: str) -> None:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from evaluation.matching_eval import synthetic_engine
-from features.labels import COMPLETED_HIGH, COMPLETED_LOW, ENDED_EARLY, outcome_grade
+from features.labels import (
+    COMPLETED_HIGH,
+    COMPLETED_LOW,
+    ENDED_EARLY,
+    outcome_grade,
+    training_relevance,
+)
 from features.pairs import FEATURE_NAMES
 from models.ranker import ModelMismatchError, RankerModel
 from training.pipeline import ranking_dataset
@@ -33,10 +39,21 @@ def test_outcome_grades_order_the_outcomes():
     assert outcome_grade("active", None, None) is None
 
 
+def test_training_labels_tell_good_outcomes_apart_and_keep_the_grade_order():
+    status = np.array(["ended_early", "completed", "completed", "completed", "completed",
+                       "completed", "active"], dtype=object)  # fmt: skip
+    rating = np.array([5, 3, 3, 4, 4, 5, np.nan])
+    goals = np.array([1, 0, 1, 0, 1, 1, np.nan])
+    labels = training_relevance(status, rating, goals)
+    assert labels.tolist() == [ENDED_EARLY, COMPLETED_LOW, 4, 4, 5, 6, -1]
+    assert (labels[labels > COMPLETED_LOW] > COMPLETED_HIGH).all()  # every good one above 3
+
+
 def test_dataset_groups_are_sound_for_lambdarank(trained):
     _, ds, _ = trained
     assert len(ds) > 100 and ds.x.shape == (len(ds), len(FEATURE_NAMES))
     assert ds.labels.min() >= 0 and ds.labels.max() < 31
+    assert set(np.unique(ds.labels)) <= {0, 1, 2, 4, 5, 6}
     order = np.lexsort((ds.group,))
     for g, size in zip(np.unique(ds.group[order]), _group_sizes(ds.group[order]), strict=True):
         labels = ds.labels[ds.group == g]

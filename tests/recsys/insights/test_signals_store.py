@@ -136,3 +136,31 @@ def test_miner_returning_wrong_count_is_an_error(seeded: Seeded) -> None:
         rows = list(session.scalars(select(db.Feedback)))
         with pytest.raises(RuntimeError):
             analyze_and_store(session, ORG, rows, Broken())
+
+
+def test_note_log_reads_analysed_notes_per_mentor(seeded: Seeded) -> None:
+    from recsys.snapshot import note_log
+
+    factory, _ = seeded
+    row_of = {"m_ny": 0, "m_berlin": 1, "m_paris": 2}
+    with factory() as session:
+        assert note_log(session, ORG, row_of) is None  # nothing analysed: no signal model yet
+
+    class SaysSkipped(FakeMiner):
+        def analyze(self, texts):  # type: ignore[no-untyped-def]
+            return [
+                [FakeSignal("low_commitment", 0.8, ["x"])] if "no time" in t.lower() else []
+                for t in texts
+            ]
+
+    with transaction(factory) as session:
+        analyze_pending(session, ORG, SaysSkipped())
+    with factory() as session:
+        notes = note_log(session, ORG, row_of)
+    assert notes is not None
+    per_mentor = {
+        m: (int((notes.mentor == r).sum()), int(notes.low_commitment[notes.mentor == r].sum()))
+        for m, r in row_of.items()
+    }
+    # m_ny: f1, f2, f3, f8, f9 (f3 and f9 say there was no time); m_berlin: f4-f7
+    assert per_mentor == {"m_ny": (5, 2), "m_berlin": (4, 0), "m_paris": (0, 0)}
