@@ -99,6 +99,8 @@ def train_ranker(
             "recsys.dataset_fingerprint": result.model.manifest.dataset_fingerprint,
         },
         force=force,
+        # another feature list, label definition or encoder: metrics on other terms
+        comparable_on=("feature_version", "training_labels", "encoder_id"),
     )
     return RankerRun(registered, result.metrics, objective)
 

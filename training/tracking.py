@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,12 +96,16 @@ def log_training_run(
     tags: Mapping[str, str] | None = None,
     higher_is_better: bool = True,
     force: bool = False,
+    comparable_on: Sequence[str] = (),
 ) -> RegisteredRun:
     """Log a run, register its model, and move the champion alias only if it is better.
 
     ``log_model(registered_model_name)`` logs the model inside the active run and returns the
     ``ModelInfo``. The new version becomes champion when there is none, when ``force`` is set,
-    or when it beats the champion on ``primary_metric`` (validation data).
+    when the champion's run logged other values of the ``comparable_on`` params (say another
+    feature list or label definition: its metric was measured on other terms, and a ranker
+    of another feature list cannot even be served by this code), or when it beats the
+    champion on ``primary_metric`` (validation data).
     """
     import mlflow
 
@@ -130,7 +134,16 @@ def log_training_run(
         promoted, decision = True, "forced"
     else:
         old_value = run_metric(client, current.run_id, metric_key(primary_metric))
-        if old_value is None:
+        changed = _changed_params(client, current.run_id, params, comparable_on)
+        if changed:
+            promoted, decision = (
+                True,
+                (
+                    f"champion v{current.version} was trained with {changed}: its "
+                    f"{primary_metric} is not comparable, promoted"
+                ),
+            )
+        elif old_value is None:
             promoted, decision = True, f"champion has no {primary_metric}"
         else:
             better = new_value > old_value if higher_is_better else new_value < old_value
@@ -145,6 +158,20 @@ def log_training_run(
         client.set_registered_model_alias(model_name, settings.model_alias, version)
     client.set_model_version_tag(model_name, version, "recsys.decision", decision)
     return RegisteredRun(run_id, version, promoted, decision, dict(metrics))
+
+
+def _changed_params(
+    client: Any, run_id: str, params: Mapping[str, Any], keys: Sequence[str]
+) -> str:
+    """``key=old (now new)`` for each of ``keys`` the run logged otherwise ('' if none)."""
+    if not keys:
+        return ""
+    logged = client.get_run(run_id).data.params
+    return ", ".join(
+        f"{k}={logged.get(k)} (now {_param(params.get(k))})"
+        for k in keys
+        if logged.get(k) != str(_param(params.get(k)))
+    )
 
 
 def _param(v: Any) -> Any:

@@ -141,14 +141,15 @@ def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path)
     bundle = result.model.save(tmp_path / "b")
     import mlflow.lightgbm
 
-    def run(value: float, force: bool = False):
+    def run(value: float, force: bool = False, features: str = "a"):
         return log_training_run(
-            settings, model_name="test-ranker", run_name="t", params={"p": 1},
+            settings, model_name="test-ranker", run_name="t",
+            params={"p": 1, "feature_version": features},
             metrics={"val_ndcg@10": value}, primary_metric="val_ndcg@10", bundle_dir=bundle,
             log_model=lambda name: mlflow.lightgbm.log_model(
                 result.model.booster, name="model", registered_model_name=name
             ),
-            force=force,
+            force=force, comparable_on=("feature_version",),
         )  # fmt: skip
 
     first = run(0.5)
@@ -165,3 +166,7 @@ def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path)
     promote(settings, "test-ranker", first.version)
     path, mv = download_bundle(settings, "test-ranker")
     assert str(mv.version) == first.version and (path / "manifest.json").exists()
+    # a champion of another feature list was measured on other terms: a new one replaces it
+    other = run(0.05, features="b")
+    assert other.promoted and "feature_version=a (now b)" in other.decision
+    assert not run(0.04, features="b").promoted  # like with like again
