@@ -142,9 +142,9 @@ class MentorHistory:
         self.prior_rating = float(np.nanmean(rating)) if np.isfinite(rating).any() else 3.5
         self.prior_goals = float(np.nanmean(goals)) if np.isfinite(goals).any() else 0.5
         if responses is not None and len(responses.mentor):
-            # A decline for want of room says the mentor was full, not unwilling (on generated
-            # programmes the decline rate correlated -0.07 with the mentors' latent engagement
-            # counting those, -0.35 without): the rate is of the requests a mentor with room
+            # A decline for want of room says the mentor was full, not unwilling (on a generated
+            # programme the decline rate correlated -0.07 with the mentors' latent engagement
+            # counting those, -0.33 without): the rate is of the requests a mentor with room
             # turned down.
             room = (
                 np.zeros(len(responses.mentor))
@@ -163,9 +163,9 @@ class MentorHistory:
         else:
             self._responses, self.prior_decline = None, 0.2
         # Mentees, mentors and coordinators who write that sessions get cancelled or skipped
-        # describe the mentor's commitment better than outcomes alone (generated programmes:
-        # the share of such notes correlated -0.37 with latent engagement; the outcome rates
-        # 0.29-0.33).
+        # say something about the mentor's commitment that outcomes alone do not (a generated
+        # programme: the share of such notes correlated -0.37 with latent engagement by the
+        # notes' true labels, -0.14 as the signal miner read them; the outcome rates 0.26-0.29).
         if notes is not None and len(notes.mentor):
             self._notes: PreparedEvents | None = prepare_events(
                 notes.mentor, notes.at, np.asarray(notes.low_commitment, np.float64)
