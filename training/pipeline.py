@@ -46,7 +46,7 @@ def train_ranker(
     )
 
     engine = engine or RecommendationEngine(ctx)
-    ds = ranking_dataset(ctx, engine, org=org, seed=seed, progress=progress)
+    ds, catalog, mentees = _ranking_inputs(ctx, engine, org=org, seed=seed, progress=progress)
     result = fit_ranker(
         ds, encoder_id=engine.embedder.encoder_id, objective=objective,  # type: ignore[arg-type]
         threads=ctx.settings.threads, seed=seed,
@@ -101,14 +101,41 @@ def train_ranker(
         force=force,
         # another feature list, label definition or encoder: metrics on other terms
         comparable_on=("feature_version", "training_labels", "encoder_id"),
+        rescore_champion=lambda mv: _champion_on(ctx, engine, mv, ds, catalog, mentees),
     )
     return RankerRun(registered, result.metrics, objective)
+
+
+def _champion_on(
+    ctx: AppContext, engine: Any, mv: Any, ds: Any, catalog: Any, mentees: Any
+) -> float | None:
+    """The champion version ``mv``'s val_ndcg@10 on this run's validation rows (None when its
+    bundle cannot be loaded by this code)."""
+    from models.ranker import ModelMismatchError, RankerModel
+    from training.ranker import validation_ndcg
+    from training.tracking import download_bundle
+
+    found = download_bundle(ctx.settings, ctx.settings.ranker_model_name, str(mv.version))
+    if found is None:
+        return None
+    try:
+        model = RankerModel.load(found[0], expected_encoder_id=engine.embedder.encoder_id)
+    except ModelMismatchError:
+        return None
+    return validation_ndcg(model, ds, catalog, mentees)
 
 
 def ranking_dataset(
     ctx: AppContext, engine: Any, *, org: str, seed: int = 0, progress: Progress | None = None
 ) -> Any:
     """Examples, labels and features from the store (see :mod:`training.ranker`)."""
+    return _ranking_inputs(ctx, engine, org=org, seed=seed, progress=progress)[0]
+
+
+def _ranking_inputs(
+    ctx: AppContext, engine: Any, *, org: str, seed: int = 0, progress: Progress | None = None
+) -> tuple[Any, Any, Any]:
+    """(dataset, the mentor catalog and the mentee batch its rows index)."""
     from recsys.catalog import MenteeBatch
     from recsys.snapshot import interaction_frame, load_catalog, load_mentees, pairing_frame
     from training.ranker import build_examples, featurise
@@ -121,14 +148,9 @@ def ranking_dataset(
             pairing_frame(session, org), interaction_frame(session, org), catalog, seed=seed
         )
         mentees = load_mentees(session, org, mentee_ids)
-    featurise(
-        ds,
-        catalog,
-        MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id),
-        progress,
-        seed=seed,
-    )
-    return ds
+    batch = MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id)
+    featurise(ds, catalog, batch, progress, seed=seed)
+    return ds, catalog, batch
 
 
 def fit_in_memory(ctx: AppContext, engine: Any, *, org: str, objective: str, seed: int = 0) -> Any:

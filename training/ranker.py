@@ -437,6 +437,26 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
+def validation_ndcg(
+    model: RankerModel,
+    ds: RankingDataset,
+    catalog: MentorCatalog,
+    mentees: MenteeBatch,
+    k: int = 10,
+) -> float:
+    """``model``'s ``val_ndcg@k`` on the validation rows of ``ds`` (the metric
+    :func:`fit_ranker` logs), with ``text_adapted`` recomputed under the model's own text
+    projection: how a champion does on a new run's validation data, like with like."""
+    from training.text_adapter import COLUMN, adapted_column
+
+    later, _ = time_split(ds)
+    val = later & ~ds.from_log
+    x = ds.x[val].copy()
+    maps = model.text_maps
+    x[:, COLUMN] = np.nan if maps is None else adapted_column(ds, val, catalog, mentees, maps)
+    return ndcg_by_group(ds.labels[val], model.score(x), ds.group[val], k)
+
+
 def signature_for(x: np.ndarray) -> Any:
     import pandas as pd
     from mlflow.models import infer_signature

@@ -178,7 +178,6 @@ def fill_text_adapted(
     """Fit the projection, write ``text_adapted`` into ``ds.x`` (cross-fitted, see the module
     docstring) and set ``ds.text_projection``. Returns how it was fitted, or None (and leaves
     the column NaN) when there are too few pairings."""
-    from recsys.catalog import projected_sentences
     from training.ranker import time_split
 
     cfg = config or AdapterConfig()
@@ -203,13 +202,7 @@ def fill_text_adapted(
     pair_fold = row_fold[first]
 
     def fill(rows: np.ndarray, projection: TextProjection) -> None:
-        # the serving computation (recsys.catalog.projected_sentences), chunked
-        for chunk in np.array_split(np.flatnonzero(rows), max(1, int(rows.sum()) // 4096 + 1)):
-            mr, er = ds.mentor_rows[chunk], ds.mentee_rows[chunk]
-            goal_proj, bio_proj = projected_sentences(catalog, mr, mentees, er, projection.maps)
-            ds.x[chunk, COLUMN] = adapted_similarity(
-                goal_proj, mentees.goal_sent_mask[er], bio_proj, catalog.bio_sent_mask[mr]
-            )
+        ds.x[rows, COLUMN] = adapted_column(ds, rows, catalog, mentees, projection.maps)
 
     fill(later, full)
     for fold in range(cfg.folds):
@@ -229,6 +222,28 @@ def fill_text_adapted(
         "positives": positives,
         "requested_rows": int(requested.sum()),
     }
+
+
+def adapted_column(
+    ds: RankingDataset,
+    rows: np.ndarray,
+    catalog: MentorCatalog,
+    mentees: MenteeBatch,
+    maps: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """``text_adapted`` of the dataset rows in ``rows`` (a mask) under the projection
+    ``maps``: the serving computation (:func:`recsys.catalog.projected_sentences`), chunked."""
+    from recsys.catalog import projected_sentences
+
+    out = np.empty(int(rows.sum()), np.float32)
+    picked = np.flatnonzero(rows)
+    for part in np.array_split(np.arange(len(picked)), max(1, len(picked) // 4096 + 1)):
+        mr, er = ds.mentor_rows[picked[part]], ds.mentee_rows[picked[part]]
+        goal_proj, bio_proj = projected_sentences(catalog, mr, mentees, er, maps)
+        out[part] = adapted_similarity(
+            goal_proj, mentees.goal_sent_mask[er], bio_proj, catalog.bio_sent_mask[mr]
+        )
+    return out
 
 
 def _unique_pairs(ds: RankingDataset, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -97,6 +97,7 @@ def log_training_run(
     higher_is_better: bool = True,
     force: bool = False,
     comparable_on: Sequence[str] = (),
+    rescore_champion: Callable[[Any], float | None] | None = None,
 ) -> RegisteredRun:
     """Log a run, register its model, and move the champion alias only if it is better.
 
@@ -105,7 +106,10 @@ def log_training_run(
     when the champion's run logged other values of the ``comparable_on`` params (say another
     feature list or label definition: its metric was measured on other terms, and a ranker
     of another feature list cannot even be served by this code), or when it beats the
-    champion on ``primary_metric`` (validation data).
+    champion on ``primary_metric`` (validation data). ``rescore_champion(model_version)``,
+    when given, measures the champion on this run's validation data (None: it cannot), so the
+    two are compared on the same rows rather than on the metric each logged on its own,
+    later or earlier, validation window.
     """
     import mlflow
 
@@ -133,8 +137,13 @@ def log_training_run(
     elif force:
         promoted, decision = True, "forced"
     else:
-        old_value = run_metric(client, current.run_id, metric_key(primary_metric))
         changed = _changed_params(client, current.run_id, params, comparable_on)
+        here = None if changed or rescore_champion is None else rescore_champion(current)
+        old_value = (
+            here
+            if here is not None
+            else run_metric(client, current.run_id, metric_key(primary_metric))
+        )
         if changed:
             promoted, decision = (
                 True,
@@ -149,8 +158,9 @@ def log_training_run(
             better = new_value > old_value if higher_is_better else new_value < old_value
             promoted = better
             decision = (
-                f"{primary_metric} {new_value:.4f} vs champion v{current.version} {old_value:.4f}: "
-                + ("promoted" if better else "kept champion")
+                f"{primary_metric} {new_value:.4f} vs champion v{current.version} {old_value:.4f}"
+                + (" on this run's validation data" if here is not None else " (as logged)")
+                + (": promoted" if better else ": kept champion")
             )
     if promoted:
         if current is not None:

@@ -18,7 +18,7 @@ from features.labels import (
 from features.pairs import FEATURE_NAMES
 from models.ranker import ModelMismatchError, RankerModel
 from training.pipeline import ranking_dataset
-from training.ranker import _group_sizes, fit_ranker, time_split
+from training.ranker import _group_sizes, fit_ranker, time_split, validation_ndcg
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     ds = ranking_dataset(engine.ctx, engine, org="default")
     result = fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1)
     return engine, ds, result
+
+
+def test_a_model_scored_again_on_its_validation_rows_gets_the_metric_it_logged(trained):
+    from training.pipeline import _ranking_inputs
+
+    engine, _, result = trained
+    ds, catalog, mentees = _ranking_inputs(engine.ctx, engine, org="default")
+    assert result.model.text_maps is not None  # the text column is recomputed, not copied
+    again = validation_ndcg(result.model, ds, catalog, mentees)
+    assert again == pytest.approx(result.metrics["val_ndcg@10"], abs=1e-6)
+    cold = validation_ndcg(RankerModel.cold_start(engine.embedder.encoder_id), ds, catalog, mentees)
+    assert cold == pytest.approx(result.metrics["val_ndcg@10_prior_only"], abs=1e-6)
 
 
 def test_outcome_grades_order_the_outcomes():
@@ -141,7 +153,7 @@ def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path)
     bundle = result.model.save(tmp_path / "b")
     import mlflow.lightgbm
 
-    def run(value: float, force: bool = False, features: str = "a"):
+    def run(value: float, force: bool = False, features: str = "a", rescore=None):
         return log_training_run(
             settings, model_name="test-ranker", run_name="t",
             params={"p": 1, "feature_version": features},
@@ -149,7 +161,7 @@ def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path)
             log_model=lambda name: mlflow.lightgbm.log_model(
                 result.model.booster, name="model", registered_model_name=name
             ),
-            force=force, comparable_on=("feature_version",),
+            force=force, comparable_on=("feature_version",), rescore_champion=rescore,
         )  # fmt: skip
 
     first = run(0.5)
@@ -170,3 +182,10 @@ def test_champion_moves_only_when_better_and_rolls_back(trained, tmp_path: Path)
     other = run(0.05, features="b")
     assert other.promoted and "feature_version=a (now b)" in other.decision
     assert not run(0.04, features="b").promoted  # like with like again
+    # measured on the new run's validation rows, the champion scores 0.01: the new one wins
+    seen = []
+    fair = run(0.045, features="b", rescore=lambda mv: seen.append(str(mv.version)) or 0.01)
+    assert fair.promoted and seen == [other.version]
+    assert "0.0100 on this run's validation data: promoted" in fair.decision
+    # a champion this code cannot score falls back to the metric it logged
+    assert not run(0.02, features="b", rescore=lambda mv: None).promoted
