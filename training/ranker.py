@@ -336,7 +336,7 @@ def fit_ranker(
             setattr(ds, k, v[order])
     later, cutoff = time_split(ds)
     tr = ~later
-    val = later & ~ds.from_log
+    val = validation_rows(ds, later)
     if tr.sum() == 0 or val.sum() == 0:
         raise ValueError(
             "not enough history for a time-based split (need pairings over several months)"
@@ -437,6 +437,12 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
+def validation_rows(ds: RankingDataset, later: np.ndarray) -> np.ndarray:
+    """The rows the primary metric is measured on: outcome groups after the cut-off (logged
+    lists are scored separately, ``val_ndcg@10_log_lists``)."""
+    return later & ~ds.from_log
+
+
 def validation_ndcg(
     model: RankerModel,
     ds: RankingDataset,
@@ -449,8 +455,7 @@ def validation_ndcg(
     projection: how a champion does on a new run's validation data, like with like."""
     from training.text_adapter import COLUMN, adapted_column
 
-    later, _ = time_split(ds)
-    val = later & ~ds.from_log
+    val = validation_rows(ds, time_split(ds)[0])
     x = ds.x[val].copy()
     maps = model.text_maps
     x[:, COLUMN] = np.nan if maps is None else adapted_column(ds, val, catalog, mentees, maps)
