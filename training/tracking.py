@@ -138,12 +138,14 @@ def log_training_run(
         promoted, decision = True, "forced"
     else:
         changed = _changed_params(client, current.run_id, params, comparable_on)
-        here = None if changed or rescore_champion is None else rescore_champion(current)
-        old_value = (
-            here
-            if here is not None
-            else run_metric(client, current.run_id, metric_key(primary_metric))
-        )
+        here = old_value = None
+        if not changed:
+            here = None if rescore_champion is None else rescore_champion(current)
+            old_value = (
+                here
+                if here is not None
+                else run_metric(client, current.run_id, metric_key(primary_metric))
+            )
         if changed:
             promoted, decision = (
                 True,
