@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
-from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
+from features.history import MentorHistory, PairingHistory
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
@@ -205,15 +205,19 @@ class MentorCatalog:
         cached = self._learned
         if cached is not None and cached[0] is bio_map and cached[1] == exact_max:
             return cast(LearnedSpaceIndex, cached[2])
+        index = LearnedSpaceIndex(self._learned_means(bio_map), exact_max=exact_max)
+        self._learned = (bio_map, exact_max, index)
+        return index
+
+    def _learned_means(self, bio_map: np.ndarray) -> np.ndarray:
+        """Each mentor's one-vector stand-in in the learned space of ``bio_map``."""
         projected = self.projected_bios(bio_map)
         means = np.empty((len(projected), bio_map.shape[1]), np.float32)
         for lo in range(0, len(projected), 4096):
             means[lo : lo + 4096] = masked_unit_mean(
                 projected[lo : lo + 4096], self.bio_sent_mask[lo : lo + 4096]
             )
-        index = LearnedSpaceIndex(means, exact_max=exact_max)
-        self._learned = (bio_map, exact_max, index)
-        return index
+        return means
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -257,10 +261,13 @@ class MentorCatalog:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever a mentor's id or vectors change (index cache key)."""
+        """Changes whenever a mentor's id or vectors change (index cache key); the same for
+        the same mentors in any row order, as a catalog updated in place (:meth:`updated`)
+        and one read afresh from the store order rows differently."""
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)
         h = hashlib.sha256(self.encoder_id.encode())
-        h.update("\n".join(self.ids).encode())
-        h.update(np.ascontiguousarray(self.bio_vec).tobytes())
+        h.update("\n".join(self.ids[i] for i in order).encode())
+        h.update(np.ascontiguousarray(self.bio_vec[order]).tobytes())
         return h.hexdigest()
 
     @classmethod
@@ -270,9 +277,7 @@ class MentorCatalog:
         mentors: Sequence[MentorIn],
         encode: EncodeFn,
         encoder_id: str,
-        pairings: PairingHistory | None = None,
-        responses: ResponseLog | None = None,
-        notes: NoteLog | None = None,
+        history: MentorHistory | None = None,
     ) -> MentorCatalog:
         ids = [m.id for m in mentors]
         bios = encode_texts(encode, [m.bio for m in mentors], MAX_BIO_SENTENCES, encoder_id)
@@ -281,12 +286,14 @@ class MentorCatalog:
         sk = encode([skills_text(m.title, m.skills) for m in mentors]) if mentors else bio_vec
         languages = [frozenset(m.languages) for m in mentors]
         vocab: dict[str, int] = {}
-        if pairings is None:
+        if history is None:  # no track record: profiles only
             empty = np.array([], dtype="datetime64[D]")
-            pairings = PairingHistory(
-                mentor=np.array([], np.int64), started=empty, ended=empty,
-                success=np.array([]), early=np.array([]), rating=np.array([]),
-                goals_met=np.array([]),
+            history = MentorHistory(
+                PairingHistory(
+                    mentor=np.array([], np.int64), started=empty, ended=empty,
+                    success=np.array([]), early=np.array([]), rating=np.array([]),
+                    goals_met=np.array([]),
+                )
             )  # fmt: skip
         return cls(
             org=org,
@@ -310,9 +317,108 @@ class MentorCatalog:
             skills_vec=sk.astype(np.float16),
             bio_sent_vecs=sent_vecs.astype(np.float16),
             bio_sent_mask=sent_mask,
-            history=MentorHistory(pairings, responses, notes),
+            history=history,
             encoder_id=encoder_id,
         )
+
+    def with_history(self, history: MentorHistory) -> MentorCatalog:
+        """The same mentors with a new track record (pairings or responses changed): every
+        array, the FAISS index and the learned-space caches are shared, not copied."""
+        return replace(self, history=history)
+
+    def updated(
+        self,
+        mentors: Sequence[MentorIn],
+        removed: Collection[str],
+        encode: EncodeFn,
+        history_for: Callable[[dict[str, int]], MentorHistory],
+    ) -> MentorCatalog:
+        """A new catalog with ``mentors`` upserted (edited ones keep their row, new ones are
+        appended) and the ``removed`` ids dropped, without re-reading or re-encoding the
+        others: only the upserted mentors' texts go through ``encode``.
+
+        Arrays are copied, never written in place, so a request still reading this catalog
+        sees it unchanged. ``history_for(row_of)`` builds the track record for the new rows.
+        The ranker's learned text space is carried over (only the upserted bios are mapped)
+        and its search keeps its trained lists. ``index`` is shared: the caller applies the
+        same upserts and removals to it (:meth:`CandidateIndex.upsert` / ``remove``).
+        """
+        last = {m.id: m for m in mentors if m.id not in removed}  # the last upsert of an id wins
+        part = MentorCatalog.build(self.org, list(last.values()), encode, self.encoder_id)
+        dropped = set(removed)
+        keep = np.fromiter((i for i, m in enumerate(self.ids) if m not in dropped), np.int64)
+        ids = [self.ids[i] for i in keep]
+        row_of = {m: i for i, m in enumerate(ids)}
+        # where each upserted mentor lands: its own row when it was there, else appended
+        target = np.empty(len(part), np.int64)
+        for j, mentor_id in enumerate(part.ids):
+            row = row_of.get(mentor_id)
+            if row is None:
+                row = row_of[mentor_id] = len(ids)
+                ids.append(mentor_id)
+            target[j] = row
+        n_new = len(ids) - len(keep)
+
+        def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+            out = np.concatenate([old[keep], np.zeros((n_new, *old.shape[1:]), old.dtype)])
+            if len(target):
+                out[target] = new
+            return out
+
+        def merged_list(old: list[Any], new: list[Any]) -> list[Any]:
+            out = [old[i] for i in keep] + [None] * n_new
+            for j, row in enumerate(target):
+                out[row] = new[j]
+            return out
+
+        vocab = dict(self.lang_vocab)
+        part_bits = language_bits(part.languages, vocab)  # new codes get new bits in vocab
+        old_bits = self.lang_bits
+        if part_bits.shape[1] > old_bits.shape[1]:
+            old_bits = np.pad(old_bits, ((0, 0), (0, part_bits.shape[1] - old_bits.shape[1])))
+        bio_sent_vecs = merged(self.bio_sent_vecs, part.bio_sent_vecs)
+        bio_sent_mask = merged(self.bio_sent_mask, part.bio_sent_mask)
+        catalog = MentorCatalog(
+            org=self.org,
+            ids=ids,
+            row_of=row_of,
+            seniority=merged(self.seniority, part.seniority),
+            timezone=merged_list(self.timezone, part.timezone),
+            languages=merged_list(self.languages, part.languages),
+            lang_vocab=vocab,
+            lang_bits=merged(old_bits, part_bits),
+            skills=merged_list(self.skills, part.skills),
+            skills_raw=merged_list(self.skills_raw, part.skills_raw),
+            department=merged(self.department, part.department),
+            capacity=merged(self.capacity, part.capacity),
+            active=merged(self.active, part.active),
+            location=merged_list(self.location, part.location),
+            group=merged_list(self.group, part.group),
+            bio_sentences=merged_list(self.bio_sentences, part.bio_sentences),
+            bio_vec=merged(self.bio_vec, part.bio_vec),
+            skills_vec=merged(self.skills_vec, part.skills_vec),
+            bio_sent_vecs=bio_sent_vecs,
+            bio_sent_mask=bio_sent_mask,
+            style=merged(self.style, part.style),
+            history=history_for(row_of),
+            encoder_id=self.encoder_id,
+            index=self.index,
+        )
+        projected = self._projected
+        if projected is not None:
+            bio_map, mapped = projected
+            part_mapped = np.empty((len(part), *mapped.shape[1:]), mapped.dtype)
+            if len(part):
+                part_mapped[:] = project_unit(part.bio_sent_vecs, bio_map, blas=True)
+            catalog._projected = (bio_map, merged(mapped, part_mapped))
+            learned = self._learned
+            if learned is not None and learned[0] is bio_map:
+                catalog._learned = (
+                    bio_map,
+                    learned[1],
+                    learned[2].rebuilt(catalog._learned_means(bio_map)),
+                )
+        return catalog
 
     # ------------------------------------------------------------------ constraints
     def mentee_language_bits(self, languages: Sequence[str]) -> np.ndarray:

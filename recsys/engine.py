@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +159,9 @@ class RecommendationEngine:
         with self.ctx.sessions() as session:
             catalog = load_catalog(session, org, self.encode_cached, self.embedder.encoder_id)
         catalog.index = self._index_for(catalog)
+        return self._state_for(catalog)
+
+    def _state_for(self, catalog: MentorCatalog) -> OrgState:
         return OrgState(
             catalog,
             FeasibilityCache(catalog, capacity_decline_days=self.settings.capacity_decline_days),
@@ -203,16 +206,90 @@ class RecommendationEngine:
             _apply_declines(state, [(mentor_id, day)])
 
     def refresh_mentors(self, org: str) -> None:
-        """Mentors changed: rebuild the catalog now (index reused when vectors are unchanged),
-        with today's capacity and profile groups, which the day's first request would
-        otherwise pay for (~0.1 s at 100k mentors)."""
+        """Rebuild the catalog from the store now (index reused when vectors are unchanged):
+        at start-up and after writes behind the service's back (``recsys ingest``). 15 s at
+        100k mentors, so writes through the API use :meth:`update_mentors` and
+        :meth:`refresh_history` instead."""
         self.invalidate(org)
-        state = self.org_state(org)
+        self._warm(self.org_state(org))
+
+    def _warm(self, state: OrgState) -> None:
+        """Today's capacity and profile groups and the learned text space, which the day's
+        first request would otherwise pay for (~0.1 s at 100k mentors)."""
         today = dt.date.today()
         state.feasibility.base(today)
         if self.settings.first_stage == "blend":
             state.feasibility.profiles(today)
         self._warm_text_space(state)
+
+    def update_mentors(self, org: str, mentor_ids: Collection[str]) -> bool:
+        """Mentors ``mentor_ids`` were upserted or deleted in the store (committed): apply just
+        them to the loaded catalog and its FAISS index (upsert / remove, no rebuild), with the
+        track record read again. In-flight requests finish on the catalog they started with.
+
+        Returns False when ``org`` has no catalog loaded (the next use builds one)."""
+        from recsys.snapshot import load_mentors, mentor_history
+
+        state = self._orgs.get(org)
+        if state is None:
+            return False
+        old = state.catalog
+        with self.ctx.sessions() as session:
+            found = load_mentors(session, org, sorted(set(mentor_ids)))
+            removed = set(mentor_ids) - {m.id for m in found}
+            catalog = old.updated(
+                found,
+                removed,
+                self.encode_cached,
+                lambda row_of: mentor_history(session, org, row_of),
+            )
+        moved = [
+            m.id
+            for m in found
+            if m.id not in old.row_of
+            or not np.array_equal(
+                old.bio_vec[old.row_of[m.id]], catalog.bio_vec[catalog.row_of[m.id]]
+            )
+        ]
+        index = catalog.index
+        index.remove(sorted(removed))
+        index.upsert(moved, catalog.bio_vec[[catalog.row_of[m] for m in moved]])
+        self._install(org, state, self._state_for(catalog))
+        return True
+
+    def refresh_history(self, org: str) -> bool:
+        """Pairings changed (load and track record): read the track record again and keep
+        the mentors' profiles, vectors and indexes as they are.
+
+        Returns False when ``org`` has no catalog loaded (the next use builds one)."""
+        from recsys.snapshot import mentor_history
+
+        state = self._orgs.get(org)
+        if state is None:
+            return False
+        with self.ctx.sessions() as session:
+            history = mentor_history(session, org, state.catalog.row_of)
+        self._install(org, state, self._state_for(state.catalog.with_history(history)))
+        return True
+
+    def _install(self, org: str, old: OrgState, new: OrgState) -> None:
+        """Serve ``new`` in place of ``old``, with the API declines remembered, unless the
+        catalog was dropped or rebuilt meanwhile (that one read the store later)."""
+        _apply_declines(new, list(self._api_declines.get(org, ())))
+        self._warm(new)
+        with self._lock:
+            if self._orgs.get(org) is old:
+                self._orgs[org] = new
+
+    def save_index(self, org: str) -> None:
+        """Persist the loaded catalog's FAISS index with its fingerprint, so a restart after
+        :meth:`update_mentors` loads it instead of building it (60 s at 100k mentors)."""
+        state = self._orgs.get(org)
+        if state is None or state.catalog.index is None or not len(state.catalog):
+            return
+        directory = self._index_dir(org)
+        state.catalog.index.save(directory)
+        (directory / FINGERPRINT_FILE).write_text(state.catalog.fingerprint)
 
     def embed_profiles(self, org: str) -> tuple[MentorCatalog, int]:
         """Embed every stored mentor bio and mentee goal of ``org`` (only texts not yet in the

@@ -3,34 +3,46 @@ training, evaluation and serving share (:mod:`recsys.catalog`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from features.history import NoteLog, PairingHistory, ResponseLog
+from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
 from features.labels import COMPLETED_HIGH, ENDED_EARLY, outcome_grades
 from recsys import db, store
 from recsys.catalog import EncodeFn, MentorCatalog
 from recsys.schemas import MenteeIn, MentorIn, Signal
 
+ProfileT = TypeVar("ProfileT", MentorIn, MenteeIn)
 
-def load_mentors(session: Session, org: str) -> list[MentorIn]:
-    return [store.mentor_schema(r) for r in store.list_rows(session, db.Mentor, org)]
+
+def load_mentors(session: Session, org: str, ids: Sequence[str] | None = None) -> list[MentorIn]:
+    """All of ``org``'s mentors, or those of ``ids`` that exist, in the order of ``ids``."""
+    return _load_profiles(session, db.Mentor, org, ids, store.mentor_schema)
 
 
 def load_mentees(session: Session, org: str, ids: Sequence[str] | None = None) -> list[MenteeIn]:
+    """All of ``org``'s mentees, or those of ``ids`` that exist, in the order of ``ids``."""
+    return _load_profiles(session, db.Mentee, org, ids, store.mentee_schema)
+
+
+def _load_profiles(
+    session: Session,
+    model: Any,
+    org: str,
+    ids: Sequence[str] | None,
+    schema: Callable[[Any], ProfileT],
+) -> list[ProfileT]:
     if ids is None:
-        return [store.mentee_schema(r) for r in store.list_rows(session, db.Mentee, org)]
-    out: list[MenteeIn] = []
+        return [schema(r) for r in store.list_rows(session, model, org)]
+    out: list[ProfileT] = []
     for start in range(0, len(ids), 5000):
         part = list(ids[start : start + 5000])
-        rows = session.scalars(
-            select(db.Mentee).where(db.Mentee.org_id == org, db.Mentee.id.in_(part))
-        )
-        out.extend(store.mentee_schema(r) for r in rows)
+        rows = session.scalars(select(model).where(model.org_id == org, model.id.in_(part)))
+        out.extend(schema(r) for r in rows)
     order = {m: i for i, m in enumerate(ids)}
     return sorted(out, key=lambda m: order[m.id])
 
@@ -148,8 +160,15 @@ def note_log(session: Session, org: str, row_of: dict[str, int]) -> NoteLog | No
 
 def load_catalog(session: Session, org: str, encode: EncodeFn, encoder_id: str) -> MentorCatalog:
     mentors = load_mentors(session, org)
-    row_of = {m.id: i for i, m in enumerate(mentors)}
-    hist = pairing_history(pairing_frame(session, org), row_of)
-    responses = response_log(interaction_frame(session, org), row_of)
-    notes = note_log(session, org, row_of)
-    return MentorCatalog.build(org, mentors, encode, encoder_id, hist, responses, notes)
+    history = mentor_history(session, org, {m.id: i for i, m in enumerate(mentors)})
+    return MentorCatalog.build(org, mentors, encode, encoder_id, history)
+
+
+def mentor_history(session: Session, org: str, row_of: dict[str, int]) -> MentorHistory:
+    """The track record of the mentors at ``row_of`` (id -> catalog row): pairings, request
+    responses and analysed check-in notes, as stored now."""
+    return MentorHistory(
+        pairing_history(pairing_frame(session, org), row_of),
+        response_log(interaction_frame(session, org), row_of),
+        note_log(session, org, row_of),
+    )

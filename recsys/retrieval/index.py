@@ -150,6 +150,7 @@ class CandidateIndex:
         self.ef_search = ef_search
         self.tombstone_fraction = tombstone_fraction
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
         self._faiss = import_faiss()
         self._type: ResolvedIndexType = resolve_index_type(index_type, 0, exact_max)
         self._index: Any = None
@@ -512,22 +513,28 @@ class CandidateIndex:
         """Write index, ids and manifest to ``directory``, replacing it as a whole."""
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A consistent copy under the lock, written without it: searches wait for a memory
+        # copy, not for the disk (an HNSW index of 100k mentors is ~200 MB).
         with self._lock:
-            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+            data = self._faiss.serialize_index(self._index)
+            slot_ids = list(self._slot_ids)
+            kind, count = self._type, len(self._slot_of)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+        with self._save_lock:  # one writer at a time swaps the directory
             try:
                 index_path = staging / INDEX_FILE
-                self._faiss.write_index(self._index, str(index_path))
+                data.tofile(index_path)
                 ids_path = staging / IDS_FILE
-                ids_path.write_text(json.dumps(self._slot_ids))
+                ids_path.write_text(json.dumps(slot_ids))
                 manifest = {
                     "format_version": FORMAT_VERSION,
                     "encoder_id": self.encoder_id,
                     "dim": self.dim,
-                    "index_type": self._type,
+                    "index_type": kind,
                     "requested_index_type": self.requested_type,
                     "metric": "inner_product",
-                    "count": len(self._slot_of),
-                    "slots": len(self._slot_ids),
+                    "count": count,
+                    "slots": len(slot_ids),
                     "params": {
                         "exact_max": self.exact_max,
                         "hnsw_m": self.hnsw_m,

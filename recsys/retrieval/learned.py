@@ -19,8 +19,10 @@ goal-bio cosine:
 Should the probed lists hold fewer than ``k`` allowed mentors (a narrow language filter), the
 search runs again over every list, which is exact.
 
-The index belongs to one bio map and one catalog build (``MentorCatalog.learned_index``
-caches it next to the mapped bio sentences), so it is never updated in place.
+The index belongs to one bio map and one catalog (``MentorCatalog.learned_index`` caches it
+next to the mapped bio sentences), so it is never updated in place: a catalog updated for a
+few mentors gets a new one with the same trained lists (:meth:`LearnedSpaceIndex.rebuilt`,
+no k-means), and a full catalog build trains afresh.
 """
 
 from __future__ import annotations
@@ -48,30 +50,52 @@ class LearnedSpaceIndex:
     """Inner-product search over the rows of ``vectors`` (unit vectors, one per catalog row)
     restricted to an ``allowed`` mask; exact up to ``exact_max`` rows, IVF above."""
 
-    def __init__(self, vectors: np.ndarray, *, exact_max: int):
+    def __init__(
+        self, vectors: np.ndarray, *, exact_max: int, lists_of: LearnedSpaceIndex | None = None
+    ):
         faiss = import_faiss()
         self._faiss = faiss
+        self.exact_max = exact_max
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self.n, self.dim = data.shape
         self._quantizer: Any = None
-        if self.n <= exact_max:
+        self._index: Any
+        self.nlist: int
+        if lists_of is None and self.n <= exact_max:
             self.kind = "flat"
             self.nlist = 0
-            self._index: Any = faiss.IndexFlatIP(self.dim)
+            self._index = faiss.IndexFlatIP(self.dim)
         else:
             self.kind = "ivf"
-            self.nlist = max(1, min(self.n // 39, round(NLIST_PER_SQRT * math.sqrt(self.n))))
             # kept referenced here: the IVF index does not own its quantizer
             self._quantizer = faiss.IndexFlatIP(self.dim)
+            if lists_of is not None:  # its trained centroids, copied: no k-means
+                self.nlist = lists_of.nlist
+                self._quantizer.add(lists_of._quantizer.reconstruct_n(0, self.nlist))
+            else:
+                self.nlist = max(1, min(self.n // 39, round(NLIST_PER_SQRT * math.sqrt(self.n))))
             self._index = faiss.IndexIVFFlat(
                 self._quantizer, self.dim, self.nlist, faiss.METRIC_INNER_PRODUCT
             )
-            self._index.cp.seed = KMEANS_SEED
-            self._index.cp.max_points_per_centroid = KMEANS_POINTS_PER_LIST
-            self._index.cp.niter = KMEANS_ITERATIONS
-            self._index.train(data)  # on the threads configured for FAISS (runtime.py)
+            if lists_of is None:
+                self._index.cp.seed = KMEANS_SEED
+                self._index.cp.max_points_per_centroid = KMEANS_POINTS_PER_LIST
+                self._index.cp.niter = KMEANS_ITERATIONS
+                self._index.train(data)  # on the threads configured for FAISS (runtime.py)
         if self.n:
             self._index.add(data)
+
+    def rebuilt(self, vectors: np.ndarray) -> LearnedSpaceIndex:
+        """A new index over ``vectors`` (a catalog updated for a few mentors): an IVF keeps
+        these trained lists, skipping the k-means (0.5 s at 120k mentors), while the list
+        count stays within a factor of two of what a fresh build would choose; otherwise,
+        and for the exact scan, it is built afresh."""
+        n = len(vectors)
+        if self.kind == "ivf" and n > self.exact_max:
+            wanted = round(NLIST_PER_SQRT * math.sqrt(n))
+            if self.nlist / 2 <= wanted <= self.nlist * 2:
+                return LearnedSpaceIndex(vectors, exact_max=self.exact_max, lists_of=self)
+        return LearnedSpaceIndex(vectors, exact_max=self.exact_max)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> np.ndarray:
         """Rows of the (up to) ``k`` allowed vectors with the largest inner product with

@@ -307,7 +307,7 @@ def test_learned_nearest_searches_every_allowed_mentor_in_the_learned_space():
     catalog = SimpleNamespace(bio_sent_vecs=bios.astype(np.float16),
                               bio_sent_mask=np.ones((n, 2), bool), _projected=None,
                               _learned=None)  # fmt: skip
-    for name in ("projected_bios", "learned_index"):
+    for name in ("projected_bios", "learned_index", "_learned_means"):
         setattr(catalog, name, getattr(MentorCatalog, name).__get__(catalog))
     mentees = SimpleNamespace(goal_sent_vecs=goal, goal_sent_mask=np.ones((1, 2), bool))
     eye = np.eye(d, dtype=np.float32)

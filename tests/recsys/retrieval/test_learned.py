@@ -65,3 +65,23 @@ def test_too_few_allowed_in_the_probed_lists_searches_every_list(vectors):
     assert np.array_equal(got, _exact(vectors, q, 10, allowed))
     assert sorted(index.search(q, 50, allowed).tolist()) == sorted(far.tolist())  # k > allowed
     assert len(index.search(q, 10, np.zeros(len(vectors), bool))) == 0
+
+
+def test_a_rebuilt_inverted_file_keeps_its_lists_and_finds_nearly_all(vectors):
+    """A catalog updated for a few mentors: the new rows are searched in the old lists (no
+    k-means), as well as a fresh build would; a much larger catalog trains new lists."""
+    index = LearnedSpaceIndex(vectors, exact_max=1000)
+    changed = np.vstack([vectors[100:], _clustered(40, seed=4)])  # 100 gone, 40 new
+    rebuilt = index.rebuilt(changed)
+    assert rebuilt.kind == "ivf" and rebuilt.nlist == index.nlist and rebuilt.n == len(changed)
+    centroids = index._quantizer.reconstruct_n(0, index.nlist)
+    assert np.array_equal(rebuilt._quantizer.reconstruct_n(0, rebuilt.nlist), centroids)
+    allowed = np.ones(len(changed), bool)
+    recall = []
+    for q in _clustered(30, seed=8):
+        got = rebuilt.search(q, 40, allowed)
+        recall.append(len(set(got.tolist()) & set(_exact(changed, q, 40, allowed).tolist())) / 40)
+    assert np.mean(recall) >= 0.9
+    grown = index.rebuilt(_clustered(30_000, seed=5))  # list count 2x off: trained afresh
+    assert grown.nlist > 2 * index.nlist
+    assert index.rebuilt(vectors[:500]).kind == "flat"  # below exact_max: exact again
