@@ -223,6 +223,13 @@ class MentorCatalog:
         return len(self.ids)
 
     # ------------------------------------------------------------------ retrieval
+    def map_slots(self) -> None:
+        """Map the index's slots to this catalog's rows now, off the request path: after the
+        index changed (a mentor update) the first search would otherwise pay for it (80 ms
+        at 100k mentors)."""
+        if self.index is not None:
+            self._slot_mapping()
+
     def _slot_mapping(self) -> tuple[np.ndarray | None, np.ndarray]:
         """(slot of each row, or None when every row sits in its own slot; row of each slot).
 
@@ -359,14 +366,17 @@ class MentorCatalog:
             target[j] = row
         n_new = len(ids) - len(keep)
 
+        kept_all = len(keep) == len(self.ids)  # nothing removed: plain copies, no gathers
+
         def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-            out = np.concatenate([old[keep], np.zeros((n_new, *old.shape[1:]), old.dtype)])
+            out = np.empty((len(keep) + n_new, *old.shape[1:]), old.dtype)
+            out[: len(keep)] = old if kept_all else old[keep]
             if len(target):
                 out[target] = new
             return out
 
         def merged_list(old: list[Any], new: list[Any]) -> list[Any]:
-            out = [old[i] for i in keep] + [None] * n_new
+            out = (list(old) if kept_all else [old[i] for i in keep]) + [None] * n_new
             for j, row in enumerate(target):
                 out[row] = new[j]
             return out
@@ -413,11 +423,9 @@ class MentorCatalog:
             catalog._projected = (bio_map, merged(mapped, part_mapped))
             learned = self._learned
             if learned is not None and learned[0] is bio_map:
-                catalog._learned = (
-                    bio_map,
-                    learned[1],
-                    learned[2].rebuilt(catalog._learned_means(bio_map)),
-                )
+                means = merged(learned[2].vectors, masked_unit_mean(
+                    part_mapped, part.bio_sent_mask))  # fmt: skip
+                catalog._learned = (bio_map, learned[1], learned[2].rebuilt(means))
         return catalog
 
     # ------------------------------------------------------------------ constraints

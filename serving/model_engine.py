@@ -26,10 +26,15 @@ Threads, and why:
   off the model thread and swapped in with single assignments: in-flight requests finish with
   the models they started with; none is dropped.
 
-Catalog updates: a mentor or pairing write (``mentors_changed`` / ``pairings_changed``) queues
-a rebuild of that organisation's catalog on the model thread (embeddings come from the cache,
-so only new or edited texts are encoded; the FAISS index is reused when no vector changed).
-The old catalog keeps serving until the rebuild replaces it.
+Catalog updates: a mentor write (``mentors_changed``) queues, on the model thread, an update
+of just those mentors in the loaded catalog (``RecommendationEngine.update_mentors``: their
+texts encoded, arrays copied with their rows replaced, appended or dropped, the FAISS index
+upserted, no rebuild); a pairing write (``pairings_changed``) reads the track record again
+(``refresh_history``). Writes arriving before the job runs are merged into it. At 100k
+mentors a bio edit costs ~0.5 s and a pairing ~0.16 s, where rebuilding cost 60 s and 15 s
+(``bench_updates``). Requests in flight finish on the catalog they started with; the index
+is saved afterwards, off the path of waiting requests. Only writes behind the service's back
+(``recsys ingest`` while it runs, seen by the maintenance poll) rebuild the catalog.
 
 Fallbacks when nothing is trained yet: the ranker falls back to the cold-start scorer (inside
 :class:`RecommendationEngine`); without a signal model, signals come from the keyword rules

@@ -57,6 +57,7 @@ class LearnedSpaceIndex:
         self._faiss = faiss
         self.exact_max = exact_max
         data = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.vectors = data  # what a catalog update merges its new rows into (rebuilt)
         self.n, self.dim = data.shape
         self._quantizer: Any = None
         self._index: Any

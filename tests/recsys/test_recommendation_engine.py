@@ -99,6 +99,8 @@ def test_mentor_writes_apply_to_the_loaded_catalog_as_a_fresh_build_would(progra
     now = engine.catalog(ORG)
     assert now is not old and now.index is index  # updated, not rebuilt
     assert "brand-new" in index and gone.id not in index
+    # the slots are mapped to the new rows before any request asks (80 ms at 100k mentors)
+    assert now._slot_map is not None and now._slot_map[0] == (id(index), index.slot_version)
     np.testing.assert_array_equal(index.vectors_for(["brand-new"])[0],
                                   now.bio_vec[now.row_of["brand-new"]])  # fmt: skip
     # a request still holding the old catalog sees it as it was
