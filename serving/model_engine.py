@@ -571,6 +571,14 @@ class ModelEngine:
             log.exception("updating the mentor catalog of %s failed; rebuilt on next use", org)
             recommender.invalidate(org)
 
+    def wait_for_updates(self, org: str) -> None:
+        """Read-your-writes: wait until the catalog work queued for ``org``'s writes so far
+        is done (it logs its own errors)."""
+        with self._orgs_lock:
+            refresh = self._refresh_futures.get(org)
+        if refresh is not None and not refresh.done():
+            refresh.result()
+
     def mentors_changed(self, org: str, mentor_ids: Sequence[str]) -> None:
         """Mentors upserted or deleted: applied to the catalog and index as a change of just
         these mentors (``RecommendationEngine.update_mentors``, ~0.5 s at 100k mentors
@@ -614,11 +622,9 @@ class ModelEngine:
         as_of: dt.date,
         stored: bool = False,
     ) -> RecommendResult:
+        self.wait_for_updates(org)
         with self._orgs_lock:
             known = org in self._known_orgs
-            refresh = self._refresh_futures.get(org)
-        if refresh is not None and not refresh.done():
-            refresh.result()  # read-your-writes: the queued rebuild first (it logs its errors)
         if not known:
             self._track(org)
         version = self._recommender.model_version

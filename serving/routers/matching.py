@@ -105,10 +105,13 @@ class AcceptOut(BaseModel):
 
 
 # --------------------------------------------------------------------------- engine
-def matching_engine(request: Request) -> RecommendationEngine:
+def matching_engine(request: Request, org: str) -> RecommendationEngine:
+    """The service's recommendation engine, once the catalog work queued for ``org``'s writes
+    is done (cohort matching reads it directly: read-your-writes, as for recommendations)."""
     serving_engine = getattr(request.app.state, "engine", None)
     inner = getattr(serving_engine, "recommendation_engine", None)
     if inner is not None:
+        serving_engine.wait_for_updates(org)  # type: ignore[union-attr]
         return inner  # type: ignore[no-any-return]
     with _engine_lock:
         engine = getattr(request.app.state, "matching_engine", None)
@@ -121,7 +124,13 @@ def matching_engine(request: Request) -> RecommendationEngine:
 
 
 def _after_pairings_changed(request: Request, org: str, pairing_ids: list[str]) -> None:
-    matching_engine(request).invalidate(org)
+    """New pairings count against capacity. The service's engine re-reads the track record
+    of the catalog it shares with matching (``pairings_changed``: 0.16 s at 100k mentors,
+    where dropping the catalog made the next request rebuild it for 15 s); a matching engine
+    of its own (beside the model-free engine) reads it again on next use."""
+    own = getattr(request.app.state, "matching_engine", None)
+    if own is not None:
+        own.invalidate(org)
     hook = getattr(getattr(request.app.state, "engine", None), "pairings_changed", None)
     if hook is not None:
         hook(org, pairing_ids)
@@ -164,7 +173,7 @@ def match_cohort(
     )  # fmt: skip
     as_of = body.as_of or dt.date.today()
     result = matching.match_cohort(
-        matching_engine(request), org, mentees, as_of=as_of, options=options,
+        matching_engine(request, org), org, mentees, as_of=as_of, options=options,
         cached_text=bool(body.mentee_ids),
     )  # fmt: skip
     draft_id = matching.save_draft(session, org, result, mentees)
@@ -201,7 +210,7 @@ def edit_draft_item(
             profile = _profile(session, draft_id, mentee_id)
             if profile is not None:
                 found = matching.score_pairs(
-                    matching_engine(request), org, profile, [body.mentor_id],
+                    matching_engine(request, org), org, profile, [body.mentor_id],
                     as_of=draft["as_of"], cached_text=False,
                 )  # fmt: skip
                 scored = found[0] if found else None

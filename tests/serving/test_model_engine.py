@@ -309,19 +309,62 @@ def test_pairing_writes_over_http_refresh_the_catalog(ctx: AppContext, engine: M
         assert _recommender(engine).refreshed == [ORG, ORG]
 
 
-def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Mentor and pairing writes reach the next request through ``update_mentors`` /
-    ``refresh_history`` of the real engine: no full rebuild (15-60 s at 100k mentors)."""
+def _real_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ModelEngine]:
+    """A ModelEngine over a real RecommendationEngine (hashing encoder, cold-start ranker)."""
     from evaluation.matching_eval import synthetic_engine
-    from recsys.snapshot import load_mentees
 
     rec, _ = synthetic_engine(tmp_path, n_mentors=40, n_mentees=100, seed=2, org=ORG)
     loader = FakeLoader()
     monkeypatch.setattr(loader, "load_ranker", lambda: (rec.ranker, "r1"))
     engine = ModelEngine(rec.ctx, recommender=rec, loader=loader, background=False)
-    engine.start(warm_orgs=[ORG])
+    return rec, engine.start(warm_orgs=[ORG])
+
+
+def test_cohort_matching_waits_for_the_pairings_just_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matching reads the shared catalog directly: a mentor filled by pairings posted just
+    before is full for it too, however long the queued update takes."""
+    from recsys.snapshot import load_mentees
+
+    rec, engine = _real_engine(tmp_path, monkeypatch)
+    refresh_history = rec.refresh_history
+
+    def slow_refresh(org: str) -> bool:
+        time.sleep(0.3)
+        return refresh_history(org)
+
+    monkeypatch.setattr(rec, "refresh_history", slow_refresh)
+    with store.transaction(rec.ctx.sessions) as s:
+        _, key = keys.create_key(s, ORG, "t", ["app", "coordinator"])
+        mentees = load_mentees(s, ORG)
+    someone = mentees[0]
+    fit = mentor("just-joined", bio=someone.goals, languages=someone.languages, capacity=2)
+    cohort = {"mentee_ids": [someone.id], "as_of": "2026-10-01"}
+    try:
+        with TestClient(create_app(rec.ctx, engine=engine)) as client:
+            assert client.put("/v1/mentors/just-joined", json=fit, headers=auth(key)).is_success
+            draft = client.post("/v1/matching/cohort", json=cohort, headers=auth(key)).json()
+            assert draft["items"][0]["mentor_id"] == "just-joined"  # the best fit, free
+            client.delete(f"/v1/matching/drafts/{draft['id']}", headers=auth(key))
+            for i, other in enumerate(mentees[1:3]):
+                busy = pairing(f"p-full-{i}", "just-joined", other.id, started_at="2026-09-01")
+                assert client.put(f"/v1/pairings/p-full-{i}", json=busy,
+                                  headers=auth(key)).is_success  # fmt: skip
+            draft = client.post("/v1/matching/cohort", json=cohort, headers=auth(key)).json()
+            assert draft["items"][0]["mentor_id"] not in (None, "just-joined")
+    finally:
+        engine.close()
+
+
+def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mentor and pairing writes reach the next request through ``update_mentors`` /
+    ``refresh_history`` of the real engine: no full rebuild (15-60 s at 100k mentors)."""
+    from recsys.snapshot import load_mentees
+
+    rec, engine = _real_engine(tmp_path, monkeypatch)
     rebuilds: list[str] = []
     monkeypatch.setattr(rec, "refresh_mentors", rebuilds.append)
     with store.transaction(rec.ctx.sessions) as s:
