@@ -352,10 +352,13 @@ class MentorCatalog:
         """
         last = {m.id: m for m in mentors if m.id not in removed}  # the last upsert of an id wins
         part = MentorCatalog.build(self.org, list(last.values()), encode, self.encoder_id)
-        dropped = set(removed)
-        keep = np.fromiter((i for i, m in enumerate(self.ids) if m not in dropped), np.int64)
-        ids = [self.ids[i] for i in keep]
-        row_of = {m: i for i, m in enumerate(ids)}
+        dropped = set(removed) & self.row_of.keys()
+        if dropped:
+            keep = np.fromiter((i for i, m in enumerate(self.ids) if m not in dropped), np.int64)
+            ids = [self.ids[i] for i in keep]
+            row_of = {m: i for i, m in enumerate(ids)}
+        else:  # C-level copies: no Python loop over 100k mentors while holding the GIL
+            keep, ids, row_of = np.arange(len(self.ids)), list(self.ids), dict(self.row_of)
         # where each upserted mentor lands: its own row when it was there, else appended
         target = np.empty(len(part), np.int64)
         for j, mentor_id in enumerate(part.ids):
@@ -369,6 +372,8 @@ class MentorCatalog:
         kept_all = len(keep) == len(self.ids)  # nothing removed: plain copies, no gathers
 
         def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+            if kept_all and not n_new and np.array_equal(old[target], new):
+                return old  # e.g. bio vectors after a capacity edit: shared, not copied
             out = np.empty((len(keep) + n_new, *old.shape[1:]), old.dtype)
             out[: len(keep)] = old if kept_all else old[keep]
             if len(target):
@@ -415,7 +420,9 @@ class MentorCatalog:
             index=self.index,
         )
         projected = self._projected
-        if projected is not None:
+        if bio_sent_vecs is self.bio_sent_vecs and bio_sent_mask is self.bio_sent_mask:
+            catalog._projected, catalog._learned = projected, self._learned  # same bios
+        elif projected is not None:
             bio_map, mapped = projected
             part_mapped = np.empty((len(part), *mapped.shape[1:]), mapped.dtype)
             if len(part):

@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         "so a profile sent again is not re-encoded; 0 encodes every request's text.",
     )
     model_poll_seconds: float = 30.0
+    mentor_update_delay_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="Mentor writes through the API reach recommendations within about this "
+        "long: writes in the window are applied to the loaded catalog as one update, off the "
+        "request path (pairing writes are applied before the next request).",
+    )
 
     # --- insights / alerts -------------------------------------------------
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -16,9 +16,9 @@ Threads, and why:
   answer recommendation requests, which only read the catalogs and models: with two, one
   request's candidate search and ranking overlap another's goal encoding, and the service went
   from 101 to 114 req/s (stored mentees) and from 45 to 62 req/s (inline profiles) at c=8 on
-  2 cores (``bench_recommend --http``). Read-your-writes still holds: a recommendation first
-  waits for a catalog refresh queued for its organisation (by a mentor upsert that returned
-  before it was asked).
+  2 cores (``bench_recommend --http``). A recommendation first waits for a catalog update
+  queued for its organisation by a pairing write that returned before it was asked
+  (read-your-writes for capacity; mentor writes apply within seconds, see below).
 * **one loader thread** (``recsys-loader``) serves ``POST /v1/models/reload``; a
   **maintenance thread** polls the registry every ``settings.model_poll_seconds`` (reloading a
   component whose ``@champion`` alias moved), notices data written behind the service's back
@@ -26,14 +26,16 @@ Threads, and why:
   off the model thread and swapped in with single assignments: in-flight requests finish with
   the models they started with; none is dropped.
 
-Catalog updates: a mentor write (``mentors_changed``) queues, on the model thread, an update
-of just those mentors in the loaded catalog (``RecommendationEngine.update_mentors``: their
-texts encoded, arrays copied with their rows replaced, appended or dropped, the FAISS index
-upserted, no rebuild); a pairing write (``pairings_changed``) reads the track record again
-(``refresh_history``). Writes arriving before the job runs are merged into it. At 100k
-mentors a bio edit costs ~0.5 s and a pairing ~0.16 s, where rebuilding cost 60 s and 15 s
-(``bench_updates``). Requests in flight finish on the catalog they started with; the index
-is saved afterwards, off the path of waiting requests. Only writes behind the service's back
+Catalog updates: the mentor writes of a ``settings.mentor_update_delay_s`` window (5 s) are
+applied, on the model thread, as one update of just those mentors in the loaded catalog
+(``RecommendationEngine.update_mentors``: their texts encoded, arrays copied with their rows
+replaced, appended or dropped, the FAISS index upserted, no rebuild); requests do not wait for
+it (``mentors_changed`` says why; ``wait_for_updates(org, mentors=True)`` applies them at
+once). A pairing write (``pairings_changed``) reads the track record again
+(``refresh_history``), and requests asked after it wait for that, so capacity is never read
+stale. At 100k mentors a bio edit costs ~0.6 s and a pairing ~0.16 s, where rebuilding cost
+65 s and 18 s (``bench_updates``). Requests in flight finish on the catalog they started with;
+updated indexes are saved every poll and at shutdown. Only writes behind the service's back
 (``recsys ingest`` while it runs, seen by the maintenance poll) rebuild the catalog.
 
 Fallbacks when nothing is trained yet: the ranker falls back to the cold-start scorer (inside
@@ -300,9 +302,8 @@ class _Models:
 
 @dataclass
 class _PendingChanges:
-    """Writes of one organisation not yet applied to its catalog."""
+    """Pairing and outside writes of one organisation not yet applied to its catalog."""
 
-    mentors: set[str] = field(default_factory=set)  # upserted or deleted mentor ids
     history: bool = False  # pairings changed
     full: bool = False  # changed outside the API: read everything again
 
@@ -359,6 +360,12 @@ class ModelEngine:
         self._orgs_lock = threading.Lock()
         self._known_orgs: dict[str, tuple[Any, ...]] = {}  # org → data stamp of its catalog
         self._pending_refresh: dict[str, _PendingChanges] = {}  # org → changes not yet applied
+        # mentor writes not yet applied (org → ids), the timer that submits their update, and
+        # the update's future (not waited for by requests, see mentors_changed)
+        self._pending_mentors: dict[str, set[str]] = {}
+        self._mentor_timers: dict[str, threading.Timer] = {}
+        self._mentor_futures: dict[str, Future[None]] = {}
+        self._unsaved_indexes: set[str] = set()  # orgs whose updated index is not on disk yet
         self._unexplained: dict[str, tuple[Any, ...]] = {}  # org → stamp seen changed (polls)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
@@ -397,6 +404,11 @@ class ModelEngine:
         self._closed = True
         self.ready = False
         self._stop.set()
+        with self._orgs_lock:
+            timers = list(self._mentor_timers.values())
+        for timer in timers:
+            timer.cancel()
+        self._guard(lambda: self._model_thread.submit(self._flush_updates).result())
         if self._maintenance is not None:
             self._maintenance.join(timeout=30)
         self._loader_thread.shutdown(wait=True, cancel_futures=True)
@@ -487,6 +499,7 @@ class ModelEngine:
                 next_poll = now + poll
                 self._guard(self._reload_sync)
                 self._guard(self._check_data)
+                self._model_thread.submit(self._guard, self._save_indexes)
             if now >= next_delivery:
                 next_delivery = now + DELIVERY_INTERVAL_S
                 self._guard(self.deliver_outbox)
@@ -514,6 +527,10 @@ class ModelEngine:
         with self._orgs_lock:
             known = dict(self._known_orgs)
         for org, stamp in known.items():
+            with self._orgs_lock:
+                queued = org in self._pending_mentors or org in self._pending_refresh
+            if queued:  # that work records the stamp when it runs
+                continue
             with self.ctx.sessions() as session:
                 now = data_stamp(session, org)
             if now == stamp:
@@ -532,11 +549,10 @@ class ModelEngine:
         with self._orgs_lock:
             self._known_orgs[org] = stamp
 
-    def _schedule_refresh(
-        self, org: str, *, mentors: Sequence[str] = (), history: bool = False, full: bool = False
-    ) -> None:
-        """Queue the catalog work for a write: the changes of writes arriving before it runs
-        are merged into one job (the job reads the store when it runs)."""
+    def _schedule_refresh(self, org: str, *, history: bool = False, full: bool = False) -> None:
+        """Queue the catalog work for a pairing write (``history``) or an outside write
+        (``full``); requests wait for it. Writes arriving before it runs are merged into one
+        job (the job reads the store when it runs)."""
         with self._orgs_lock:
             if org not in self._known_orgs:
                 return  # never built (nothing cached): the first use reads the store
@@ -544,7 +560,6 @@ class ModelEngine:
             if pending is None:
                 pending = self._pending_refresh[org] = _PendingChanges()
                 self._refresh_futures[org] = self._model_thread.submit(self._refresh, org)
-            pending.mentors.update(mentors)
             pending.history |= history
             pending.full |= full
 
@@ -554,36 +569,103 @@ class ModelEngine:
         recommender = self._recommender
         try:
             self._track(org)
-            if pending.full:
-                applied = False
-            elif pending.mentors and hasattr(recommender, "update_mentors"):
-                applied = recommender.update_mentors(org, pending.mentors)
-            elif not pending.mentors and hasattr(recommender, "refresh_history"):
+            applied = False
+            if not pending.full and hasattr(recommender, "refresh_history"):
                 applied = recommender.refresh_history(org)
-            else:
-                applied = False
             if not applied:
                 recommender.refresh_mentors(org)
-            elif pending.mentors and hasattr(recommender, "save_index"):
-                # after the update is served: requests waiting for it do not wait for the disk
-                self._model_thread.submit(self._guard, lambda: recommender.save_index(org))
         except Exception:
             log.exception("updating the mentor catalog of %s failed; rebuilt on next use", org)
             recommender.invalidate(org)
 
-    def wait_for_updates(self, org: str) -> None:
-        """Read-your-writes: wait until the catalog work queued for ``org``'s writes so far
-        is done (it logs its own errors)."""
+    def _flush_updates(self) -> None:
+        """At shutdown: apply pending mentor writes, then save the indexes they changed (a
+        restart then finds the index it needs)."""
         with self._orgs_lock:
-            refresh = self._refresh_futures.get(org)
-        if refresh is not None and not refresh.done():
-            refresh.result()
+            orgs = list(self._pending_mentors)
+        for org in orgs:
+            self._update_mentors(org)
+        self._save_indexes()
+
+    def _save_indexes(self) -> None:
+        """Persist the indexes that mentor updates changed (model thread; every poll and at
+        shutdown), so a restart loads them instead of building them (65 s at 100k mentors).
+        Not after each update: an HNSW index of 100k mentors is ~1 s and 200 MB to write."""
+        with self._orgs_lock:
+            orgs, self._unsaved_indexes = self._unsaved_indexes, set()
+        save = getattr(self._recommender, "save_index", None)
+        if save is not None:
+            for org in sorted(orgs):
+                save(org)
+
+    def _submit_mentor_update(self, org: str) -> None:
+        with self._orgs_lock:
+            self._mentor_timers.pop(org, None)
+            if self._closed or org not in self._pending_mentors:
+                return
+            self._mentor_futures[org] = self._model_thread.submit(self._update_mentors, org)
+
+    def _update_mentors(self, org: str) -> None:
+        with self._orgs_lock:
+            ids = self._pending_mentors.pop(org, None)
+        if not ids:
+            return
+        recommender = self._recommender
+        try:
+            self._track(org)
+            update = getattr(recommender, "update_mentors", None)
+            if update is None or not update(org, ids):
+                recommender.refresh_mentors(org)
+            else:
+                with self._orgs_lock:
+                    self._unsaved_indexes.add(org)
+        except Exception:
+            log.exception("updating the mentor catalog of %s failed; rebuilt on next use", org)
+            recommender.invalidate(org)
+
+    def wait_for_updates(self, org: str, *, mentors: bool = False) -> None:
+        """Wait until the catalog work queued for ``org``'s pairing and outside writes so far
+        is done (it logs its own errors); with ``mentors``, also apply pending mentor writes
+        now, without their delay, and wait for them (read-your-writes for mentor profiles)."""
+        if mentors:
+            with self._orgs_lock:
+                timer = self._mentor_timers.get(org)
+            if timer is not None:
+                timer.cancel()
+                self._submit_mentor_update(org)
+        with self._orgs_lock:
+            futures = [self._refresh_futures.get(org)]
+            if mentors:
+                futures.append(self._mentor_futures.get(org))
+        for future in futures:
+            if future is not None and not future.done():
+                future.result()
 
     def mentors_changed(self, org: str, mentor_ids: Sequence[str]) -> None:
-        """Mentors upserted or deleted: applied to the catalog and index as a change of just
-        these mentors (``RecommendationEngine.update_mentors``, ~0.5 s at 100k mentors
-        instead of a 15-60 s rebuild); requests asked after it wait for it."""
-        self._schedule_refresh(org, mentors=mentor_ids)
+        """Mentors upserted or deleted: after ``settings.mentor_update_delay_s`` (5 s), the
+        writes of that window are applied to the catalog and index as a change of just those
+        mentors (``RecommendationEngine.update_mentors``: ~0.5 s of CPU at 100k mentors,
+        against a 15-65 s rebuild). Requests do not wait for it, as a search engine's refresh
+        interval works: with each write applied before the next request, two writes a second
+        at 100k mentors took stored-mentee throughput at c=8 from 111 to 1.1 req/s; applied
+        off the request path every 1 s, 48-64 req/s; every 5 s, 91 req/s, against 105
+        without writes (``bench_recommend --http --mentor-writes 2``). Pairing writes, which
+        decide capacity, are still applied before the next request."""
+        if not mentor_ids:
+            return
+        with self._orgs_lock:
+            if org not in self._known_orgs:
+                return  # never built (nothing cached): the first use reads the store
+            pending = self._pending_mentors.get(org)
+            if pending is None:
+                pending = self._pending_mentors[org] = set()
+                timer = threading.Timer(
+                    self.settings.mentor_update_delay_s, self._submit_mentor_update, (org,)
+                )
+                timer.daemon = True
+                self._mentor_timers[org] = timer
+                timer.start()
+            pending.update(mentor_ids)
 
     def capacity_declined(self, org: str, mentor_id: str, day: dt.date) -> None:
         """A mentor declined for ``no_capacity``: not recommended for a while (see

@@ -249,6 +249,7 @@ def bench_http(
     modes: list[str],
     client: str = "auto",
     rounds: int = 1,
+    mentor_writes: float = 0.0,
 ) -> dict[str, Any]:
     """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
     level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
@@ -257,7 +258,11 @@ def bench_http(
     ``rounds`` > 1 repeats every scenario that many times, interleaved (all scenarios once,
     then again), and reports medians with the range: on a shared VM the same server and load
     gave 88-106 req/s in rounds minutes apart, so a single run says little about a 5% change.
-    Each scenario also reports the server's CPU per request (``server_cpu``)."""
+    Each scenario also reports the server's CPU per request (``server_cpu``).
+
+    ``mentor_writes`` > 0: meanwhile, an app edits that many mentor bios per second
+    (``PUT /v1/mentors/{id}``), each applied before the requests that follow it; the
+    scenario reports the writes made and their latency (``writes``)."""
     import asyncio
     import random
 
@@ -266,12 +271,13 @@ def bench_http(
     from evaluation.benchmarks.bench_http import run_scenario, run_wrk, wrk_available
     from recsys import keys, store
     from recsys.commands.service import running_service
-    from recsys.snapshot import load_mentees
+    from recsys.snapshot import load_mentees, load_mentors
 
     with store.transaction(ctx.sessions) as session:
         _, key = keys.create_key(session, ORG, "bench", ["app"])
     with ctx.sessions() as session:
         mentees = load_mentees(session, ORG)
+        editable = load_mentors(session, ORG)[:500] if mentor_writes > 0 else []
     bodies = {
         "inline": [{"mentee": m.model_dump(mode="json"), "k": K, "as_of": "2026-10-01"}
                    for m in mentees],
@@ -293,6 +299,7 @@ def bench_http(
             for mode in modes:
                 for c in concurrency:
                     before = thread_cpu_seconds(proc.pid)
+                    writer = MentorWriter(base, key, editable, mentor_writes) if editable else None
                     if client == "wrk" or (client == "auto" and wrk_available()):
                         result = run_wrk(
                             base, key, "/v1/recommendations", bodies[mode],
@@ -302,11 +309,49 @@ def bench_http(
                         result = asyncio.run(
                             run_scenario(base, key, maker(mode), concurrency=c, seconds=seconds)
                         )
+                    if writer is not None:
+                        result["writes"] = writer.stop()
                     result.update(server_cpu(before, thread_cpu_seconds(proc.pid), result))
                     runs.setdefault(f"{mode}_c{c}", []).append(result)
     for name, results in runs.items():
         out[name] = results[0] if len(results) == 1 else summarise_rounds(results)
     return out
+
+
+class MentorWriter:
+    """Edits mentor bios over HTTP at ``per_second`` in a background thread until stopped."""
+
+    def __init__(self, base: str, key: str, mentors: list[Any], per_second: float) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._latency_ms: list[float] = []
+        self._args = (base, key, mentors, 1.0 / per_second)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import httpx
+
+        base, key, mentors, interval = self._args
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as http:
+            i = 0
+            while not self._stop.wait(interval):
+                m = mentors[i % len(mentors)]
+                body = m.model_dump(mode="json") | {"bio": f"{m.bio} Edit {i}."}
+                t = time.perf_counter()
+                http.put(f"/v1/mentors/{m.id}", json=body).raise_for_status()
+                self._latency_ms.append((time.perf_counter() - t) * 1000)
+                i += 1
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join()
+        return (
+            {"count": len(self._latency_ms), **_pcts(self._latency_ms)}
+            if self._latency_ms
+            else {"count": 0}
+        )
 
 
 def summarise_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -414,6 +459,10 @@ def main(argv: list[str] | None = None) -> None:
         "--modes", nargs="+", default=["inline", "id"], choices=["inline", "id"],
         help="HTTP: inline mentee profiles and/or stored mentee ids",
     )  # fmt: skip
+    parser.add_argument(
+        "--mentor-writes", type=float, default=0.0, metavar="W",
+        help="HTTP: meanwhile edit W mentor bios per second through the API",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -448,6 +497,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.modes,
                 args.client,
                 args.rounds,
+                args.mentor_writes,
             )
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     json.dump(report, sys.stdout, indent=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -210,13 +211,14 @@ def test_stored_mentees_may_use_the_embedding_cache(engine: ModelEngine) -> None
 
 
 def test_recommendations_wait_for_a_queued_refresh_of_their_org(engine: ModelEngine) -> None:
-    """Read-your-writes across threads: a mentor upsert that returned queues a rebuild on the
-    model thread; a recommendation asked afterwards (on a recommendation thread) sees it."""
+    """Read-your-writes across threads: a pairing write that returned queues a catalog update
+    on the model thread; a recommendation asked afterwards (on a recommendation thread)
+    sees it (capacity)."""
     rec = _recommender(engine)
     profile = MenteeIn.model_validate(mentee("e1"))
     asyncio.run(engine.recommend(ORG, profile, k=1, exclude=[], as_of=DAY))  # org now served
     rec.refresh_delay = 0.3
-    engine.mentors_changed(ORG, ["m1"])
+    engine.pairings_changed(ORG, ["p1"])
     seen: list[list[str]] = []
     original = rec.recommend
 
@@ -281,17 +283,26 @@ def test_analyze_uses_the_miner_or_the_rules(ctx: AppContext, engine: ModelEngin
         rules.close()
 
 
-def test_mentor_change_refreshes_before_later_requests(engine: ModelEngine) -> None:
+def test_mentor_changes_are_merged_and_applied_off_the_request_path(
+    engine: ModelEngine,
+) -> None:
     rec = _recommender(engine)
-    rec.refresh_delay = 0.2
+    engine.settings.mentor_update_delay_s = 0.3
     engine.mentors_changed(ORG, ["m1"])  # org not served yet: nothing cached, nothing to do
-    assert rec.refreshed == []
+    assert rec.refreshed == [] and not engine._pending_mentors
     engine._call(engine._recommend, ORG, MenteeIn.model_validate(mentee("e1")), 1, [], DAY)
     engine.mentors_changed(ORG, ["m1"])
-    engine.mentors_changed(ORG, ["m2"])  # coalesced with the queued refresh
+    engine.mentors_changed(ORG, ["m2"])  # within the delay: the same update
+    rec.refresh_delay = 0.5
+    t0 = time.monotonic()
     engine._call(engine._recommend, ORG, MenteeIn.model_validate(mentee("e1")), 1, [], DAY)
-    assert rec.refreshed == [ORG]  # done before the second request ran
-    assert set(rec.threads) == {"recsys-model_0"}
+    assert rec.refreshed == [] and time.monotonic() - t0 < 0.25  # the request did not wait
+    assert engine._pending_mentors == {ORG: {"m1", "m2"}}
+    assert _wait_for(lambda: rec.refreshed == [ORG])  # applied after the delay, once
+    engine.mentors_changed(ORG, ["m3"])
+    engine.wait_for_updates(ORG, mentors=True)  # read-your-writes on demand: no delay
+    assert rec.refreshed == [ORG, ORG]
+    assert set(rec.threads) == {"recsys-model_0"}  # updates run on the model thread
 
 
 def test_pairing_writes_over_http_refresh_the_catalog(ctx: AppContext, engine: ModelEngine) -> None:
@@ -314,6 +325,7 @@ def _real_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, 
     from evaluation.matching_eval import synthetic_engine
 
     rec, _ = synthetic_engine(tmp_path, n_mentors=40, n_mentees=100, seed=2, org=ORG)
+    rec.settings.mentor_update_delay_s = 0.2
     loader = FakeLoader()
     monkeypatch.setattr(loader, "load_ranker", lambda: (rec.ranker, "r1"))
     engine = ModelEngine(rec.ctx, recommender=rec, loader=loader, background=False)
@@ -344,6 +356,7 @@ def test_cohort_matching_waits_for_the_pairings_just_written(
     try:
         with TestClient(create_app(rec.ctx, engine=engine)) as client:
             assert client.put("/v1/mentors/just-joined", json=fit, headers=auth(key)).is_success
+            engine.wait_for_updates(ORG, mentors=True)
             draft = client.post("/v1/matching/cohort", json=cohort, headers=auth(key)).json()
             assert draft["items"][0]["mentor_id"] == "just-joined"  # the best fit, free
             client.delete(f"/v1/matching/drafts/{draft['id']}", headers=auth(key))
@@ -382,7 +395,8 @@ def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
         with TestClient(create_app(rec.ctx, engine=engine)) as client:
             assert "just-joined" not in recommended(client)
             assert client.put("/v1/mentors/just-joined", json=fit, headers=auth(key)).is_success
-            assert "just-joined" in recommended(client)  # the next request sees it
+            engine.wait_for_updates(ORG, mentors=True)  # applied now, not after the delay
+            assert "just-joined" in recommended(client)
             assert "just-joined" in index  # upserted into the index in use
             done = pairing("p-new", "just-joined", someone.id, started_at="2026-09-01",
                            ended_at="2026-09-20", status="completed")  # fmt: skip
@@ -393,10 +407,15 @@ def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
                 ["2026-10-01"], dtype="datetime64[D]"))["hist_n"][0] == 1  # fmt: skip
             assert client.delete("/v1/pairings/p-new", headers=auth(key)).status_code == 204
             assert client.delete("/v1/mentors/just-joined", headers=auth(key)).status_code == 204
+            assert _wait_for(lambda: "just-joined" not in index)  # after the delay
             assert "just-joined" not in recommended(client)
             assert "just-joined" not in index
             assert rec.catalog(ORG).index is index
         assert rebuilds == []
+        engine.close()  # saves the updated index: a restart loads it instead of building it
+        saved = rec.settings.index_dir / ORG
+        assert (saved / "catalog.fingerprint").read_text() == rec.catalog(ORG).fingerprint
+        assert None in json.loads((saved / "ids.json").read_text())  # just-joined's old slot
     finally:
         engine.close()
 
