@@ -366,6 +366,7 @@ class ModelEngine:
         self._mentor_timers: dict[str, threading.Timer] = {}
         self._mentor_futures: dict[str, Future[None]] = {}
         self._unsaved_indexes: set[str] = set()  # orgs whose updated index is not on disk yet
+        self._history_later: set[str] = set()  # orgs whose track record changed (lazily read)
         self._unexplained: dict[str, tuple[Any, ...]] = {}  # org → stamp seen changed (polls)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
@@ -582,7 +583,7 @@ class ModelEngine:
         """At shutdown: apply pending mentor writes, then save the indexes they changed (a
         restart then finds the index it needs)."""
         with self._orgs_lock:
-            orgs = list(self._pending_mentors)
+            orgs = [org for org, ids in self._pending_mentors.items() if ids]
         for org in orgs:
             self._update_mentors(org)
         self._save_indexes()
@@ -608,13 +609,22 @@ class ModelEngine:
     def _update_mentors(self, org: str) -> None:
         with self._orgs_lock:
             ids = self._pending_mentors.pop(org, None)
-        if not ids:
+            history = org in self._history_later
+            self._history_later.discard(org)
+        if not ids and not history:
             return
         recommender = self._recommender
         try:
             self._track(org)
-            update = getattr(recommender, "update_mentors", None)
-            if update is None or not update(org, ids):
+            if ids:  # reads the track record too
+                update = getattr(recommender, "update_mentors", None)
+                applied = update is not None and update(org, ids)
+            else:
+                refresh = getattr(recommender, "refresh_history", None)
+                applied = refresh is not None and refresh(org)
+                if applied:
+                    return
+            if not applied:
                 recommender.refresh_mentors(org)
             else:
                 with self._orgs_lock:
@@ -651,11 +661,22 @@ class ModelEngine:
         off the request path every 1 s, 48-64 req/s; every 5 s, 91 req/s, against 105
         without writes (``bench_recommend --http --mentor-writes 2``). Pairing writes, which
         decide capacity, are still applied before the next request."""
-        if not mentor_ids:
-            return
+        if mentor_ids:
+            self._queue_update(org, mentor_ids)
+
+    def track_record_changed(self, org: str) -> None:
+        """Request answers (``POST /v1/interactions``) or analysed check-in notes changed the
+        mentors' track record (decline rate, note share): read again with the next mentor
+        update window (``mentor_update_delay_s``), off the request path. Before, they counted
+        only from the next catalog rebuild."""
+        self._queue_update(org, (), history=True)
+
+    def _queue_update(self, org: str, mentor_ids: Sequence[str], history: bool = False) -> None:
         with self._orgs_lock:
             if org not in self._known_orgs:
                 return  # never built (nothing cached): the first use reads the store
+            if history:
+                self._history_later.add(org)
             pending = self._pending_mentors.get(org)
             if pending is None:
                 pending = self._pending_mentors[org] = set()
@@ -746,6 +767,7 @@ class ModelEngine:
             self._alert_pairings(org, touched, models)
         except Exception:  # the note and its signals are stored; the next scan raises alerts
             log.exception("alert scan after feedback for org %s failed", org)
+        self.track_record_changed(org)  # the mentors' share of low-commitment notes
         return [per_id.get(fid, []) for fid in ids]
 
     @staticmethod

@@ -405,6 +405,16 @@ def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
             row = rec.catalog(ORG).row_of["just-joined"]
             assert rec.catalog(ORG).history.features(np.array([row]), np.array(
                 ["2026-10-01"], dtype="datetime64[D]"))["hist_n"][0] == 1  # fmt: skip
+            ask = {"mentee_id": someone.id, "mentor_id": "just-joined", "at": "2026-09-25",
+                   "event": "requested"}  # fmt: skip
+            assert client.post("/v1/interactions", json=ask, headers=auth(key)).status_code == 201
+
+            def requests_seen() -> float:
+                cat = rec.catalog(ORG)
+                return float(cat.history.features(np.array([cat.row_of["just-joined"]]), np.array(
+                    ["2026-10-01"], dtype="datetime64[D]"))["hist_requests"][0])  # fmt: skip
+
+            assert _wait_for(lambda: requests_seen() == 1)  # the track record, read lazily
             assert client.delete("/v1/pairings/p-new", headers=auth(key)).status_code == 204
             assert client.delete("/v1/mentors/just-joined", headers=auth(key)).status_code == 204
             assert _wait_for(lambda: "just-joined" not in index)  # after the delay
