@@ -1,7 +1,8 @@
 """Mentor and mentee profiles: upsert (single, by id, bulk), read, list, delete.
 
 Writes need the ``app`` role, reads ``app`` or ``coordinator``. Mentor changes are committed
-before the engine is told, so its index update reads what is stored.
+before the engine is told, so its index update reads what is stored. Recommendations see them
+within ``RECSYS_MENTOR_UPDATE_DELAY_S``; ``?wait=true`` answers once they do.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
 from recsys import db, store
@@ -32,6 +33,13 @@ mentees = APIRouter(prefix="/v1/mentees", tags=["mentees"], responses=ERROR_RESP
 
 MentorId = Annotated[str, Path(min_length=1, max_length=128)]
 MenteeId = Annotated[str, Path(min_length=1, max_length=128)]
+WaitForRecommendations = Annotated[
+    bool,
+    Query(
+        description="Answer once recommendations see the change (else within "
+        "RECSYS_MENTOR_UPDATE_DELAY_S, 5 s by default)",
+    ),
+]
 
 
 # --------------------------------------------------------------------------- mentors
@@ -39,10 +47,19 @@ def _mentor_out(row: db.Mentor, load: dict[str, int]) -> MentorOut:
     return MentorOut(**store.mentor_schema(row).model_dump(), active_mentees=load.get(row.id, 0))
 
 
-def _save_mentors(session: Session, engine: ServingEngine, org: str, items: list[MentorIn]) -> None:
+def _save_mentors(
+    session: Session, engine: ServingEngine, org: str, items: list[MentorIn], wait: bool
+) -> None:
     store.upsert_models(session, "mentors", org, items)
     session.commit()  # the engine reads committed rows
-    engine.mentors_changed(org, [m.id for m in items])
+    _mentors_changed(engine, org, [m.id for m in items], wait)
+
+
+def _mentors_changed(engine: ServingEngine, org: str, ids: list[str], wait: bool) -> None:
+    engine.mentors_changed(org, ids)
+    hook = getattr(engine, "wait_for_updates", None)  # engines that apply changes later
+    if wait and hook is not None:
+        hook(org, mentors=True)
 
 
 def _read_mentor(session: Session, org: str, mentor_id: str) -> MentorOut:
@@ -54,20 +71,28 @@ def _read_mentor(session: Session, org: str, mentor_id: str) -> MentorOut:
 
 @mentors.post("", status_code=status.HTTP_201_CREATED, response_model=MentorOut)
 def create_mentor(
-    body: MentorIn, principal: AppPrincipal, session: SessionDep, engine: EngineDep
+    body: MentorIn,
+    principal: AppPrincipal,
+    session: SessionDep,
+    engine: EngineDep,
+    wait: WaitForRecommendations = False,
 ) -> MentorOut:
     """Create a mentor, or replace the one with this id."""
-    _save_mentors(session, engine, principal.org, [body])
+    _save_mentors(session, engine, principal.org, [body], wait)
     return _read_mentor(session, principal.org, body.id)
 
 
 @mentors.post(":bulk", response_model=BulkResult)
 def bulk_upsert_mentors(
-    body: MentorsBulkIn, principal: AppPrincipal, session: SessionDep, engine: EngineDep
+    body: MentorsBulkIn,
+    principal: AppPrincipal,
+    session: SessionDep,
+    engine: EngineDep,
+    wait: WaitForRecommendations = False,
 ) -> BulkResult:
     """Create or replace many mentors in one transaction (all or nothing)."""
     reject_duplicate_ids([m.id for m in body.items])
-    _save_mentors(session, engine, principal.org, body.items)
+    _save_mentors(session, engine, principal.org, body.items, wait)
     return BulkResult(upserted=len(body.items))
 
 
@@ -78,10 +103,11 @@ def put_mentor(
     principal: AppPrincipal,
     session: SessionDep,
     engine: EngineDep,
+    wait: WaitForRecommendations = False,
 ) -> MentorOut:
     """Create or replace the mentor with this id (the body's id must match)."""
     require_same_id(mentor_id, body.id)
-    _save_mentors(session, engine, principal.org, [body])
+    _save_mentors(session, engine, principal.org, [body], wait)
     return _read_mentor(session, principal.org, body.id)
 
 
@@ -107,13 +133,17 @@ def list_mentors(principal: ReaderPrincipal, session: SessionDep, page: PageDep)
     "/{mentor_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT}
 )
 def delete_mentor(
-    mentor_id: MentorId, principal: AppPrincipal, session: SessionDep, engine: EngineDep
+    mentor_id: MentorId,
+    principal: AppPrincipal,
+    session: SessionDep,
+    engine: EngineDep,
+    wait: WaitForRecommendations = False,
 ) -> Response:
     """Delete a mentor (409 while pairings refer to them)."""
     if not store.delete_row(session, db.Mentor, principal.org, mentor_id):
         raise not_found("mentor", mentor_id)
     session.commit()
-    engine.mentors_changed(principal.org, [mentor_id])
+    _mentors_changed(engine, principal.org, [mentor_id], wait)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
