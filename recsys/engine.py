@@ -113,7 +113,8 @@ class RecommendationEngine:
         """The ranker with the configured reason attribution, its lookup table built now
         rather than by the first request."""
         ranker.attribution = self.settings.reason_attribution
-        ranker.path_table()
+        if ranker.attribution == "path":
+            ranker.path_table()
         return ranker
 
     def set_ranker(self, ranker: RankerModel) -> None:
