@@ -300,14 +300,6 @@ class _Models:
     runs: dict[str, str | None] = field(default_factory=dict)  # component → champion run seen
 
 
-@dataclass
-class _PendingChanges:
-    """Pairing and outside writes of one organisation not yet applied to its catalog."""
-
-    history: bool = False  # pairings changed
-    full: bool = False  # changed outside the API: read everything again
-
-
 # --------------------------------------------------------------------------- the engine
 class ModelEngine:
     """The trained-model :class:`~serving.engine.ServingEngine` (see the module doc)."""
@@ -359,7 +351,8 @@ class ModelEngine:
         self._reload_lock = threading.Lock()
         self._orgs_lock = threading.Lock()
         self._known_orgs: dict[str, tuple[Any, ...]] = {}  # org → data stamp of its catalog
-        self._pending_refresh: dict[str, _PendingChanges] = {}  # org → changes not yet applied
+        # org → a queued catalog job for pairing (False) or outside (True: full rebuild) writes
+        self._pending_refresh: dict[str, bool] = {}
         # mentor writes not yet applied (org → ids), the timer that submits their update, and
         # the update's future (not waited for by requests, see mentors_changed)
         self._pending_mentors: dict[str, set[str]] = {}
@@ -550,28 +543,25 @@ class ModelEngine:
         with self._orgs_lock:
             self._known_orgs[org] = stamp
 
-    def _schedule_refresh(self, org: str, *, history: bool = False, full: bool = False) -> None:
-        """Queue the catalog work for a pairing write (``history``) or an outside write
-        (``full``); requests wait for it. Writes arriving before it runs are merged into one
-        job (the job reads the store when it runs)."""
+    def _schedule_refresh(self, org: str, *, full: bool = False) -> None:
+        """Queue the catalog work for a pairing write (the track record) or, with ``full``, an
+        outside write (everything); requests wait for it. Writes arriving before it runs are
+        merged into one job (the job reads the store when it runs)."""
         with self._orgs_lock:
             if org not in self._known_orgs:
                 return  # never built (nothing cached): the first use reads the store
-            pending = self._pending_refresh.get(org)
-            if pending is None:
-                pending = self._pending_refresh[org] = _PendingChanges()
+            if org not in self._pending_refresh:
                 self._refresh_futures[org] = self._model_thread.submit(self._refresh, org)
-            pending.history |= history
-            pending.full |= full
+            self._pending_refresh[org] = self._pending_refresh.get(org, False) or full
 
     def _refresh(self, org: str) -> None:
         with self._orgs_lock:
-            pending = self._pending_refresh.pop(org, None) or _PendingChanges(full=True)
+            full = self._pending_refresh.pop(org, True)
         recommender = self._recommender
         try:
             self._track(org)
             applied = False
-            if not pending.full and hasattr(recommender, "refresh_history"):
+            if not full and hasattr(recommender, "refresh_history"):
                 applied = recommender.refresh_history(org)
             if not applied:
                 recommender.refresh_mentors(org)
@@ -618,17 +608,15 @@ class ModelEngine:
             self._track(org)
             if ids:  # reads the track record too
                 update = getattr(recommender, "update_mentors", None)
-                applied = update is not None and update(org, ids)
+                if update is not None and update(org, ids):
+                    with self._orgs_lock:
+                        self._unsaved_indexes.add(org)
+                    return
             else:
                 refresh = getattr(recommender, "refresh_history", None)
-                applied = refresh is not None and refresh(org)
-                if applied:
+                if refresh is not None and refresh(org):
                     return
-            if not applied:
-                recommender.refresh_mentors(org)
-            else:
-                with self._orgs_lock:
-                    self._unsaved_indexes.add(org)
+            recommender.refresh_mentors(org)  # nothing loaded to update, or no such method
         except Exception:
             log.exception("updating the mentor catalog of %s failed; rebuilt on next use", org)
             recommender.invalidate(org)
@@ -698,7 +686,7 @@ class ModelEngine:
     def pairings_changed(self, org: str, pairing_ids: Sequence[str]) -> None:
         """Pairings count against capacity and feed history features: the track record is
         read again, profiles and indexes stay (``RecommendationEngine.refresh_history``)."""
-        self._schedule_refresh(org, history=True)
+        self._schedule_refresh(org)
 
     # ------------------------------------------------------------------ recommendations
     async def recommend(
