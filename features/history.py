@@ -113,7 +113,11 @@ class MentorHistory:
         pairings: PairingHistory,
         responses: ResponseLog | None = None,
         notes: NoteLog | None = None,
+        capacity_raised: tuple[np.ndarray, np.ndarray] | None = None,
     ):
+        """``capacity_raised``: (mentor codes, datetime64[D] days) on which a mentor's stored
+        capacity was last raised; like a pairing that ends, a raise after a ``no_capacity``
+        decline ends the time that mentor is treated as full (:meth:`said_full`)."""
         ended = ~np.isnat(pairings.ended)
         rating, goals = pairings.rating[ended], pairings.goals_met[ended]
         self._outcomes = prepare_events(
@@ -183,6 +187,12 @@ class MentorHistory:
         self._said_full = prepare_events(
             self._full_mentor, self._full_at, np.ones(len(self._full_mentor))
         )
+        raised_mentor, raised_at = (
+            (np.zeros(0, np.int64), np.zeros(0, "datetime64[D]"))
+            if capacity_raised is None
+            else capacity_raised
+        )
+        self._raised = prepare_events(raised_mentor, raised_at, np.ones(len(raised_mentor)))
         self._full_lock = threading.Lock()
 
     def add_capacity_declines(self, mentors: np.ndarray, days: np.ndarray) -> None:
@@ -196,9 +206,11 @@ class MentorHistory:
 
     def said_full(self, mentor: np.ndarray, as_of: np.ndarray, days: int) -> np.ndarray:
         """Whether each mentor declined a request for ``no_capacity`` within the ``days`` days
-        up to and including the date, and none of their pairings has ended since that
-        decline: room opens up when the window closes or a pairing ends, whichever comes
-        first (and the mentor will say again if there is still none)."""
+        up to and including the date, and since that decline none of their pairings has
+        ended and their stored capacity has not been raised: room opens up when the window
+        closes, a pairing ends or the capacity goes up, whichever comes first (and the mentor
+        will say again if there is still none). A raise on the day of the decline counts as
+        after it: dates carry no time, and a raise is the answer to having said so."""
         if days <= 0 or not len(self._full_mentor):
             return np.zeros(len(mentor), bool)
         said = self._said_full
@@ -211,11 +223,14 @@ class MentorHistory:
         within = (at >= 0) & (last // _SPAN == key) & (latest > day - days)
         if not within.any():
             return within
+        declined_on = np.where(within, latest, day).astype("datetime64[D]")
         ended_by_now, _ = self._ends.query(key, as_of, inclusive=True)
-        ended_by_decline, _ = self._ends.query(
-            key, np.where(within, latest, day).astype("datetime64[D]"), inclusive=True
+        ended_by_decline, _ = self._ends.query(key, declined_on, inclusive=True)
+        raised_by_now, _ = self._raised.query(key, as_of, inclusive=True)
+        raised_before_decline, _ = self._raised.query(key, declined_on)
+        return (
+            within & (ended_by_now == ended_by_decline) & (raised_by_now == raised_before_decline)
         )
-        return within & (ended_by_now == ended_by_decline)
 
     def load(
         self, mentor: np.ndarray, as_of: np.ndarray, exclude_self: np.ndarray | None = None

@@ -9,6 +9,7 @@ one organisation's data can never be reached with another's id. The CLI works in
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -59,6 +60,10 @@ def _now() -> dt.datetime:
     return naive_utc()
 
 
+def _new_row_version() -> int:
+    return secrets.randbelow(1 << 30) + 1  # room for 2^30 edits in a 32-bit integer
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -82,6 +87,18 @@ class Mentor(Base):
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
     group: Mapped[str | None] = mapped_column("group_label", String(200), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    # Starts at a random value and goes +1 on every upsert that changes the row
+    # (store.upsert_rows): a serving catalog compares these with the versions it was built
+    # from to find exactly which mentors changed behind its back (timestamps cannot:
+    # SQLite's are to the second, PostgreSQL's taken at transaction start), after a cheap
+    # check of their count and sum, which a random start keeps from cancelling out (one
+    # never-edited mentor deleted and one added would otherwise leave both as they were).
+    row_version: Mapped[int] = mapped_column(Integer, default=_new_row_version, server_default="1")
+    # the day an upsert last raised ``capacity``: it ends a "no capacity" decline window
+    capacity_raised_at: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+    # covers the serving catalog's (id, row_version) scan: no table rows read
+    __table_args__ = (Index("ix_mentors_versions", "org_id", "id", "row_version"),)
 
 
 class Mentee(Base):

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -34,7 +34,19 @@ FINGERPRINT_FILE = "catalog.fingerprint"
 class OrgState:
     catalog: MentorCatalog
     feasibility: FeasibilityCache
+    # mentor id -> store ``row_version`` the catalog reflects (read before the rows, so a
+    # write racing the read shows up as stale and is applied again, never missed)
+    versions: dict[str, int] = field(default_factory=dict)
 
+    @cached_property
+    def version_sum(self) -> tuple[int, int]:
+        """What :func:`recsys.snapshot.mentor_version_sum` reads while nothing changed."""
+        return len(self.versions), sum(self.versions.values())
+
+
+# More than this share of a catalog changed in the store at once (a roster replaced): rebuild
+# it rather than update it (an HNSW index compacts itself past 20% of replaced rows anyway).
+REBUILD_SHARE = 0.2
 
 # API declines remembered per organisation for catalogs built after them (older ones are in the
 # store, and outside any sensible decline window long before this many arrive).
@@ -162,17 +174,19 @@ class RecommendationEngine:
                 self._orgs.pop(org, None)
 
     def _build_state(self, org: str) -> OrgState:
-        from recsys.snapshot import load_catalog
+        from recsys.snapshot import load_catalog, mentor_versions
 
         with self.ctx.sessions() as session:
+            versions = mentor_versions(session, org)
             catalog = load_catalog(session, org, self.encode_cached, self.embedder.encoder_id)
         catalog.index = self._index_for(catalog)
-        return self._state_for(catalog)
+        return self._state_for(catalog, versions)
 
-    def _state_for(self, catalog: MentorCatalog) -> OrgState:
+    def _state_for(self, catalog: MentorCatalog, versions: dict[str, int]) -> OrgState:
         return OrgState(
             catalog,
             FeasibilityCache(catalog, capacity_decline_days=self.settings.capacity_decline_days),
+            versions,
         )
 
     def _index_dir(self, org: str) -> Path:
@@ -237,14 +251,16 @@ class RecommendationEngine:
         track record read again. In-flight requests finish on the catalog they started with.
 
         Returns False when ``org`` has no catalog loaded (the next use builds one)."""
-        from recsys.snapshot import load_mentors, mentor_history
+        from recsys.snapshot import load_mentors, mentor_history, mentor_versions
 
         state = self._orgs.get(org)
         if state is None:
             return False
         old = state.catalog
+        ids = sorted(set(mentor_ids))
         with self.ctx.sessions() as session:
-            found = load_mentors(session, org, sorted(set(mentor_ids)))
+            seen = mentor_versions(session, org, ids)
+            found = load_mentors(session, org, ids)
             removed = set(mentor_ids) - {m.id for m in found}
             catalog = old.updated(
                 found,
@@ -263,8 +279,43 @@ class RecommendationEngine:
         index = catalog.index
         index.remove(sorted(removed))
         index.upsert(moved, catalog.bio_vec[[catalog.row_of[m] for m in moved]])
-        self._install(org, state, self._state_for(catalog))
+        versions = {m: v for m, v in state.versions.items() if m not in removed} | seen
+        self._install(org, state, self._state_for(catalog, versions))
         return True
+
+    def sync_mentors(self, org: str) -> int | None:
+        """Bring ``org``'s loaded catalog up to date with mentors changed in the store by
+        anyone (:meth:`stale_mentors`): an update of just them, or a rebuild when more than
+        :data:`REBUILD_SHARE` of the catalog changed. Returns how many changed (None: no
+        catalog loaded, nothing to do)."""
+        stale = self.stale_mentors(org)
+        if not stale:
+            return stale if stale is None else 0
+        state = self._orgs.get(org)
+        if state is not None and len(stale) > REBUILD_SHARE * len(state.catalog):
+            self.refresh_mentors(org)
+        else:
+            self.update_mentors(org, stale)
+        return len(stale)
+
+    def stale_mentors(self, org: str) -> list[str] | None:
+        """Mentors whose stored row differs from what ``org``'s loaded catalog was built from
+        (upserted, added or deleted by anyone: ``recsys ingest`` while serving, another
+        process), compared by ``row_version``; apply them with :meth:`update_mentors`.
+        While the count and sum of the versions match the catalog's, nothing is read (~10 ms
+        at 100k mentors, index only). None when no catalog is loaded."""
+        from recsys.snapshot import mentor_version_sum, mentor_versions
+
+        state = self._orgs.get(org)
+        if state is None:
+            return None
+        with self.ctx.sessions() as session:
+            if mentor_version_sum(session, org) == state.version_sum:
+                return []
+            now = mentor_versions(session, org)
+        known = state.versions
+        changed = [m for m, v in now.items() if known.get(m) != v]
+        return sorted([*changed, *(m for m in known if m not in now)])
 
     def refresh_history(self, org: str) -> bool:
         """Pairings changed (load and track record): read the track record again and keep
@@ -278,7 +329,8 @@ class RecommendationEngine:
             return False
         with self.ctx.sessions() as session:
             history = mentor_history(session, org, state.catalog.row_of)
-        self._install(org, state, self._state_for(state.catalog.with_history(history)))
+        catalog = state.catalog.with_history(history)
+        self._install(org, state, self._state_for(catalog, state.versions))
         return True
 
     def _install(self, org: str, old: OrgState, new: OrgState) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
@@ -171,4 +171,42 @@ def mentor_history(session: Session, org: str, row_of: dict[str, int]) -> Mentor
         pairing_history(pairing_frame(session, org), row_of),
         response_log(interaction_frame(session, org), row_of),
         note_log(session, org, row_of),
+        capacity_raises(session, org, row_of),
     )
+
+
+def capacity_raises(
+    session: Session, org: str, row_of: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(catalog rows, days) of the mentors whose stored capacity was raised, with the day of
+    the last raise (``mentors.capacity_raised_at``)."""
+    m = db.Mentor
+    rows = session.execute(
+        select(m.id, m.capacity_raised_at).where(m.org_id == org, m.capacity_raised_at.is_not(None))
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=object)
+    return _codes(ids, row_of), np.array([r[1] for r in rows], dtype="datetime64[D]")
+
+
+def mentor_version_sum(session: Session, org: str) -> tuple[int, int]:
+    """(count, sum of ``row_version``) of ``org``'s mentors: ~10 ms at 100k mentors on the
+    covering index, against ~0.25 s to read every (id, version) pair."""
+    m = db.Mentor
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(m.row_version), 0)).where(m.org_id == org)
+    ).one()
+    return int(count), int(total)
+
+
+def mentor_versions(session: Session, org: str, ids: Sequence[str] | None = None) -> dict[str, int]:
+    """Mentor id -> ``row_version`` (bumped by every upsert) for all of ``org``'s mentors or
+    those of ``ids`` that exist: an index-only scan (``ix_mentors_versions``)."""
+    m = db.Mentor
+    query = select(m.id, m.row_version).where(m.org_id == org)
+    if ids is None:
+        return dict(session.execute(query).tuples().all())
+    out: dict[str, int] = {}
+    for start in range(0, len(ids), 5000):
+        part = list(ids[start : start + 5000])
+        out.update(session.execute(query.where(m.id.in_(part))).tuples().all())
+    return out

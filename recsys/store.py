@@ -15,7 +15,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Text,
+    and_,
+    case,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from recsys import db
@@ -126,9 +139,31 @@ def upsert_rows(session: Session, entity: str, org: str, rows: Sequence[dict[str
     update_cols = {c: stmt.excluded[c] for c in prepared[0] if c not in key and c != "pk"}
     if "updated_at" in table.c:
         update_cols["updated_at"] = func.now()
+    if entity == "mentors":
+        # a new version only when the row changes: re-ingesting an unchanged roster must not
+        # send every mentor through the serving catalog's update (JSON compared as text:
+        # PostgreSQL's json type has no equality)
+        changed = or_(
+            *(
+                _as_text(table.c[c]).is_distinct_from(_as_text(stmt.excluded[c]))
+                for c in update_cols
+                if c not in ("updated_at",)
+            )
+        )
+        update_cols["row_version"] = case(
+            (changed, table.c.row_version + 1), else_=table.c.row_version
+        )
+        raised = stmt.excluded.capacity > table.c.capacity
+        update_cols["capacity_raised_at"] = case(
+            (raised, dt.date.today()), else_=table.c.capacity_raised_at
+        )
     stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=update_cols)
     session.execute(stmt, prepared)
     return len(rows)
+
+
+def _as_text(column: Any) -> Any:
+    return cast(column, Text) if isinstance(column.type, JSON) else column
 
 
 def _to_columns(entity: str, org: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -240,11 +275,21 @@ def mentor_load(session: Session, org: str, as_of: dt.date) -> dict[str, int]:
 
 def mentors_said_full(session: Session, org: str, as_of: dt.date, days: int) -> set[str]:
     """Mentors who declined a request for ``no_capacity`` in the ``days`` days up to and
-    including ``as_of`` with none of their pairings ended since (see
-    :meth:`features.history.MentorHistory.said_full`, the catalog's version)."""
+    including ``as_of`` with none of their pairings ended and their capacity not raised since
+    (see :meth:`features.history.MentorHistory.said_full`, the catalog's version)."""
     if days <= 0:
         return set()
-    i, p = db.Interaction, db.Pairing
+    i, p, m = db.Interaction, db.Pairing, db.Mentor
+    raised_since = (
+        select(m.id)
+        .where(
+            m.org_id == org,
+            m.id == i.mentor_id,
+            m.capacity_raised_at >= i.at,
+            m.capacity_raised_at <= as_of,
+        )
+        .exists()
+    )
     ended_since = (
         select(p.id)
         .where(
@@ -262,6 +307,7 @@ def mentors_said_full(session: Session, org: str, as_of: dt.date, days: int) -> 
         i.at > as_of - dt.timedelta(days=days),
         i.at <= as_of,
         ~ended_since,
+        ~raised_since,
     )
     return set(session.scalars(stmt.distinct()))
 

@@ -17,6 +17,10 @@ on one :class:`recsys.engine.RecommendationEngine` with the champion ranker, tim
   service answers once the write is applied (read-your-writes);
 - ``full_rebuild_after_bio_edit``: what a bio edit cost before updates were applied in place
   (a full read plus a new FAISS index; skipped with ``--skip-rebuild``: ~60 s at 100k);
+- ``outside_*``: writes behind the service's back (``recsys ingest`` while it runs), found
+  and applied by ``sync_mentors`` (what the service's poll runs): ``outside_scan`` the
+  version scan when nothing changed (every poll pays it), ``outside_unchanged_roster`` after
+  every mentor was upserted again unchanged, ``outside_edits_500`` after 500 edited bios;
 - ``save_index`` and ``restart``: the index persisted after the updates, and a new engine
   reading the store and loading that index.
 
@@ -112,6 +116,24 @@ def bench_updates(ctx: Any, repeats: int, skip_rebuild: bool) -> dict[str, Any]:
     gone = next(m.id for m in new if m.id not in busy)
     out["delete"] = round(timed(lambda s: store.delete_row(s, db.Mentor, ORG, gone),
                                 lambda: engine.update_mentors(ORG, [gone])), 3)  # fmt: skip
+    outside_scan = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        assert engine.sync_mentors(ORG) == 0
+        outside_scan.append(time.perf_counter() - t0)
+    out["outside_scan"] = _summary(outside_scan)
+    with ctx.sessions() as session:
+        roster = load_mentors(session, ORG)
+    t0 = time.perf_counter()
+    with store.transaction(ctx.sessions) as session:
+        upsert(roster)(session)
+    out["outside_unchanged_roster_ingest"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    changed = engine.sync_mentors(ORG)
+    out["outside_unchanged_roster"] = {"seconds": round(time.perf_counter() - t0, 3),
+                                       "applied": changed}  # fmt: skip
+    edits = [m.model_copy(update={"bio": m.bio + " Also: interviewing."}) for m in roster[:500]]
+    out["outside_edits_500"] = round(timed(upsert(edits), lambda: engine.sync_mentors(ORG)), 3)
     out["bio_edit"] = _summary(bio)
     out["capacity_edit"] = _summary(capacity)
     out["pairing"] = _summary(pairing)

@@ -121,3 +121,23 @@ def test_a_mentor_who_said_full_has_room_again_once_a_pairing_ends():
     # saying so again after the pairing ended starts a new window
     h.add_capacity_declines(np.array([0]), np.array([D("2024-05-02")]))
     assert h.said_full(np.zeros(4, np.int64), days, 14).tolist() == [True, True, False, True]
+
+
+def test_a_mentor_who_said_full_has_room_again_once_their_capacity_is_raised():
+    log = ResponseLog(
+        mentor=np.array([1, 1]), at=np.array(["2024-04-10", "2024-04-20"], dtype="datetime64[D]"),
+        declined=np.ones(2), requested=np.ones(2), no_capacity=np.array([True, True]),
+    )  # fmt: skip
+    raised = (np.array([1]), np.array(["2024-04-25"], dtype="datetime64[D]"))
+    h = MentorHistory(_hist(), log, capacity_raised=raised)
+    days = np.array([D("2024-04-24"), D("2024-04-25"), D("2024-04-30")])
+    assert h.said_full(np.ones(3, np.int64), days, 14).tolist() == [True, False, False]
+    # a raise before the decline says nothing about it; one on the decline's day ends it
+    before = MentorHistory(
+        _hist(), log, capacity_raised=(np.array([1]), np.array([D("2024-04-15")]))
+    )
+    assert before.said_full(np.ones(3, np.int64), days, 14).tolist() == [True, True, True]
+    same_day = MentorHistory(
+        _hist(), log, capacity_raised=(np.array([1]), np.array([D("2024-04-20")]))
+    )
+    assert same_day.said_full(np.ones(3, np.int64), days, 14).tolist() == [False, False, False]

@@ -192,3 +192,79 @@ def test_a_profile_edit_that_leaves_the_texts_shares_the_vectors(programme) -> N
         assert getattr(now, name) is getattr(old, name), name
     assert now._projected is old._projected and now._learned is old._learned
     assert _lists(engine, mentees) == _lists(_fresh(engine), mentees)
+
+
+def test_mentors_changed_behind_its_back_are_found_by_version_and_applied(programme) -> None:
+    """``recsys ingest`` while serving: ``sync_mentors`` finds exactly the mentors whose
+    stored row changed (edited, added, deleted) and applies just them; an unchanged
+    re-ingest changes no version and costs nothing."""
+    engine, mentees = programme
+    with engine.ctx.sessions() as session:
+        mentors = load_mentors(session, ORG)
+        busy = set(session.scalars(db.Pairing.__table__.select().with_only_columns(
+            db.Pairing.mentor_id)))  # fmt: skip
+    assert engine.stale_mentors(ORG) == []
+    with store.transaction(engine.ctx.sessions) as session:  # the same roster again
+        store.upsert_models(session, "mentors", ORG, mentors)
+    assert engine.stale_mentors(ORG) == []
+    assert engine.sync_mentors(ORG) == 0
+
+    edited = mentors[0].model_copy(update={"bio": "Incident reviews and on-call coaching."})
+    added = mentors[1].model_copy(update={"id": "joined-today", "skills": ["finance"]})
+    gone = next(m for m in mentors[2:] if m.id not in busy)
+    with store.transaction(engine.ctx.sessions) as session:
+        store.upsert_models(session, "mentors", ORG, [*mentors[5:], edited, added])
+        assert store.delete_row(session, db.Mentor, ORG, gone.id)
+    assert engine.stale_mentors(ORG) == sorted([edited.id, added.id, gone.id])
+
+    index = engine.catalog(ORG).index
+    applied: list[list[str]] = []
+    update = engine.update_mentors
+    engine.update_mentors = lambda org, ids: applied.append(list(ids)) or update(org, ids)  # type: ignore[method-assign]
+    assert engine.sync_mentors(ORG) == 3
+    assert applied == [sorted([edited.id, added.id, gone.id])]
+    assert engine.catalog(ORG).index is index  # updated in place, not rebuilt
+    assert engine.stale_mentors(ORG) == []
+    fresh = _fresh(engine)
+    _same_rows(engine.catalog(ORG), fresh.catalog(ORG))
+    assert _lists(engine, mentees) == _lists(fresh, mentees)
+
+
+def test_a_roster_mostly_replaced_behind_its_back_is_rebuilt(programme) -> None:
+    engine, _ = programme
+    with engine.ctx.sessions() as session:
+        mentors = load_mentors(session, ORG)
+    moved = [
+        m.model_copy(update={"capacity": m.capacity + 1}) for m in mentors[: len(mentors) // 2]
+    ]
+    with store.transaction(engine.ctx.sessions) as session:
+        store.upsert_models(session, "mentors", ORG, moved)
+    rebuilt: list[str] = []
+    refresh = engine.refresh_mentors
+    engine.refresh_mentors = lambda org: rebuilt.append(org) or refresh(org)  # type: ignore[method-assign]
+    assert engine.sync_mentors(ORG) == len(moved)
+    assert rebuilt == [ORG]
+    assert engine.stale_mentors(ORG) == []
+
+
+def test_a_mentor_who_said_full_is_recommended_again_once_their_capacity_is_raised(
+    programme,
+) -> None:
+    engine, mentees = programme
+    today = dt.date.today()
+
+    def recommended() -> set[str]:
+        out = engine.recommend(ORG, mentees, k=80, as_of=today)
+        return {r.mentor_id for recs in out for r in recs}
+
+    first = engine.recommend(ORG, mentees[:1], k=1, as_of=today)[0][0].mentor_id
+    engine.capacity_declined(ORG, first, today)
+    assert first not in recommended()
+    with engine.ctx.sessions() as session:
+        (profile,) = load_mentors(session, ORG, [first])
+    with store.transaction(engine.ctx.sessions) as session:
+        store.upsert_models(
+            session, "mentors", ORG, [profile.model_copy(update={"capacity": profile.capacity + 1})]
+        )
+    assert engine.update_mentors(ORG, [first])
+    assert first in recommended()

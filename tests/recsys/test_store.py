@@ -274,6 +274,49 @@ def test_said_full_lasts_the_window_or_until_a_pairing_ends(
         assert mentors_said_full(s, "default", D(2024, 2, 29), 0) == set()
 
 
+def test_said_full_ends_when_the_capacity_is_raised(history: sessionmaker[Session]) -> None:
+    full = {"mentee_id": "e3", "at": D(2024, 2, 20), "event": "declined",
+            "decline_reason": "no_capacity"}  # fmt: skip
+    with transaction(history) as s:
+        upsert_rows(s, "interactions", "default", [{**full, "mentor_id": "m2"}])
+        upsert_rows(s, "mentors", "default", [mentor("m2", capacity=3)])  # raised today
+    today = dt.date.today()
+    with history() as s:
+        raised = get_row(s, db.Mentor, "default", "m2")
+        assert raised is not None and raised.capacity_raised_at == today
+        # the raise happened after the decline: room again from that day on, not before
+        assert mentors_said_full(s, "default", D(2024, 2, 29), 14) == {"m2"}
+        assert mentors_said_full(s, "default", today, (today - D(2024, 2, 1)).days) == set()
+
+
+def test_mentor_versions_count_changes_and_capacity_raises(factory: sessionmaker[Session]) -> None:
+    def stored(id_: str) -> tuple[int, dt.date | None]:
+        with factory() as s:
+            row = get_row(s, db.Mentor, "default", id_)
+            assert row is not None
+            return row.row_version, row.capacity_raised_at
+
+    with transaction(factory) as s:
+        seed_people(s)
+    (v1, raised), (v2, _) = stored("m1"), stored("m2")
+    assert raised is None and v1 != v2  # random starts: a delete and an insert cannot cancel
+    with transaction(factory) as s:  # the same rows again: nothing changed
+        upsert_rows(s, "mentors", "default", [mentor("m1"), mentor("m2")])
+    assert stored("m1") == (v1, None)
+    with transaction(factory) as s:
+        upsert_rows(s, "mentors", "default", [mentor("m1", skills=["sql"]), mentor("m2")])
+    assert stored("m1") == (v1 + 1, None) and stored("m2") == (v2, None)
+    with transaction(factory) as s:
+        upsert_rows(s, "mentors", "default", [mentor("m1", skills=["sql"], capacity=1)])
+    assert stored("m1") == (v1 + 2, None)  # lowered: no raise
+    with transaction(factory) as s:
+        upsert_rows(s, "mentors", "default", [mentor("m1", skills=["sql"], capacity=4)])
+    assert stored("m1") == (v1 + 3, dt.date.today())
+    with transaction(factory) as s:
+        upsert_rows(s, "mentors", "default", [mentor("m1", skills=["sql"], capacity=4, bio="x")])
+    assert stored("m1") == (v1 + 4, dt.date.today())  # the raise is remembered
+
+
 # --------------------------------------------------------------------------- conversion
 def test_schema_conversion_round_trips(factory: sessionmaker[Session]) -> None:
     m = mentor("m1", group="peers", location="Lisbon", skills=["a", "b"], bio="hi", active=False)

@@ -431,6 +431,66 @@ def test_writes_over_http_update_the_real_catalog_without_rebuilding_it(
         engine.close()
 
 
+def test_writes_behind_its_back_are_applied_by_the_poll_without_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``recsys ingest`` while serving: the poll finds the mentors whose stored version moved
+    and applies just them; a pairing stored outside re-reads the track record; API writes,
+    already applied, are not applied twice."""
+    from recsys.snapshot import load_mentees, load_mentors
+
+    rec, engine = _real_engine(tmp_path, monkeypatch)
+    rebuilds: list[str] = []
+    updates: list[list[str]] = []
+    histories: list[str] = []
+    update_mentors, refresh_history = rec.update_mentors, rec.refresh_history
+    monkeypatch.setattr(rec, "refresh_mentors", rebuilds.append)
+    monkeypatch.setattr(
+        rec,
+        "update_mentors",
+        lambda org, ids: updates.append(sorted(ids)) or update_mentors(org, ids),
+    )
+    monkeypatch.setattr(
+        rec, "refresh_history", lambda org: histories.append(org) or refresh_history(org)
+    )
+
+    def poll() -> None:
+        engine._check_data()
+        engine._call(lambda: None)  # the work it queued on the model thread is done
+        engine.wait_for_updates(ORG)
+
+    try:
+        with rec.ctx.sessions() as s:
+            mentors = load_mentors(s, ORG)
+            someone = load_mentees(s, ORG)[0]
+        poll()
+        assert (updates, histories) == ([], [])  # nothing changed
+        joined = mentors[0].model_copy(update={"id": "joined", "bio": someone.goals})
+        with store.transaction(rec.ctx.sessions) as s:  # an ingest: one new, one edited
+            store.upsert_models(s, "mentors", ORG, [*mentors[1:], joined])
+            store.upsert_models(s, "mentors", ORG, [mentors[1].model_copy(update={"capacity": 0})])
+        poll()
+        assert updates == [sorted(["joined", mentors[1].id])] and histories == []
+        assert "joined" in rec.catalog(ORG).index and "joined" in rec.catalog(ORG).row_of
+        assert rec.catalog(ORG).capacity[rec.catalog(ORG).row_of[mentors[1].id]] == 0
+        with store.transaction(rec.ctx.sessions) as s:
+            store.upsert_models(s, "pairings", ORG, [PairingIn(**pairing(
+                "p-outside", "joined", someone.id, started_at="2026-09-01"))])  # fmt: skip
+        poll()
+        assert histories == [ORG] and len(updates) == 1
+        row = rec.catalog(ORG).row_of["joined"]
+        assert rec.catalog(ORG).load(np.array([row]), dt.date(2026, 10, 1))[0] == 1
+        with store.transaction(rec.ctx.sessions) as s:  # an API write: applied once
+            store.upsert_models(s, "mentors", ORG, [mentors[2].model_copy(update={"bio": "New."})])
+        engine.mentors_changed(ORG, [mentors[2].id])
+        engine.wait_for_updates(ORG, mentors=True)
+        poll()
+        assert updates[1:] == [[mentors[2].id]]
+        assert rebuilds == []
+    finally:
+        engine.close()
+
+
 def test_feedback_is_mined_stored_and_raises_boundary_alerts(
     ctx: AppContext, engine: ModelEngine
 ) -> None:
