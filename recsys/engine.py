@@ -380,9 +380,12 @@ class RecommendationEngine:
         exclude: Sequence[str] = (),
         cached_text: bool = True,
         strategy: str = "model",
+        batch: MenteeBatch | None = None,
     ) -> list[list[Recommendation]]:
+        """``batch``: ``mentees`` already encoded (:meth:`mentee_batch`)."""
         state = self.org_state(org)
-        batch = self.mentee_batch(mentees, cached=cached_text)
+        if batch is None:
+            batch = self.mentee_batch(mentees, cached=cached_text)
         day = as_of or dt.date.today()
         model = self.ranker
         return [

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         description="Threads answering recommendation requests in the service (read-only work; "
         "all other model work stays on the one model thread).",
     )
+    encode_threads: int = Field(
+        default=2,
+        ge=0,
+        description="Threads encoding inline mentees' goals before a recommendation thread "
+        "takes the request (0: the recommendation thread encodes).",
+    )
     max_inflight_recommendations: int = Field(
         default=32,
         ge=1,

@@ -204,6 +204,50 @@ def test_recommend_runs_on_a_recommendation_thread(engine: ModelEngine) -> None:
     assert rec.threads and all(t.startswith("recsys-recommend_") for t in rec.threads)
 
 
+class EncodingRecommender(FakeRecommender):
+    """Also encodes mentees (``mentee_batch``), recording the thread, and takes the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded: list[tuple[str, bool]] = []
+        self.batches: list[Any] = []
+
+    def mentee_batch(self, mentees: Sequence[MenteeIn], *, cached: bool = True) -> Any:
+        self.encoded.append((threading.current_thread().name, cached))
+        return ("batch", [m.id for m in mentees])
+
+    def recommend(self, org: str, mentees: Sequence[MenteeIn], **kw: Any) -> list[list[Any]]:
+        self.batches.append(kw.pop("batch", None))
+        return super().recommend(org, mentees, **kw)
+
+
+@pytest.mark.parametrize("encode_threads", [2, 0])
+def test_inline_goals_are_encoded_on_their_own_threads(
+    ctx: AppContext, encode_threads: int
+) -> None:
+    """An inline mentee's goal is encoded on an encode thread, then ranked on a recommendation
+    thread with that batch (the two overlap under load); a stored mentee's vectors come from
+    the cache on the recommendation thread.
+    ``RECSYS_ENCODE_THREADS=0`` keeps both on the recommendation thread."""
+    ctx.settings.encode_threads = encode_threads
+    rec = EncodingRecommender()
+    engine = ModelEngine(ctx, recommender=rec, loader=FakeLoader(), background=False).start()
+    try:
+        profile = MenteeIn.model_validate(mentee("e1"))
+        asyncio.run(engine.recommend(ORG, profile, k=2, exclude=[], as_of=DAY))
+        asyncio.run(engine.recommend(ORG, profile, k=2, exclude=[], as_of=DAY, stored=True))
+    finally:
+        engine.close()
+    if encode_threads:
+        assert [(t.split("_")[0], cached) for t, cached in rec.encoded] == [
+            ("recsys-encode", False)
+        ]
+        assert rec.batches == [("batch", ["e1"]), None]
+    else:
+        assert rec.encoded == [] and rec.batches == [None, None]
+    assert all(t.startswith("recsys-recommend_") for t in rec.threads)
+
+
 def test_stored_mentees_may_use_the_embedding_cache(engine: ModelEngine) -> None:
     profile = MenteeIn.model_validate(mentee("e1"))
     asyncio.run(engine.recommend(ORG, profile, k=2, exclude=[], as_of=DAY, stored=True))
