@@ -567,7 +567,12 @@ class ModelEngine:
                 self._schedule_refresh(org, full=sync is None)
 
     def _sync_mentors(self, org: str, sync: Callable[[str], int | None]) -> None:
-        """Apply mentors changed in the store that the catalog has not seen (model thread)."""
+        """Apply mentors changed in the store that the catalog has not seen (model thread).
+        Not while API writes of ``org`` wait for their update: they would be applied twice;
+        the next poll finds whatever else changed."""
+        with self._orgs_lock:
+            if org in self._pending_mentors:
+                return
         try:
             if sync(org):
                 with self._orgs_lock:

@@ -526,7 +526,10 @@ def test_writes_behind_its_back_are_applied_by_the_poll_without_a_rebuild(
         assert rec.catalog(ORG).load(np.array([row]), dt.date(2026, 10, 1))[0] == 1
         with store.transaction(rec.ctx.sessions) as s:  # an API write: applied once
             store.upsert_models(s, "mentors", ORG, [mentors[2].model_copy(update={"bio": "New."})])
+        rec.settings.mentor_update_delay_s = 60  # the update waits until asked for below
         engine.mentors_changed(ORG, [mentors[2].id])
+        poll()  # while its update waits for the delay: left to that update
+        assert updates[1:] == []
         engine.wait_for_updates(ORG, mentors=True)
         poll()
         assert updates[1:] == [[mentors[2].id]]
