@@ -18,7 +18,13 @@ from features.labels import (
 from features.pairs import FEATURE_NAMES
 from models.ranker import ModelMismatchError, RankerModel
 from training.pipeline import ranking_dataset
-from training.ranker import _group_sizes, fit_ranker, time_split, validation_ndcg
+from training.ranker import (
+    RankingDataset,
+    _group_sizes,
+    fit_ranker,
+    time_split,
+    validation_ndcg,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +113,35 @@ def test_time_split_validates_on_later_groups(trained):
     assert (
         result.metrics["val_rows"] > 0 and result.metrics["train_rows"] > result.metrics["val_rows"]
     )
+
+
+def _groups(dates: list[str], from_log: list[bool]) -> RankingDataset:
+    """One row per group (enough for the split), dated and kinded as given."""
+    n = len(dates)
+    return RankingDataset(
+        mentee_ids=np.array([f"e{i}" for i in range(n)], dtype=object),
+        mentor_rows=np.zeros(n, np.int64), mentee_rows=np.arange(n),
+        dates=np.array(dates, dtype="datetime64[D]"), labels=np.ones(n, np.int64),
+        group=np.arange(n), exclude_self=np.zeros(n, bool), from_log=np.array(from_log),
+    )  # fmt: skip
+
+
+def test_time_split_leaves_enough_outcome_groups_to_validate_on():
+    """Late groups are mostly logged lists (recent pairings have no outcome yet): the cut-off
+    moves earlier until 30 outcome groups validate."""
+    day = np.datetime64("2024-01-01")
+    outcomes = [str(day + i) for i in range(100)]  # early outcome groups, one a day
+    logs = [str(day + 100 + i) for i in range(400)]  # then 400 logged lists
+    later, cutoff = time_split(_groups(outcomes + logs, [False] * 100 + [True] * 400))
+    assert later[100:].all() and later[:100].sum() == 30
+    assert np.datetime64(cutoff) == day + 70
+    # a small programme (under 90 outcome groups) keeps the plain cut-off: training needs them
+    few, _ = time_split(_groups(outcomes[:60] + logs, [False] * 60 + [True] * 400))
+    assert few[:60].sum() == 0 and few.sum() == 92
+    # enough outcome groups late already: the plain cut-off (the latest 20% of groups)
+    mixed = [str(day + i) for i in range(500)]
+    plain, _ = time_split(_groups(mixed, [i % 2 == 0 for i in range(500)]))
+    assert plain.sum() == 100 and plain[:400].sum() == 0
 
 
 def test_model_round_trips_and_explains(trained, tmp_path: Path):
