@@ -199,8 +199,9 @@ def mentor_version_sum(session: Session, org: str) -> tuple[int, int]:
 
 
 def mentor_versions(session: Session, org: str, ids: Sequence[str] | None = None) -> dict[str, int]:
-    """Mentor id -> ``row_version`` (bumped by every upsert) for all of ``org``'s mentors or
-    those of ``ids`` that exist: an index-only scan (``ix_mentors_versions``)."""
+    """Mentor id -> ``row_version`` (bumped by every upsert that changes the row) for all of
+    ``org``'s mentors or those of ``ids`` that exist: an index-only scan
+    (``ix_mentors_versions``)."""
     m = db.Mentor
     query = select(m.id, m.row_version).where(m.org_id == org)
     if ids is None:

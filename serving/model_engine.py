@@ -546,8 +546,9 @@ class ModelEngine:
         another process) to the loaded catalogs (maintenance thread, every poll).
 
         Mentors: the real engine compares the store's row versions with its catalog's and
-        applies just the changed mentors (``sync_mentors``, on the model thread: an
-        index-only scan, ~30 ms at 100k mentors, then an update like an API write's); writes
+        applies just the changed mentors (``sync_mentors``, on the model thread: a count and
+        sum of versions, 8 ms at 100k mentors, and only if they differ a read of every
+        version and an update like an API write's); writes
         through the API are already applied and so find nothing to do. Pairings: a changed
         stamp re-reads the track record (0.2 s at 100k). A stand-in recommender without
         versions is rebuilt when the stamp of both changes."""
