@@ -278,12 +278,12 @@ def time_split(
     The cut-off leaves the latest ``valid_fraction`` of groups to validation, moved earlier
     when that leaves fewer than ``min_valid_groups`` outcome groups (the ones the primary
     metric and early stopping see), in programmes with at least three times that many.
-    Recent pairings often have no
-    outcome yet, so most late groups are logged lists: on the demo programme (1,000 mentors,
-    ``recsys demo-data`` defaults) the plain cut-off left 10 outcome groups, early stopping
-    kept 6 trees, and NDCG@10 against the generator's truth was 0.752; now 30 groups, 21
-    trees, 0.774. At 1,500 mentors / 6,000 mentees, seed 3: 20 groups, 68 trees, 0.8095 ->
-    33 groups, 88 trees, 0.8156 (rules 0.450). A group is dated by its earliest row."""
+    Recent pairings often have no outcome yet, so most late groups are logged lists: on the
+    demo programme (1,000 mentors, ``recsys demo-data`` defaults) the plain cut-off left 10
+    outcome groups, early stopping kept 6 trees, and NDCG@10 against the generator's truth
+    was 0.752; now 30 groups, 21 trees, 0.774. At 1,500 mentors / 6,000 mentees, seed 3: 20
+    groups, 68 trees, 0.8095 -> 33 groups, 88 trees, 0.8156 (rules 0.450). A group is dated
+    by its earliest row."""
     # a group is dated by its earliest row (a month's pseudo-group spans the month)
     group_dates: dict[int, np.datetime64] = {}
     for g, d in zip(ds.group, ds.dates, strict=True):
