@@ -27,7 +27,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -680,17 +679,34 @@ def _ensure_onnx_export(load_path: str, export_dir: Path) -> None:
 
 
 def _ensure_int8_export(export_dir: Path, config: str) -> str:
-    """Quantise ``export_dir``'s ONNX model with the ``config`` preset; returns its file name."""
-    file_name = f"onnx/model_qint8_{config}.onnx"
-    if (export_dir / file_name).is_file():
-        return file_name
+    """Quantise ``export_dir``'s ONNX model with the ``config`` preset; returns its file name.
+
+    The exporter names the file after the preset's weight type: ``model_qint8_avx512_vnni``,
+    but ``model_quint8_avx2`` (the avx2 preset quantises weights to unsigned int8), so the
+    file is found by preset, not by one assumed name.
+    """
+    existing = _int8_file(export_dir, config)
+    if existing is not None:
+        return existing
     from sentence_transformers import export_dynamic_quantized_onnx_model
 
     logger.info("quantising %s to int8 (%s, one-off)", export_dir, config)
     fp32 = _load_onnx(export_dir, "onnx/model.onnx", threads=1)
     with tempfile.TemporaryDirectory(dir=export_dir.parent, prefix=".quant-") as tmp:
-        # The exporter writes <dir>/onnx/model_qint8_<config>.onnx: stage it, then rename into
-        # place so readers never see a partial file.
+        # The exporter writes <dir>/onnx/model_<weight type>_<config>.onnx: stage it, then
+        # rename into place so readers never see a partial file.
         export_dynamic_quantized_onnx_model(fp32, config, tmp)  # type: ignore[arg-type]
-        shutil.move(str(Path(tmp) / file_name), str(export_dir / file_name))
-    return file_name
+        staged = _int8_file(Path(tmp), config)
+        if staged is None:
+            raise RuntimeError(f"the int8 export ({config}) wrote no onnx/model_*_{config}.onnx")
+        os.replace(Path(tmp) / staged, export_dir / staged)
+    return staged
+
+
+def _int8_file(export_dir: Path, config: str) -> str | None:
+    """``onnx/<file>`` of the ``config`` preset's int8 model under ``export_dir``, if there."""
+    for weights in ("qint8", "quint8"):
+        name = f"onnx/model_{weights}_{config}.onnx"
+        if (export_dir / name).is_file():
+            return name
+    return None

@@ -145,6 +145,25 @@ def test_onnx_backends_agree_with_torch(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("preset", ["avx2", "avx512_vnni"])
+def test_int8_export_of_each_x86_preset_loads_and_agrees_with_torch(
+    torch_embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """The exporter names the avx2 file ``model_quint8_avx2.onnx`` (unsigned weights), not
+    ``model_qint8_*``: a CPU without avx512_vnni must still get its int8 encoder."""
+    monkeypatch.setattr(embedder_module, "int8_quantization_config", lambda: preset)
+    int8 = Embedder.load(backend="onnx-int8", home=tmp_path)
+    assert int8.encoder_id.endswith(f"/onnx-int8-{preset}")
+    cosines = np.sum(int8.encode(TEXTS) * torch_embedder.encode(TEXTS), axis=1)
+    assert cosines.min() > 0.95
+    exported = sorted(p.name for p in tmp_path.glob(f"encoders/*/onnx/model_*{preset}.onnx"))
+    assert len(exported) == 1
+    reloaded = Embedder.load(backend="onnx-int8", home=tmp_path)  # found again, not re-made
+    assert sorted(p.name for p in tmp_path.glob("encoders/*/onnx/model_*.onnx")) == exported
+    np.testing.assert_allclose(reloaded.encode(TEXTS), int8.encode(TEXTS), atol=1e-6)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "atol", "min_cosine"), [("onnx", 1e-5, 0.99999), ("onnx-int8", 0.08, 0.95)]
 )
