@@ -171,6 +171,8 @@ class Interaction(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "mentee_id", "mentor_id", "at", "event", name="uq_interaction"),
         Index("ix_interactions_mentee", "org_id", "mentee_id"),
+        # the poll's count of request answers skips the served-list ("shown") rows
+        Index("ix_interactions_event", "org_id", "event"),
     )
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(String(64))

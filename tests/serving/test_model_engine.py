@@ -23,11 +23,11 @@ from sqlalchemy import select
 from recsys import db, keys, store
 from recsys.context import AppContext
 from recsys.insights.risk import FEATURE_COLUMNS
-from recsys.schemas import FeedbackIn, MenteeIn, MentorIn, PairingIn
+from recsys.schemas import FeedbackIn, InteractionIn, MenteeIn, MentorIn, PairingIn
 from recsys.settings import Settings
 from serving.app import create_app
 from serving.engine import BaselineEngine, ServingEngine
-from serving.model_engine import ModelEngine, data_stamp
+from serving.model_engine import ModelEngine, data_stamp, track_record_stamp
 
 ORG = "acme"
 DAY = dt.date(2024, 3, 1)
@@ -524,6 +524,17 @@ def test_writes_behind_its_back_are_applied_by_the_poll_without_a_rebuild(
         assert histories == [ORG] and len(updates) == 1
         row = rec.catalog(ORG).row_of["joined"]
         assert rec.catalog(ORG).load(np.array([row]), dt.date(2026, 10, 1))[0] == 1
+        with store.transaction(rec.ctx.sessions) as s:  # an answer ingested: "I am full"
+            store.upsert_models(s, "interactions", ORG, [InteractionIn(
+                mentee_id=someone.id, mentor_id=mentors[3].id, at="2026-09-20",
+                event="declined", decline_reason="no_capacity")])  # fmt: skip
+        poll()
+        assert histories == [ORG, ORG] and len(updates) == 1
+        said_full = rec.catalog(ORG).history.said_full
+        full_row = rec.catalog(ORG).row_of[mentors[3].id]
+        assert said_full(np.array([full_row]), np.array(["2026-09-21"], "datetime64[D]"), 14)[0]
+        poll()
+        assert histories == [ORG, ORG]  # the poll does not re-read what it has read
         with store.transaction(rec.ctx.sessions) as s:  # an API write: applied once
             store.upsert_models(s, "mentors", ORG, [mentors[2].model_copy(update={"bio": "New."})])
         rec.settings.mentor_update_delay_s = 60  # the update waits until asked for below
@@ -634,4 +645,40 @@ def test_data_stamp_changes_with_mentors_and_pairings(ctx: AppContext) -> None:
     with ctx.sessions() as s:
         second = data_stamp(s, ORG)
         assert second != first
-        assert data_stamp(s, "empty-org") == (0, None, 0, 0, None, None)
+        assert data_stamp(s, "empty-org") == (0, None, 0, 0, None, None, 0, None, 0, 0, 0)
+
+
+def test_track_record_stamp_moves_with_answers_and_notes_not_served_lists(
+    ctx: AppContext,
+) -> None:
+    """What the track record reads besides pairings: request answers (a served list's rows
+    are not answers) and analysed check-in notes with their low-commitment flags."""
+
+    def stamp() -> tuple[Any, ...]:
+        with ctx.sessions() as s:
+            return track_record_stamp(s, ORG)
+
+    def answer(event: str, **kw: Any) -> None:
+        with store.transaction(ctx.sessions) as s:
+            store.upsert_models(s, "interactions", ORG, [InteractionIn(
+                mentee_id="e1", mentor_id="m2", at="2024-03-01", event=event, **kw)])  # fmt: skip
+
+    seen = [stamp()]
+    answer("shown", position=1)
+    assert stamp() == seen[-1]  # ten rows per served list: not part of the track record
+    answer("declined")
+    seen.append(stamp())
+    answer("declined", decline_reason="no_capacity")  # the same row, now with its reason
+    seen.append(stamp())
+    with store.transaction(ctx.sessions) as s:
+        s.add(db.Feedback(org_id=ORG, id="f1", pairing_id="p1", author_role="mentee",
+                          created_at=dt.date(2024, 3, 2), text="Too busy to meet."))  # fmt: skip
+    assert stamp() == seen[-1]  # not analysed yet: no signals to read
+    with store.transaction(ctx.sessions) as s:
+        s.get_one(db.Feedback, (ORG, "f1")).signals_version = "miner-1"
+    seen.append(stamp())
+    with store.transaction(ctx.sessions) as s:
+        s.add(db.FeedbackSignal(org_id=ORG, feedback_id="f1", label="low_commitment",
+                                score=0.9, evidence=["too busy"]))  # fmt: skip
+    seen.append(stamp())
+    assert len(set(seen)) == len(seen)
