@@ -48,6 +48,8 @@ DEFAULT_HNSW_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
 DEFAULT_EF_SEARCH = 128
 DEFAULT_TOMBSTONE_FRACTION = 0.2
+# builds of a compaction outside the lock before one holds it (see CandidateIndex.compact)
+COMPACT_TRIES = 3
 
 # Below this many queries a search runs on one OpenMP thread. A single query is ~1 ms of work
 # at exact_max; splitting it across threads buys little and, on a busy host, the OpenMP
@@ -224,6 +226,10 @@ class CandidateIndex:
 
     def _rebuild(self, ids: list[str], matrix: np.ndarray) -> None:
         """Replace all state with ``ids``/``matrix`` in fresh consecutive slots."""
+        self._install(ids, matrix.copy(), *self._built(ids, matrix))
+
+    def _built(self, ids: list[str], matrix: np.ndarray) -> tuple[ResolvedIndexType, Any]:
+        """A new FAISS structure holding ``matrix`` in slots 0..n-1 (touches no state)."""
         kind = resolve_index_type(self.requested_type, len(ids), self.exact_max)
         index = self._new_faiss_index(kind)
         if len(ids):
@@ -231,9 +237,14 @@ class CandidateIndex:
                 index.add_with_ids(matrix, np.arange(len(ids), dtype=np.int64))
             else:
                 index.add(matrix)
+        return kind, index
+
+    def _install(
+        self, ids: list[str], matrix: np.ndarray, kind: ResolvedIndexType, index: Any
+    ) -> None:
         self._type = kind
         self._index = index
-        self._matrix = matrix.copy()
+        self._matrix = matrix
         self._live = np.ones(len(ids), dtype=bool)
         self._slot_ids = list(ids)
         self._slot_of = {mentor_id: slot for slot, mentor_id in enumerate(ids)}
@@ -311,7 +322,9 @@ class CandidateIndex:
                 self._upsert_flat(ids, matrix)
             else:
                 self._upsert_hnsw(ids, matrix)
-            self._maybe_restructure()
+            restructure = self._needs_restructure()
+        if restructure:
+            self.compact()
 
     def _upsert_flat(self, ids: list[str], matrix: np.ndarray) -> None:
         existing = np.asarray([self._slot_of[i] for i in ids if i in self._slot_of], np.int64)
@@ -378,24 +391,40 @@ class CandidateIndex:
             else:
                 for mentor_id in present:
                     self._tombstone(mentor_id)
-            self._maybe_restructure()
-            return len(present)
+            restructure = self._needs_restructure()
+        if restructure:
+            self.compact()
+        return len(present)
 
-    def _maybe_restructure(self) -> None:
+    def _needs_restructure(self) -> bool:
         live = len(self._slot_of)
         wanted = resolve_index_type(self.requested_type, live, self.exact_max)
         grew_past_exact = self._type == "flat" and wanted == "hnsw"
         too_many_dead = self._tombstones > max(64, self.tombstone_fraction * live)
-        if grew_past_exact or too_many_dead:
-            self.compact()
+        return grew_past_exact or too_many_dead
 
     def compact(self) -> None:
-        """Rebuild from live vectors: drops tombstones, re-picks the structure for ``auto``."""
-        with self._lock:
-            live_slots = [s for s, i in enumerate(self._slot_ids) if i is not None]
-            ids = [self._slot_ids[s] for s in live_slots]
-            matrix = self._matrix[np.asarray(live_slots, dtype=np.int64)]
-            self._rebuild([i for i in ids if i is not None], np.ascontiguousarray(matrix))
+        """Rebuild from live vectors: drops tombstones, re-picks the structure for ``auto``.
+
+        The new structure is built from a snapshot *outside* the lock, so searches go on
+        against the current one meanwhile (an HNSW build of 100k mentors takes about a
+        minute; under the lock every request would wait for it), and it is swapped in only if
+        nothing changed during the build. Otherwise it is built again from the newer state:
+        when serving, changes come from the one thread doing this, so that is rare; after
+        :data:`COMPACT_TRIES` the last build holds the lock."""
+        for attempt in range(COMPACT_TRIES):
+            last = attempt == COMPACT_TRIES - 1
+            with self._lock if last else contextlib.nullcontext():
+                with self._lock:
+                    version = self._version
+                    slots = [s for s, i in enumerate(self._slot_ids) if i is not None]
+                    ids = [i for i in self._slot_ids if i is not None]
+                    matrix = np.ascontiguousarray(self._matrix[np.asarray(slots, np.int64)])
+                built = self._built(ids, matrix)
+                with self._lock:
+                    if self._version == version:
+                        self._install(ids, matrix, *built)
+                        return
 
     # ------------------------------------------------------------------ search
 

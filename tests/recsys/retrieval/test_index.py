@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,6 +127,58 @@ def test_hnsw_compacts_when_tombstones_pile_up() -> None:
     np.testing.assert_allclose(index.vectors_for(["m100"]), vectors[[100]], atol=1e-6)
     got, _ = index.search(vectors[[100]], 1)
     assert got[0] == ["m100"]
+
+
+def _block_builds(index: CandidateIndex, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """Make the index's next structure builds wait for ``release``; ``building`` is set
+    while one waits."""
+    building, release = threading.Event(), threading.Event()
+    built = index._built
+
+    def slow_build(ids: list[str], matrix: np.ndarray) -> Any:
+        building.set()
+        assert release.wait(10)
+        return built(ids, matrix)
+
+    monkeypatch.setattr(index, "_built", slow_build)
+    return building, release
+
+
+def test_searches_go_on_while_a_compaction_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rebuild is made outside the lock (an HNSW of 100k mentors takes about a minute):
+    searches are answered from the current structure meanwhile, then from the new one."""
+    vectors, ids = unit_rows(400), ids_for(400)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
+    building, release = _block_builds(index, monkeypatch)
+    remover = threading.Thread(target=index.remove, args=(ids[:100],))
+    remover.start()
+    assert building.wait(10)
+    answered: list[list[str]] = []
+    searcher = threading.Thread(target=lambda: answered.extend(index.search(vectors[[200]], 3)[0]))
+    searcher.start()
+    searcher.join(5)
+    assert answered and answered[0][0] == "m200"  # not waiting for the build
+    assert index.tombstones == 100  # still the old structure
+    release.set()
+    remover.join(10)
+    assert index.tombstones == 0 and index.ids == ids[100:]
+    assert index.search(vectors[[200]], 1)[0] == [["m200"]]
+
+
+def test_a_change_during_a_compaction_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors, ids = unit_rows(400), ids_for(400)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
+    building, release = _block_builds(index, monkeypatch)
+    remover = threading.Thread(target=index.remove, args=(ids[:100],))
+    remover.start()
+    assert building.wait(10)
+    monkeypatch.setattr(index, "tombstone_fraction", 10.0)  # this upsert compacts nothing
+    index.upsert(["new"], unit_rows(1, seed=7))  # another writer, mid-build
+    release.set()
+    remover.join(10)
+    assert not remover.is_alive()
+    assert index.tombstones == 0 and set(index.ids) == set(ids[100:]) | {"new"}
+    assert index.search(unit_rows(1, seed=7), 1)[0] == [["new"]]
 
 
 def test_vectors_for_returns_stored_rows_and_rejects_unknown() -> None:
