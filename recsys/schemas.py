@@ -49,6 +49,15 @@ class InteractionEvent(StrEnum):
     declined = "declined"
 
 
+# What the app saw happen after showing a list: the track record reads only these, never the
+# served lists themselves ("shown": ten rows per request, most of the table).
+ANSWER_EVENTS = (
+    InteractionEvent.requested.value,
+    InteractionEvent.accepted.value,
+    InteractionEvent.declined.value,
+)
+
+
 class DeclineReason(StrEnum):
     """Why a mentor declined a request, when the app asks; stored with the interaction and
     exported with the log (how the ranker reads declines: :mod:`training.ranker`)."""

@@ -87,7 +87,7 @@ from recsys.insights.risk import (
     risk_features,
     summarise_signals,
 )
-from recsys.schemas import DeclineReason, InteractionEvent, MenteeIn, Signal
+from recsys.schemas import ANSWER_EVENTS, DeclineReason, MenteeIn, Signal
 from recsys.settings import Settings
 from serving.engine import (
     BaselineEngine,
@@ -236,9 +236,6 @@ def data_stamp(session: Session, org: str) -> tuple[Any, ...]:
         select(func.count(), func.max(m.updated_at)).where(m.org_id == org)
     ).one()
     return (*mentors, *track_record_stamp(session, org))
-
-
-ANSWER_EVENTS = tuple(e.value for e in InteractionEvent if e is not InteractionEvent.shown)
 
 
 def track_record_stamp(session: Session, org: str) -> tuple[Any, ...]:
