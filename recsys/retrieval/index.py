@@ -416,6 +416,8 @@ class CandidateIndex:
             last = attempt == COMPACT_TRIES - 1
             with self._lock if last else contextlib.nullcontext():
                 with self._lock:
+                    if attempt and not self._needs_restructure():
+                        return  # another writer compacted meanwhile
                     version = self._version
                     slots = [s for s, i in enumerate(self._slot_ids) if i is not None]
                     ids = [i for i in self._slot_ids if i is not None]

@@ -172,8 +172,10 @@ def test_a_change_during_a_compaction_is_kept(monkeypatch: pytest.MonkeyPatch) -
     remover = threading.Thread(target=index.remove, args=(ids[:100],))
     remover.start()
     assert building.wait(10)
-    monkeypatch.setattr(index, "tombstone_fraction", 10.0)  # this upsert compacts nothing
+    fraction = index.tombstone_fraction
+    index.tombstone_fraction = 10.0  # this upsert compacts nothing itself
     index.upsert(["new"], unit_rows(1, seed=7))  # another writer, mid-build
+    index.tombstone_fraction = fraction
     release.set()
     remover.join(10)
     assert not remover.is_alive()
