@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     # --- serving -----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Serving processes (`recsys serve --workers`). Each loads its own models and "
+        "catalogs, so memory grows N-fold; per-process: rate limits, the in-flight limit, and "
+        "when a mentor write through the API becomes visible (other workers apply it at their "
+        "next poll, RECSYS_MODEL_POLL_SECONDS). Stored-mentee throughput is GIL-bound in one.",
+    )
     max_request_bytes: int = 2_000_000
     rate_limit_per_minute: int = 1200
     recommend_threads: int = Field(

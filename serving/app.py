@@ -141,7 +141,15 @@ async def _close(engine: Any) -> None:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for multi-worker uvicorn: each spawned worker reads settings from the env."""
+    """Factory for multi-worker uvicorn: each spawned worker reads settings from the env and
+    loads the models itself (the champions, as ``recsys serve`` does)."""
+    from serving.model_engine import model_engine_provider
+
+    return create_app(engine_provider=model_engine_provider, freeze_gc=True)
+
+
+def create_baseline_app_from_env() -> FastAPI:
+    """Factory for multi-worker uvicorn serving the model-free baseline engine."""
     return create_app(freeze_gc=True)
 
 
@@ -152,10 +160,13 @@ def serve(
 
     One worker (the default) serves the app object built here, so ``settings`` and
     ``engine_provider`` are used as given. More workers are spawned processes that each build
-    their own app from the environment (``RECSYS_*``), so ``settings`` must match it and the
-    default engine provider is used.
+    their own app, and load their own models, from the environment (``RECSYS_*``), so
+    ``settings`` must match it; ``engine_provider`` may then only be the model engine's
+    (:func:`serving.model_engine.model_engine_provider`) or None (the baseline).
     """
     import uvicorn
+
+    from serving.model_engine import model_engine_provider
 
     if workers < 1:
         raise ValueError("workers must be >= 1")
@@ -163,10 +174,17 @@ def serve(
         app = create_app(AppContext(settings), engine_provider=engine_provider, freeze_gc=True)
         uvicorn.run(app, host=settings.host, port=settings.port, workers=1)
         return
-    if engine_provider is not None:
-        raise ValueError("engine_provider cannot be passed to spawned workers; use workers=1")
+    if engine_provider is None:
+        factory = "serving.app:create_baseline_app_from_env"
+    elif engine_provider is model_engine_provider:
+        factory = "serving.app:create_app_from_env"
+    else:
+        raise ValueError(
+            "spawned workers build their own engine: pass model_engine_provider or None, "
+            "or use workers=1"
+        )
     uvicorn.run(
-        "serving.app:create_app_from_env",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -50,8 +50,17 @@ def serve_cmd(
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Serve the model-free baseline engine")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes, each loading its own models and catalogs (memory x N; rate "
+            "limits and mentor-write visibility are per process). Default: RECSYS_WORKERS (1)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP service (uvicorn, one process; models load at startup)."""
+    """Run the HTTP service (uvicorn; models load at startup, in each worker process)."""
     import logging
 
     from serving.app import serve
@@ -66,7 +75,11 @@ def serve_cmd(
     logging.getLogger("recsys").setLevel(logging.INFO)
     update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = ctx.settings.model_copy(update=update)
-    serve(settings, engine_provider=None if baseline else model_engine_provider)
+    serve(
+        settings,
+        engine_provider=None if baseline else model_engine_provider,
+        workers=workers or settings.workers,
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
