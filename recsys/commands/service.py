@@ -75,10 +75,16 @@ def serve_cmd(
     logging.getLogger("recsys").setLevel(logging.INFO)
     update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = ctx.settings.model_copy(update=update)
+    workers = workers or settings.workers
+    if workers > 1 and not baseline:
+        from training.tracking import setup_mlflow
+
+        # the tracking store and experiment exist before the workers race to create them
+        setup_mlflow(settings)
     serve(
         settings,
         engine_provider=None if baseline else model_engine_provider,
-        workers=workers or settings.workers,
+        workers=workers,
     )
 
 
