@@ -129,9 +129,13 @@ def test_hnsw_compacts_when_tombstones_pile_up() -> None:
     assert got[0] == ["m100"]
 
 
-def _block_builds(index: CandidateIndex, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    """Make the index's next structure builds wait for ``release``; ``building`` is set
-    while one waits."""
+def _compaction_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[np.ndarray, list[str], CandidateIndex, threading.Thread, threading.Event]:
+    """An HNSW index of 400 whose removal of 100 is compacting on another thread, its build
+    held until the returned event is set."""
+    vectors, ids = unit_rows(400), ids_for(400)
+    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
     building, release = threading.Event(), threading.Event()
     built = index._built
 
@@ -141,18 +145,16 @@ def _block_builds(index: CandidateIndex, monkeypatch: pytest.MonkeyPatch) -> tup
         return built(ids, matrix)
 
     monkeypatch.setattr(index, "_built", slow_build)
-    return building, release
+    remover = threading.Thread(target=index.remove, args=(ids[:100],))
+    remover.start()
+    assert building.wait(10)
+    return vectors, ids, index, remover, release
 
 
 def test_searches_go_on_while_a_compaction_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rebuild is made outside the lock (an HNSW of 100k mentors takes about a minute):
     searches are answered from the current structure meanwhile, then from the new one."""
-    vectors, ids = unit_rows(400), ids_for(400)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
-    building, release = _block_builds(index, monkeypatch)
-    remover = threading.Thread(target=index.remove, args=(ids[:100],))
-    remover.start()
-    assert building.wait(10)
+    vectors, ids, index, remover, release = _compaction_in_flight(monkeypatch)
     answered: list[list[str]] = []
     searcher = threading.Thread(target=lambda: answered.extend(index.search(vectors[[200]], 3)[0]))
     searcher.start()
@@ -166,12 +168,7 @@ def test_searches_go_on_while_a_compaction_builds(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_change_during_a_compaction_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    vectors, ids = unit_rows(400), ids_for(400)
-    index = CandidateIndex.build(ids, vectors, encoder_id=ENCODER, index_type="hnsw")
-    building, release = _block_builds(index, monkeypatch)
-    remover = threading.Thread(target=index.remove, args=(ids[:100],))
-    remover.start()
-    assert building.wait(10)
+    _, ids, index, remover, release = _compaction_in_flight(monkeypatch)
     fraction = index.tombstone_fraction
     index.tombstone_fraction = 10.0  # this upsert compacts nothing itself
     index.upsert(["new"], unit_rows(1, seed=7))  # another writer, mid-build
