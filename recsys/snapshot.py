@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
@@ -80,17 +80,32 @@ def pairing_frame(session: Session, org: str) -> dict[str, np.ndarray]:
 
 
 def interaction_frame(
-    session: Session, org: str, *, events: Sequence[str] | None = None
+    session: Session,
+    org: str,
+    *,
+    events: Sequence[str] | None = None,
+    engaged_lists_only: bool = False,
 ) -> dict[str, np.ndarray]:
     """``org``'s interactions as columns, in time order; only ``events`` when given (the track
     record reads just the answers: served lists are most of the table, and reading a million
-    of their rows took 11 s, each time a pairing changed)."""
+    of their rows took 11 s, each time a pairing changed).
+
+    ``engaged_lists_only``: served lists ("shown" rows) only of mentees who answered a request
+    or were paired, the only lists training can learn from (``training.ranker.build_examples``
+    keeps a list only when a mentor in it was accepted or paired); every answer is kept."""
     i = db.Interaction
     query = select(i.mentee_id, i.mentor_id, i.at, i.position, i.event, i.decline_reason).where(
         i.org_id == org
     )
     if events is not None:
         query = query.where(i.event.in_(events))
+    if engaged_lists_only:
+        p = db.Pairing
+        engaged = union(
+            select(i.mentee_id).where(i.org_id == org, i.event.in_(ANSWER_EVENTS)),
+            select(p.mentee_id).where(p.org_id == org),
+        )
+        query = query.where(or_(i.event.in_(ANSWER_EVENTS), i.mentee_id.in_(engaged)))
     rows = session.execute(query.order_by(i.at, i.mentee_id, i.pk)).all()
     cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(6)]
     return {

@@ -145,7 +145,10 @@ def _ranking_inputs(
     with ctx.sessions() as session:
         catalog = load_catalog(session, org, engine.encode_cached, engine.embedder.encoder_id)
         ds, mentee_ids = build_examples(
-            pairing_frame(session, org), interaction_frame(session, org), catalog, seed=seed
+            pairing_frame(session, org),
+            interaction_frame(session, org, engaged_lists_only=True),
+            catalog,
+            seed=seed,
         )
         mentees = load_mentees(session, org, mentee_ids)
     batch = MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id)

@@ -104,6 +104,39 @@ def test_logged_rows_record_whom_the_mentee_asked_for(trained):
     assert logged - asked  # shown but not asked for
 
 
+def test_training_reads_only_lists_it_can_learn_from(trained):
+    """Served lists of mentees who never answered nor were paired are skipped at the read
+    (a long-running service logs ten rows a request): the examples are the same."""
+    from recsys import store
+    from recsys.schemas import InteractionIn
+    from recsys.snapshot import interaction_frame, load_catalog, pairing_frame
+    from training.ranker import build_examples
+
+    engine, _, _ = trained
+    with engine.ctx.sessions() as session:
+        paired = set(pairing_frame(session, "default")["mentee_id"])
+        browsing = next(i for i in (f"browser-{n}" for n in range(99)) if i not in paired)
+        mentors = engine.catalog("default").ids[:3]
+    with store.transaction(engine.ctx.sessions) as session:  # a list nobody answered
+        store.upsert_models(session, "interactions", "default", [
+            InteractionIn(mentee_id=browsing, mentor_id=m, at="2024-05-01", event="shown",
+                          position=n + 1) for n, m in enumerate(mentors)
+        ])  # fmt: skip
+    with engine.ctx.sessions() as session:
+        catalog = load_catalog(session, "default", engine.encode_cached, engine.embedder.encoder_id)
+        pairings = pairing_frame(session, "default")
+        everything = interaction_frame(session, "default")
+        engaged = interaction_frame(session, "default", engaged_lists_only=True)
+    assert browsing in set(everything["mentee_id"]) and browsing not in set(engaged["mentee_id"])
+    answers = ~np.isin(everything["event"], ["shown"])
+    assert (~np.isin(engaged["event"], ["shown"])).sum() == answers.sum()  # every answer kept
+    full, full_ids = build_examples(pairings, everything, catalog, seed=0)
+    lean, lean_ids = build_examples(pairings, engaged, catalog, seed=0)
+    assert full_ids == lean_ids and full.from_log.any()
+    for name in ("mentee_ids", "mentor_rows", "dates", "labels", "group", "from_log", "requested"):
+        np.testing.assert_array_equal(getattr(full, name), getattr(lean, name), err_msg=name)
+
+
 def test_time_split_validates_on_later_groups(trained):
     _, ds, result = trained
     later, cutoff = time_split(ds)
