@@ -166,14 +166,14 @@ def serve(
     """
     import uvicorn
 
-    from serving.model_engine import model_engine_provider
-
     if workers < 1:
         raise ValueError("workers must be >= 1")
     if workers == 1:
         app = create_app(AppContext(settings), engine_provider=engine_provider, freeze_gc=True)
         uvicorn.run(app, host=settings.host, port=settings.port, workers=1)
         return
+    from serving.model_engine import model_engine_provider
+
     if engine_provider is None:
         factory = "serving.app:create_baseline_app_from_env"
     elif engine_provider is model_engine_provider:

@@ -217,18 +217,15 @@ def naive_service(
 
 def onnx_export(settings: Any) -> tuple[str, str] | None:
     """The service's int8 ONNX export (directory, file name inside it), if it made one."""
-    from models.embedder import int8_quantization_config
+    from models.embedder import _int8_file, int8_quantization_config
 
     preset = int8_quantization_config()
-    found = sorted(
-        path
-        for where in (settings.encoder_cache_dir, settings.home / "encoders")
-        for path in where.glob(f"*/onnx/model_*_{preset}.onnx")
-    )
-    if not found:
-        return None
-    model_file = found[0]
-    return str(model_file.parent.parent), f"onnx/{model_file.name}"
+    for where in (settings.encoder_cache_dir, settings.home / "encoders"):
+        for export_dir in sorted(where.glob("*/")):
+            file_name = _int8_file(export_dir, preset)
+            if file_name is not None:
+                return str(export_dir), file_name
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -298,9 +295,7 @@ def main(argv: list[str] | None = None) -> None:
                     result.pop("server_cpu_ms_by_thread", None)
                     runs.setdefault(f"{name}_c{conc}", []).append(result)
                     log(f"{name} c={conc}: {result['rps']} req/s, p50 {result['p50_ms']} ms")
-    out: dict[str, Any] = {
-        "mentors": sum(1 for _ in json.loads((data / "mentors.json").read_text()))
-    }
+    out: dict[str, Any] = {"mentors": len(json.loads((data / "mentors.json").read_text()))}
     for scenario, results in runs.items():
         out[scenario] = {
             "rps_per_round": [r["rps"] for r in results],
