@@ -23,12 +23,16 @@ from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
 from features.text import masked_unit_mean, pad_sentences, project_unit, split_sentences
+from recsys.retrieval.index import StaleSlotsError
 from recsys.schemas import MenteeIn, MentorIn
 
 if TYPE_CHECKING:
     from recsys.retrieval.learned import LearnedSpaceIndex
 
 MAX_BIO_SENTENCES = 4
+# mappings of rows to index slots tried per search before a moved slot table is an error: a
+# compaction swaps slots at most once per build, which takes seconds
+SLOT_MAP_TRIES = 3
 MAX_GOAL_SENTENCES = 4
 MAX_SPLIT = 16  # sentences encoded per text; the rest of a longer text is encoded as one
 
@@ -230,23 +234,25 @@ class MentorCatalog:
         if self.index is not None:
             self._slot_mapping()
 
-    def _slot_mapping(self) -> tuple[np.ndarray | None, np.ndarray]:
-        """(slot of each row, or None when every row sits in its own slot; row of each slot).
+    def _slot_mapping(self) -> tuple[int, np.ndarray | None, np.ndarray]:
+        """(the index's slot version, slot of each row or None when every row sits in its own
+        slot, row of each slot).
 
         Cached until the index moves ids between slots (``slot_version``).
         """
         index = self.index
-        key = (id(index), index.slot_version)
-        if self._slot_map is None or self._slot_map[0] != key:
-            row_slot = index.slots_of(self.ids)
-            slot_row = np.full(index.slot_count, -1, np.int64)
+        cached = self._slot_map
+        if cached is None or cached[0] != (id(index), index.slot_version):
+            version, row_slot, slot_count = index.slot_table(self.ids)
+            slot_row = np.full(slot_count, -1, np.int64)
             present = row_slot >= 0
             slot_row[row_slot[present]] = np.flatnonzero(present)
-            identity = index.slot_count == len(self.ids) and bool(
+            identity = slot_count == len(self.ids) and bool(
                 (row_slot == np.arange(len(self.ids))).all()
             )
-            self._slot_map = (key, None if identity else row_slot, slot_row)
-        return self._slot_map[1], self._slot_map[2]
+            cached = ((id(index), version), None if identity else row_slot, slot_row)
+            self._slot_map = cached
+        return cached[0][1], cached[1], cached[2]
 
     def nearest_rows(
         self, query: np.ndarray, k: int, allowed_rows: np.ndarray
@@ -255,16 +261,25 @@ class MentorCatalog:
 
         Returns (rows, cosines), best first; fewer than ``k`` only when fewer are allowed.
         """
-        row_slot, slot_row = self._slot_mapping()
-        if row_slot is None:
-            slot_mask = allowed_rows
-        else:
-            slot_mask = np.zeros(len(slot_row), dtype=bool)
-            slot_mask[row_slot[allowed_rows & (row_slot >= 0)]] = True
-        slots, sims = self.index.search_allowed(query, k, slot_mask)
-        rows = slot_row[slots]
-        keep = rows >= 0
-        return rows[keep], sims[keep]
+        for attempt in range(SLOT_MAP_TRIES):
+            version, row_slot, slot_row = self._slot_mapping()
+            if row_slot is None:
+                slot_mask = allowed_rows
+            else:
+                slot_mask = np.zeros(len(slot_row), dtype=bool)
+                slot_mask[row_slot[allowed_rows & (row_slot >= 0)]] = True
+            try:
+                slots, sims = self.index.search_allowed(query, k, slot_mask, version)
+            except StaleSlotsError:
+                # a compaction moved the slots between the mapping and the search: the
+                # mask would allow whichever mentors now sit in those slots
+                if attempt == SLOT_MAP_TRIES - 1:
+                    raise
+                continue
+            rows = slot_row[slots]
+            keep = rows >= 0
+            return rows[keep], sims[keep]
+        raise AssertionError("unreachable")
 
     @property
     def fingerprint(self) -> str:

@@ -88,6 +88,11 @@ class IndexMismatchError(RuntimeError):
     """A persisted index cannot be used: built by another encoder, or in a different shape."""
 
 
+class StaleSlotsError(RuntimeError):
+    """A slot mask was built against a slot table that has changed since (a compaction or
+    rebuild swapped in new slots): the caller maps its rows again and retries."""
+
+
 class IndexIntegrityError(IndexMismatchError):
     """A persisted index file does not match the checksum recorded in its manifest."""
 
@@ -290,9 +295,16 @@ class CandidateIndex:
 
     def slots_of(self, ids: Sequence[str]) -> np.ndarray:
         """The slot of each id (``-1`` where the id is not in the index)."""
+        return self.slot_table(ids)[1]
+
+    def slot_table(self, ids: Sequence[str]) -> tuple[int, np.ndarray, int]:
+        """(:attr:`slot_version`, the slot of each id or ``-1``, :attr:`slot_count`), read
+        together under the lock, so a mask built from them can be checked by
+        :meth:`search_allowed` against the table it was built for."""
         with self._lock:
             get = self._slot_of.get
-            return np.fromiter((get(i, -1) for i in ids), np.int64, count=len(ids))
+            slots = np.fromiter((get(i, -1) for i in ids), np.int64, count=len(ids))
+            return self._version, slots, len(self._slot_ids)
 
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         """Stored vectors, row i for ``ids[i]``. Raises ``KeyError`` for unknown ids."""
@@ -480,7 +492,7 @@ class CandidateIndex:
         return ids, np.asarray(scores, dtype=np.float32)
 
     def search_allowed(
-        self, query: np.ndarray, k: int, allowed: np.ndarray
+        self, query: np.ndarray, k: int, allowed: np.ndarray, slot_version: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` (slots, cosines) among the slots where ``allowed`` is true, best first.
 
@@ -490,11 +502,18 @@ class CandidateIndex:
         most ``exact_max`` slots are allowed (a scan of just those rows); otherwise HNSW searches
         with the mask as an id selector, and falls back to an exact scan should it return fewer
         than ``k`` while more are allowed.
+
+        ``slot_version`` is the :attr:`slot_version` the mask was built for: should the slots
+        have moved since (a compaction swapped in a new structure between the caller's mapping
+        and this search), :class:`StaleSlotsError` is raised instead of answering with slots
+        that now hold other mentors, ones the mask never allowed.
         """
         vector = _as_matrix(query, self.dim)
         if vector.shape[0] != 1:
             raise ValueError("search_allowed takes a single query vector")
         with self._lock:
+            if slot_version is not None and slot_version != self._version:
+                raise StaleSlotsError(f"slot table {slot_version} is now {self._version}")
             n = len(self._slot_ids)
             ok = np.zeros(n, dtype=bool)
             m = min(n, len(allowed))

@@ -146,6 +146,49 @@ def test_nearest_rows_maps_index_slots_back_to_catalog_rows(programme):
     assert ok[rows].all()
 
 
+def test_nearest_rows_never_uses_a_mask_built_for_slots_a_compaction_moved(programme):
+    """A compaction that swaps in new slots between the catalog's row -> slot mapping and
+    the search must not let the stale mask allow whichever mentors now sit in those slots."""
+    from recsys.retrieval.index import CandidateIndex
+
+    engine, _, mentees = programme
+    cat = engine.org_state("default").catalog
+    # slots in reverse row order, with tombstones in front, so compaction moves every id
+    index = CandidateIndex.build(
+        ["gone-a", "gone-b", *cat.ids[::-1]],
+        np.vstack([cat.bio_vec[:2], cat.bio_vec[::-1]]),
+        encoder_id=cat.encoder_id,
+        index_type="flat",
+    )
+    index.remove(["gone-a", "gone-b"])
+
+    class CompactedMidway:
+        """The index, compacted by another thread right after the catalog mapped its rows."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(index, name)
+
+        def search_allowed(self, *args: Any, **kwargs: Any) -> Any:
+            if index.tombstones:
+                index.compact()
+            return index.search_allowed(*args, **kwargs)
+
+    ok = np.zeros(len(cat), dtype=bool)
+    ok[::4] = True
+    query = engine.mentee_batch(mentees[:1]).goal_vec[0]
+    original = cat.index
+    try:
+        cat.index = CompactedMidway()
+        rows, sims = cat.nearest_rows(query, 10, ok)
+    finally:
+        cat.index = original
+    assert index.tombstones == 0  # the compaction did run in between
+    assert ok[rows].all(), "a row outside the mask was returned"
+    expected = np.argsort(-np.where(ok, cat.bio_vec @ query, -np.inf), kind="stable")[:10]
+    assert set(rows.tolist()) == set(expected.tolist())
+    np.testing.assert_allclose(sims, cat.bio_vec[rows] @ query, rtol=1e-5, atol=1e-6)
+
+
 def test_embedded_profiles_make_stored_mentees_free_to_recommend(programme):
     """After ``embed_profiles`` (what ``recsys ingest`` runs) every stored mentee's goal
     sentences are cached: recommending for one encodes nothing."""

@@ -338,3 +338,17 @@ def test_search_allowed_has_no_duplicates_on_tied_scores(index_type: str) -> Non
     even[::2] = True
     slots, _ = index.search_allowed(same[0], 250, even)
     assert len(slots) == 250 and len(set(slots.tolist())) == 250 and even[slots].all()
+
+
+def test_search_allowed_refuses_a_mask_built_for_an_older_slot_table() -> None:
+    from recsys.retrieval.index import StaleSlotsError
+
+    index = CandidateIndex.build(ids_for(80), unit_rows(80), encoder_id=ENCODER, index_type="flat")
+    version, slots, count = index.slot_table(["m3", "nope"])
+    assert slots.tolist() == [3, -1] and count == 80 and version == index.slot_version
+    ok = np.ones(count, dtype=bool)
+    assert len(index.search_allowed(unit_rows(1, seed=4)[0], 5, ok, version)[0]) == 5
+    index.remove(["m0"])
+    index.compact()  # every id moves down one slot
+    with pytest.raises(StaleSlotsError):
+        index.search_allowed(unit_rows(1, seed=4)[0], 5, ok, version)
