@@ -250,6 +250,7 @@ def bench_http(
     client: str = "auto",
     rounds: int = 1,
     mentor_writes: float = 0.0,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
     level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
@@ -262,7 +263,10 @@ def bench_http(
 
     ``mentor_writes`` > 0: meanwhile, an app edits that many mentor bios per second
     (``PUT /v1/mentors/{id}``), each applied before the requests that follow it; the
-    scenario reports the writes made and their latency (``writes``)."""
+    scenario reports the writes made and their latency (``writes``).
+
+    ``workers`` > 1 serves with ``recsys serve --workers``; server CPU is then the sum over
+    the worker processes."""
     import asyncio
     import random
 
@@ -290,7 +294,7 @@ def bench_http(
 
     log = ctx.settings.home / "bench-service.log"
     out: dict[str, Any] = {}
-    with running_service(ctx.settings, log=log) as (base, proc):
+    with running_service(ctx.settings, log=log, workers=workers) as (base, proc):
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as warm:
             for i in range(warmup):
                 warm.post("/v1/recommendations", json=bodies["inline"][i % len(mentees)])
@@ -365,10 +369,28 @@ def summarise_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (uvicorn's spawned workers), from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])  # field 4, ppid
+        children.setdefault(parent, []).append(int(stat_file.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
 def thread_cpu_seconds(pid: int) -> dict[str, tuple[str, float]]:
-    """CPU seconds (user + system) used so far by ``pid`` (key ``""``, exited threads
-    included) and by each live thread (key: thread id; value: OS thread name, seconds).
-    Linux ``/proc`` only; empty elsewhere."""
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants (key ``""``,
+    exited threads included) and by each live thread (key: thread id; value: OS thread name,
+    seconds). Linux ``/proc`` only; empty elsewhere. A worker that exits between two readings
+    takes its seconds with it."""
     tick = os.sysconf("SC_CLK_TCK")
 
     def read(stat_file: Path) -> tuple[str, float] | None:
@@ -383,14 +405,15 @@ def thread_cpu_seconds(pid: int) -> dict[str, tuple[str, float]]:
         ) / tick
 
     out: dict[str, tuple[str, float]] = {}
-    total = read(Path(f"/proc/{pid}/stat"))
-    if total is None:
-        return out
-    out[""] = total
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        entry = read(task / "stat")
-        if entry is not None:
-            out[task.name] = entry
+    for process in _process_tree(pid):
+        total = read(Path(f"/proc/{process}/stat"))
+        if total is None:
+            continue
+        out[""] = (total[0], out.get("", ("", 0.0))[1] + total[1])
+        for task in Path(f"/proc/{process}/task").glob("*"):
+            entry = read(task / "stat")
+            if entry is not None:
+                out[task.name] = entry
     return out
 
 
@@ -463,6 +486,10 @@ def main(argv: list[str] | None = None) -> None:
         "--mentor-writes", type=float, default=0.0, metavar="W",
         help="HTTP: meanwhile edit W mentor bios per second through the API",
     )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="HTTP: serve with recsys serve --workers N (each worker loads its own models)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -498,7 +525,9 @@ def main(argv: list[str] | None = None) -> None:
                 args.client,
                 args.rounds,
                 args.mentor_writes,
+                args.workers,
             )
+            report["http"]["workers"] = args.workers
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

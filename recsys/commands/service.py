@@ -141,9 +141,11 @@ def running_service(
     port: int | None = None,
     log: Path | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
+    workers: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start ``recsys serve`` in a child process; yields (base URL, process) once ready, and
-    stops it (SIGTERM: graceful shutdown, engine closed) on exit."""
+    """Start ``recsys serve`` in a child process (``workers`` processes; default the
+    settings'); yields (base URL, process) once ready, and stops it (SIGTERM: graceful
+    shutdown, engine closed) on exit."""
     host = "127.0.0.1"
     port = port or free_port(host)
     log = log or (settings.home / "service.log")
@@ -152,6 +154,7 @@ def running_service(
     cmd = [
         sys.executable, "-c", "from recsys.cli import app; app(prog_name='recsys')",
         "serve", "--host", host, "--port", str(port),
+        *(["--workers", str(workers)] if workers else []),
     ]  # fmt: skip
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
