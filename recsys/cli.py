@@ -17,16 +17,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from recsys.cli_options import AsOfOpt, OrgOpt
 from recsys.context import AppContext
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
 out = Console()
-
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Organisation (default: RECSYS_ORG).")]
-AsOfOpt = Annotated[
-    dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today).")
-]
 
 
 def _ctx() -> AppContext:

@@ -162,6 +162,14 @@ class Settings(BaseSettings):
         "request path (pairing writes are applied before the next request).",
     )
 
+    served_list_retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="`recsys interactions prune` removes served lists older than N days of "
+        "mentees who never answered a request nor were paired (training never uses them). "
+        "Default: keep every list.",
+    )
+
     # --- insights / alerts -------------------------------------------------
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     feedback_retention_days: int | None = Field(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import CompoundSelect, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from features.history import MentorHistory, NoteLog, PairingHistory, ResponseLog
@@ -79,6 +79,17 @@ def pairing_frame(session: Session, org: str) -> dict[str, np.ndarray]:
     }
 
 
+def engaged_mentees(org: str) -> CompoundSelect:
+    """``org``'s mentees who answered a request or were paired: the only mentees whose served
+    lists training learns from (``training.ranker.build_examples`` keeps a list only when a
+    mentor in it was accepted or paired), and so the lists retention keeps."""
+    i, p = db.Interaction, db.Pairing
+    return union(
+        select(i.mentee_id).where(i.org_id == org, i.event.in_(ANSWER_EVENTS)),
+        select(p.mentee_id).where(p.org_id == org),
+    )
+
+
 def interaction_frame(
     session: Session,
     org: str,
@@ -100,12 +111,7 @@ def interaction_frame(
     if events is not None:
         query = query.where(i.event.in_(events))
     if engaged_lists_only:
-        p = db.Pairing
-        engaged = union(
-            select(i.mentee_id).where(i.org_id == org, i.event.in_(ANSWER_EVENTS)),
-            select(p.mentee_id).where(p.org_id == org),
-        )
-        query = query.where(or_(i.event.in_(ANSWER_EVENTS), i.mentee_id.in_(engaged)))
+        query = query.where(or_(i.event.in_(ANSWER_EVENTS), i.mentee_id.in_(engaged_mentees(org))))
     rows = session.execute(query.order_by(i.at, i.mentee_id, i.pk)).all()
     cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(6)]
     return {

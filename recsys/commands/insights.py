@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from recsys.cli_options import AsOfOpt, OrgOpt
+
 if TYPE_CHECKING:
     from recsys.context import AppContext
     from serving.engine import DetectedSignal
@@ -146,13 +148,10 @@ def analyze_feedback_cmd(
 
 
 def risk_cmd(
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today)."),
-    ] = None,
+    as_of: AsOfOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pairing")] = False,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Only the N riskiest")] = None,
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Risk of every active pairing ending early, riskiest first, with reasons."""
     from recsys.insights.risk import score_active_pairings
@@ -219,12 +218,9 @@ def scan_alerts(ctx: AppContext, org: str, day: dt.date) -> Any:
 
 @alerts_app.command("scan")
 def alerts_scan_cmd(
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today)."),
-    ] = None,
+    as_of: AsOfOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Score active pairings and open or update alerts (queues notifications)."""
     cli = _cli()
@@ -264,7 +260,7 @@ def alerts_list_cmd(
     signal: Annotated[str | None, typer.Option("--signal", help="Only alerts with it")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Alerts, most recently updated first."""
     from recsys.insights import alerts
@@ -315,7 +311,7 @@ def _alert_transition(alert_id: int, org: str | None, action: str) -> None:
 @alerts_app.command("ack")
 def alerts_ack_cmd(
     alert_id: Annotated[int, typer.Argument(min=1)],
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Acknowledge an alert (someone is looking at it)."""
     _alert_transition(alert_id, org, "acknowledge")
@@ -324,7 +320,7 @@ def alerts_ack_cmd(
 @alerts_app.command("resolve")
 def alerts_resolve_cmd(
     alert_id: Annotated[int, typer.Argument(min=1)],
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Resolve an alert (dealt with)."""
     _alert_transition(alert_id, org, "resolve")
@@ -363,6 +359,15 @@ def alerts_deliver_cmd(
 
 
 # --------------------------------------------------------------------------- retention
+def _retention_days(given: int | None, configured: int | None, setting: str) -> int:
+    """``--older-than``, else the ``RECSYS_<setting>_RETENTION_DAYS`` setting: retention
+    deletes, so it never runs on a period nobody chose."""
+    days = given if given is not None else configured
+    if days is None:
+        raise _cli().fail(f"give --older-than DAYS or set RECSYS_{setting}_RETENTION_DAYS", 2)
+    return days
+
+
 feedback_app = typer.Typer(no_args_is_help=True, help="Check-in feedback retention.")
 
 
@@ -372,11 +377,8 @@ def feedback_purge_cmd(
         int | None,
         typer.Option("--older-than", min=0, help="Days (default: RECSYS_FEEDBACK_RETENTION_DAYS)"),
     ] = None,
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today)."),
-    ] = None,
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    as_of: AsOfOpt = None,
+    org: OrgOpt = None,
 ) -> None:
     """Remove the text of notes older than DAYS (their signals stay; quotes are redacted)."""
     from recsys import store
@@ -384,13 +386,46 @@ def feedback_purge_cmd(
 
     cli = _cli()
     ctx = cli._ctx()
-    days = older_than if older_than is not None else ctx.settings.feedback_retention_days
-    if days is None:
-        raise cli.fail("give --older-than DAYS or set RECSYS_FEEDBACK_RETENTION_DAYS", 2)
+    days = _retention_days(older_than, ctx.settings.feedback_retention_days, "FEEDBACK")
     ctx.migrate()
     with store.transaction(ctx.sessions) as session:
         n = purge_feedback_text(session, cli._org(ctx, org), days, cli._as_of(as_of))
     cli.out.print(f"purged the text of {n} note(s) older than {days} days")
+
+
+interactions_app = typer.Typer(no_args_is_help=True, help="The interaction log's retention.")
+
+
+@interactions_app.command("prune")
+def interactions_prune_cmd(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than", min=0, help="Days (default: RECSYS_SERVED_LIST_RETENTION_DAYS)"
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+    org: OrgOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing")] = False,
+) -> None:
+    """Remove served lists older than DAYS of mentees who never answered a request nor were
+    paired: training never learns from them. Answers, pairings and other lists are kept."""
+    from recsys import store
+    from recsys.retention import prune_served_lists
+
+    cli = _cli()
+    ctx = cli._ctx()
+    days = _retention_days(older_than, ctx.settings.served_list_retention_days, "SERVED_LIST")
+    ctx.migrate()
+    with store.transaction(ctx.sessions) as session:
+        pruned = prune_served_lists(
+            session, cli._org(ctx, org), days, cli._as_of(as_of), dry_run=dry_run
+        )
+    verb = "would remove" if dry_run else "removed"
+    cli.out.print(
+        f"{verb} {pruned.lists} served list(s) and {pruned.shown_rows} shown row(s) older "
+        f"than {days} days"
+    )
 
 
 # --------------------------------------------------------------------------- keys
@@ -404,7 +439,7 @@ def keys_create_cmd(
         list[str], typer.Option("--role", help="app | coordinator | admin (repeatable)")
     ],
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    org: Annotated[str | None, typer.Option("--org", help="Organisation")] = None,
+    org: OrgOpt = None,
 ) -> None:
     """Create a key; the plaintext is printed once and never stored."""
     from recsys import keys, store
@@ -478,4 +513,5 @@ def register(app: typer.Typer) -> None:
     app.command("risk")(risk_cmd)
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(feedback_app, name="feedback")
+    app.add_typer(interactions_app, name="interactions")
     app.add_typer(keys_app, name="keys")

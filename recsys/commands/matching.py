@@ -10,12 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-drafts_app = typer.Typer(no_args_is_help=True, help="Review cohort-match drafts.")
+from recsys.cli_options import AsOfOpt, OrgOpt
 
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Organisation (default: RECSYS_ORG).")]
-AsOfOpt = Annotated[
-    dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today).")
-]
+drafts_app = typer.Typer(no_args_is_help=True, help="Review cohort-match drafts.")
 
 
 def _dump(row: Any) -> None:
