@@ -154,7 +154,14 @@ class FakeLoader:
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def ctx(tmp_path: Path) -> AppContext:
-    ctx = AppContext(Settings(home=tmp_path, model_poll_seconds=0.1, rate_limit_per_minute=10**6))
+    ctx = AppContext(
+        Settings(
+            home=tmp_path,
+            model_poll_seconds=0.1,
+            data_poll_seconds=0.1,
+            rate_limit_per_minute=10**6,
+        )
+    )
     ctx.migrate()
     with store.transaction(ctx.sessions) as s:
         store.ensure_org(s, ORG)
@@ -634,6 +641,24 @@ def test_background_poll_reloads_moved_aliases_and_notices_ingests(ctx: AppConte
     finally:
         eng.close()
     assert eng._maintenance is not None and not eng._maintenance.is_alive()
+
+
+def test_other_workers_writes_are_polled_apart_from_the_registry(ctx: AppContext) -> None:
+    """Another ``--workers`` process's writes are looked for every ``data_poll_seconds``, not
+    at the registry's pace: a pairing it stores (capacity) reaches this process's track
+    record long before the next registry poll."""
+    loader = FakeLoader()
+    settings = ctx.settings.model_copy(update={"model_poll_seconds": 3600.0})
+    eng = _engine(AppContext(settings), loader).start(warm_orgs=[ORG])
+    try:
+        rec = _recommender(eng)
+        loader.runs["ranker"] = "r2"
+        with store.transaction(ctx.sessions) as s:  # the other worker's API write
+            store.upsert_models(s, "pairings", ORG, [PairingIn(**pairing("p2", "m2", "e1"))])
+        assert _wait_for(lambda: rec.refreshed == [ORG, ORG])
+        assert eng.versions()["ranker"] != "ranker-r2"  # the registry waits for its own poll
+    finally:
+        eng.close()
 
 
 def test_data_stamp_changes_with_mentors_and_pairings(ctx: AppContext) -> None:
