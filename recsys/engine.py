@@ -86,6 +86,12 @@ class RecommendationEngine:
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         return self.cache.encode_cached(self.embedder, list(texts))
 
+    def encode_bulk(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`encode_cached` for texts read in bulk whose vectors the caller keeps (a
+        catalog's bios, a training run's goals): not remembered in the cache's in-process
+        LRU, which stays for mentees asked about one at a time."""
+        return self.cache.encode_cached(self.embedder, list(texts), remember=False)
+
     @cached_property
     def inline_cache(self):  # type: ignore[no-untyped-def]
         from recsys.retrieval.cache import InlineVectorCache
@@ -178,7 +184,7 @@ class RecommendationEngine:
 
         with self.ctx.sessions() as session:
             versions = mentor_versions(session, org)
-            catalog = load_catalog(session, org, self.encode_cached, self.embedder.encoder_id)
+            catalog = load_catalog(session, org, self.encode_bulk, self.embedder.encoder_id)
         catalog.index = self._index_for(catalog)
         return self._state_for(catalog, versions)
 
@@ -265,7 +271,7 @@ class RecommendationEngine:
             catalog = old.updated(
                 found,
                 removed,
-                self.encode_cached,
+                self.encode_bulk,
                 lambda row_of: mentor_history(session, org, row_of),
             )
         moved = [

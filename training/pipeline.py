@@ -143,7 +143,7 @@ def _ranking_inputs(
     # the mentors' note history (hist_low_commitment_rate) reads the stored signals
     analyze_pending_feedback(ctx, org)
     with ctx.sessions() as session:
-        catalog = load_catalog(session, org, engine.encode_cached, engine.embedder.encoder_id)
+        catalog = load_catalog(session, org, engine.encode_bulk, engine.embedder.encoder_id)
         ds, mentee_ids = build_examples(
             pairing_frame(session, org),
             interaction_frame(session, org, engaged_lists_only=True),
@@ -151,7 +151,7 @@ def _ranking_inputs(
             seed=seed,
         )
         mentees = load_mentees(session, org, mentee_ids)
-    batch = MenteeBatch.build(mentees, engine.encode_cached, engine.embedder.encoder_id)
+    batch = MenteeBatch.build(mentees, engine.encode_bulk, engine.embedder.encoder_id)
     featurise(ds, catalog, batch, progress, seed=seed)
     return ds, catalog, batch
 

@@ -166,8 +166,11 @@ class EmbeddingCache:
         self._table: sa.Table = EmbeddingCacheEntry.__table__  # type: ignore[assignment]
         self._memory = VectorMemory(memory_entries)
 
-    def get_many(self, encoder_id: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
-        """Cached vectors for the given content hashes; rows of the wrong size are ignored."""
+    def get_many(
+        self, encoder_id: str, hashes: Sequence[str], dim: int, *, remember: bool = True
+    ) -> dict[str, np.ndarray]:
+        """Cached vectors for the given content hashes; rows of the wrong size are ignored.
+        ``remember=False`` leaves what is read from the table out of the in-process LRU."""
         unique = list(dict.fromkeys(hashes))
         found = self._memory.get_many(encoder_id, unique, dim)
         unique = [key for key in unique if key not in found]
@@ -186,11 +189,14 @@ class EmbeddingCache:
                     if row_dim != dim or blob is None or len(blob) != dim * 4:
                         continue  # damaged or from an incompatible writer: re-encode it
                     from_db[key] = np.frombuffer(blob, dtype="<f4")
-        self._memory.put_many(encoder_id, from_db)
+        if remember:
+            self._memory.put_many(encoder_id, from_db)
         found.update(from_db)
         return found
 
-    def put_many(self, encoder_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+    def put_many(
+        self, encoder_id: str, vectors: Mapping[str, np.ndarray], *, remember: bool = True
+    ) -> None:
         """Store vectors by content hash, replacing existing rows for the same key."""
         if not vectors:
             return
@@ -218,16 +224,33 @@ class EmbeddingCache:
                             )
                         )
                     conn.execute(table.insert(), list(chunk))
-        self._memory.put_many(encoder_id, vectors)
+        if remember:
+            self._memory.put_many(encoder_id, vectors)
 
     def encode_cached(
-        self, embedder: TextEncoder, texts: Sequence[str], show_progress: bool = False
+        self,
+        embedder: TextEncoder,
+        texts: Sequence[str],
+        show_progress: bool = False,
+        *,
+        remember: bool = True,
     ) -> np.ndarray:
         """Vectors for all ``texts`` (row i for text i), encoding only texts not yet cached.
 
         Identical texts are encoded once; new vectors are stored every few thousand texts.
+        ``remember=False`` (a catalog's bios, which the catalog itself keeps) keeps them out
+        of the in-process LRU, which is for mentees asked about one at a time: a 100k-mentor
+        catalog's 400k bio sentences would otherwise evict every mentee from it at each load.
         """
-        return encode_through(embedder, texts, self.get_many, self.put_many, show_progress)
+        return encode_through(
+            embedder,
+            texts,
+            lambda encoder_id, hashes, dim: self.get_many(
+                encoder_id, hashes, dim, remember=remember
+            ),
+            lambda encoder_id, vectors: self.put_many(encoder_id, vectors, remember=remember),
+            show_progress,
+        )
 
     def count(self, encoder_id: str | None = None) -> int:
         stmt = sa.select(sa.func.count()).select_from(self._table)

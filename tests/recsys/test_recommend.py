@@ -539,3 +539,18 @@ def test_refreshing_mentors_prepares_todays_profile_groups(programme):
     engine.refresh_mentors("default")
     feasibility = engine.org_state("default").feasibility
     assert dt.date.today() in feasibility._profiles  # the day's first request pays nothing
+
+
+def test_catalog_loads_leave_the_embedding_memory_to_mentees(programme):
+    """Mentor bios read for a catalog are not kept in the embedding cache's in-process LRU
+    (the catalog holds them; at 100k mentors they would evict every stored mentee)."""
+    from recsys.retrieval.cache import content_hash
+
+    engine, _, mentees = programme
+    engine.invalidate("default")
+    catalog = engine.catalog("default")  # rebuilt from the store through the cache
+    engine.mentee_batch(mentees[:2])
+    remembered = {key for _, key in engine.cache._memory._entries}
+    bios = {content_hash(s) for sents in catalog.bio_sentences for s in sents}
+    goals = {content_hash(s) for s in engine.mentee_batch(mentees[:2]).goal_sentences[0]}
+    assert goals <= remembered and not bios & remembered

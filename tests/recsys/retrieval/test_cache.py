@@ -162,6 +162,24 @@ def test_memory_front_answers_repeated_reads_without_the_database(
     assert set(cache.get_many(encoder.encoder_id, hashes, encoder.dim)) == {hashes[1]}
 
 
+def test_bulk_reads_leave_the_memory_front_to_single_mentees(cache_engine: sa.Engine) -> None:
+    """A catalog load (``remember=False``) neither evicts a remembered mentee nor fills the
+    memory with bios the catalog keeps anyway; its vectors still reach the table."""
+    cache = EmbeddingCache(cache_engine, memory_entries=3)
+    encoder = CountingEncoder()
+    mentee = cache.encode_cached(encoder, ["goal"])
+    bios = [f"bio {n}" for n in range(10)]
+    cache.encode_cached(encoder, bios, remember=False)  # encoded and stored
+    cache.encode_cached(encoder, bios, remember=False)  # read back from the table
+    assert len(cache._memory) == 1 and cache.count() == 11
+    with cache_engine.begin() as conn:
+        conn.execute(sa.delete(EmbeddingCacheEntry))
+    hashes = [content_hash("goal"), content_hash("bio 0")]
+    found = cache.get_many(encoder.encoder_id, hashes, encoder.dim)
+    assert set(found) == {hashes[0]}  # the mentee from memory; the bio was never kept there
+    np.testing.assert_array_equal(found[hashes[0]], mentee[0])
+
+
 def test_inline_cache_encodes_each_sentence_once_and_keeps_the_newest() -> None:
     cache = InlineVectorCache(max_entries=3)
     encoder = CountingEncoder()
