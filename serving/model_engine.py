@@ -71,7 +71,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -239,7 +239,27 @@ def data_stamp(session: Session, org: str) -> tuple[Any, ...]:
     return (*mentors, *track_record_stamp(session, org))
 
 
-def track_record_stamp(session: Session, org: str) -> tuple[Any, ...]:
+class TrackRecordStamp(NamedTuple):
+    """What :func:`track_record_stamp` summarises, field by field."""
+
+    pairings: int
+    open_pairings: int
+    latest_start: dt.date | None
+    latest_end: dt.date | None
+    answers: int
+    latest_answer: int | None
+    no_capacity_declines: int
+    analysed_notes: int
+    low_commitment_flags: int
+
+    def capacity(self) -> tuple[Any, ...]:
+        """The part hard constraints read: pairings (a mentor's load) and "no capacity"
+        declines. A change here is applied before the next request; answers and notes only
+        move ranking features, and are read with the next update window."""
+        return (*self[:4], self.no_capacity_declines)
+
+
+def track_record_stamp(session: Session, org: str) -> TrackRecordStamp:
     """A cheap summary that changes when what ``org``'s track record is read from changes:
     pairings (count, still open, latest start and end: they have no version column), request
     answers (count, latest row, "no capacity" declines; served-list rows are skipped by
@@ -267,7 +287,7 @@ def track_record_stamp(session: Session, org: str) -> tuple[Any, ...]:
     flags = session.scalar(
         select(func.count()).where(fs.org_id == org, fs.label == Signal.low_commitment.value)
     )
-    return (*pairings, *answers, notes, flags)
+    return TrackRecordStamp(*pairings, *answers, notes or 0, flags or 0)
 
 
 def rematch_suggestions(
@@ -574,8 +594,10 @@ class ModelEngine:
         version and an update like an API write's); writes
         through the API are already applied and so find nothing to do. Track record: a changed
         :func:`track_record_stamp` (pairings, request answers, analysed notes; 3 ms with a
-        million served-list rows) re-reads it (0.2 s at 100k mentors). A stand-in
-        recommender without versions is rebuilt when the stamp of either changes."""
+        million served-list rows) re-reads it (0.2 s at 100k mentors): before the next
+        request when pairings or "no capacity" declines moved (capacity), with the next update
+        window when only answers or notes did. A stand-in recommender without versions is
+        rebuilt when the stamp of either changes."""
         sync = getattr(self._recommender, "sync_mentors", None)
         with self._orgs_lock:
             known = dict(self._known_orgs)
@@ -588,7 +610,18 @@ class ModelEngine:
                 continue
             with self.ctx.sessions() as session:
                 now = self._stamp(session, org)
-            if now != stamp:
+            if now == stamp:
+                continue
+            if (
+                isinstance(now, TrackRecordStamp)
+                and isinstance(stamp, TrackRecordStamp)
+                and now.capacity() == stamp.capacity()
+            ):
+                # answers or notes only (another worker's, at every poll under traffic): read
+                # with the next update window, as this worker's own are, so requests do not
+                # wait for the re-read (0.16 s at 100k mentors) every few seconds
+                self.track_record_changed(org)
+            else:
                 self._schedule_refresh(org, full=sync is None)
 
     def _sync_mentors(self, org: str, sync: Callable[[str], int | None]) -> None:

@@ -551,6 +551,16 @@ def test_writes_behind_its_back_are_applied_by_the_poll_without_a_rebuild(
         engine.wait_for_updates(ORG, mentors=True)
         poll()
         assert updates[1:] == [[mentors[2].id]]
+        with store.transaction(rec.ctx.sessions) as s:  # another worker's answer: no capacity
+            store.upsert_models(s, "interactions", ORG, [InteractionIn(  # change in it
+                mentee_id=someone.id, mentor_id=mentors[4].id, at="2026-09-22",
+                event="requested")])  # fmt: skip
+        poll()  # requests do not wait for it: left to the next update window
+        assert histories == [ORG, ORG] and ORG in engine._history_later
+        engine.wait_for_updates(ORG, mentors=True)
+        assert histories == [ORG, ORG, ORG]
+        poll()
+        assert histories == [ORG, ORG, ORG] and len(updates) == 2
         assert rebuilds == []
     finally:
         engine.close()
