@@ -111,13 +111,24 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         description="Serving processes (`recsys serve --workers`). Each loads its own models and "
-        "catalogs, so memory grows N-fold; per-process: rate limits, the in-flight limit, and "
-        "when a write through the API becomes visible (the other workers apply it at their "
-        "next data poll, RECSYS_DATA_POLL_SECONDS). Stored-mentee throughput is GIL-bound in "
-        "one.",
+        "catalogs, so memory grows N-fold; per-process: the in-flight limit, rate limits "
+        "unless RECSYS_RATE_LIMIT_REDIS_URL is set, and when a write through the API becomes "
+        "visible (the other workers apply it at their next data poll, "
+        "RECSYS_DATA_POLL_SECONDS). Stored-mentee throughput is GIL-bound in one.",
     )
     max_request_bytes: int = 2_000_000
-    rate_limit_per_minute: int = 1200
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        ge=1,
+        description="Requests per minute per API key (token bucket, bursts up to as many); "
+        "over it: 429 with Retry-After.",
+    )
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description="Keep the rate-limit buckets in this Redis (e.g. redis://127.0.0.1:6379/0), "
+        "shared by every --workers process and host, so the limit is per key, not per "
+        "process. Unreachable Redis lets requests through (logged). Default: in process.",
+    )
     recommend_threads: int = Field(
         default=2,
         ge=1,

@@ -28,7 +28,7 @@ from recsys.settings import Settings
 from serving.auth import PrincipalCache
 from serving.engine import BaselineEngine, ServingEngine
 from serving.errors import CatchAllMiddleware, install_handlers
-from serving.limits import BodySizeLimitMiddleware, InFlightLimit, RateLimiter
+from serving.limits import BodySizeLimitMiddleware, InFlightLimit, RateLimiter, RedisRateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routers import ALL_ROUTERS
 from serving.served_log import ServedListWriter
@@ -95,9 +95,19 @@ def create_app(
             seconds = await anyio.to_thread.run_sync(freeze_startup_objects)
             log.info("startup objects frozen for the garbage collector (%.2f s)", seconds)
         app.state.served_writer.start()
+        shared_limiter = None
+        if ctx.settings.rate_limit_redis_url:
+            # made here, not in create_app: its connections belong to the serving event loop
+            shared_limiter = RedisRateLimiter(
+                ctx.settings.rate_limit_redis_url, ctx.settings.rate_limit_per_minute
+            )
+            app.state.limiter = shared_limiter
         try:
             yield
         finally:
+            if shared_limiter is not None:
+                app.state.limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
+                await shared_limiter.close()
             await anyio.to_thread.run_sync(app.state.served_writer.close)
             if owned is not None:
                 await _close(owned)

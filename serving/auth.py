@@ -27,7 +27,7 @@ from recsys import keys
 from recsys.context import AppContext
 from recsys.keys import Principal, Role
 from serving.errors import ApiError
-from serving.limits import RateLimiter, retry_after_header
+from serving.limits import RateLimiter, RedisRateLimiter, retry_after_header
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer rsk_<id>_<secret>`")
 _header = APIKeyHeader(
@@ -96,8 +96,8 @@ async def get_principal(
         if principal is None:
             raise _unauthorized("invalid or revoked API key")
         cache.put(digest, principal)
-    limiter: RateLimiter = state.limiter
-    wait = limiter.acquire(principal.key_id)
+    limiter: RateLimiter | RedisRateLimiter = state.limiter
+    wait = await limiter.acquire(principal.key_id)
     if wait > 0:
         raise ApiError(
             429,

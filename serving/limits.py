@@ -4,6 +4,7 @@ recommendations in flight (503, load shedding)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
@@ -86,7 +89,8 @@ class RateLimiter:
     """One token bucket per key: ``per_minute`` requests per minute, bursts up to that many.
 
     In-process and thread-safe; with several workers each holds its own buckets, so the
-    effective limit is per worker (the service runs one worker by default).
+    effective limit is per worker (the service runs one worker by default), unless they share
+    a :class:`RedisRateLimiter`.
     """
 
     def __init__(
@@ -105,7 +109,11 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, key: str) -> float:
+    async def acquire(self, key: str) -> float:
+        """:meth:`take` with :class:`RedisRateLimiter`'s signature (no I/O: never waits)."""
+        return self.take(key)
+
+    def take(self, key: str) -> float:
         """Take one token for ``key``: 0.0 when allowed, else seconds until one is available."""
         now = self._clock()
         with self._lock:
@@ -133,6 +141,76 @@ class RateLimiter:
             by_age = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
             for k in by_age[: len(by_age) // 2]:
                 del self._buckets[k]
+
+
+# One token bucket per key in a Redis hash, updated atomically on the server with the
+# server's clock (workers and hosts share the bucket and never disagree about the time). The
+# wait is returned as a string: Redis truncates Lua numbers to integers.
+_REDIS_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(state[1])
+local updated = tonumber(state[2])
+if tokens == nil or updated == nil then
+  tokens = capacity
+  updated = now
+end
+tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """:class:`RateLimiter`'s token buckets kept in Redis (``RECSYS_RATE_LIMIT_REDIS_URL``),
+    so every ``--workers`` process and every host behind a load balancer draws from the same
+    bucket per key: ``per_minute`` is then the key's limit, not each worker's.
+
+    Asynchronous (one round trip on the event loop's own connection pool, no thread). Should
+    Redis be unreachable, requests are let through and the failure is logged at most once a
+    minute: an outage of the limiter's store must not take the API down with it.
+    """
+
+    def __init__(self, url: str, per_minute: int, *, prefix: str = "recsys:rate:") -> None:
+        import redis.asyncio
+
+        if per_minute < 1:
+            raise ValueError("per_minute must be >= 1")
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.prefix = prefix
+        self._client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        self._script = self._client.register_script(_REDIS_BUCKET)
+        self._last_warning = -math.inf
+
+    async def acquire(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 when allowed, else seconds until one is available."""
+        import redis
+
+        try:
+            wait = await self._script(keys=[self.prefix + key], args=[self.capacity, self.rate])
+        except (redis.RedisError, OSError) as exc:
+            now = time.monotonic()
+            if now - self._last_warning >= 60.0:
+                self._last_warning = now
+                log.warning("rate limiter store unreachable, letting requests through: %s", exc)
+            return 0.0
+        return float(wait)
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 def retry_after_header(wait_seconds: float) -> str:

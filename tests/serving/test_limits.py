@@ -18,23 +18,23 @@ class Clock:
 def test_burst_then_refill_per_key() -> None:
     clock = Clock()
     limiter = RateLimiter(60, clock=clock)  # one token per second, bursts of 60
-    assert all(limiter.acquire("a") == 0.0 for _ in range(60))
-    wait = limiter.acquire("a")
+    assert all(limiter.take("a") == 0.0 for _ in range(60))
+    wait = limiter.take("a")
     assert wait == pytest.approx(1.0)
-    assert limiter.acquire("b") == 0.0  # buckets are per key
+    assert limiter.take("b") == 0.0  # buckets are per key
     clock.now += 0.5
-    assert limiter.acquire("a") == pytest.approx(0.5)
+    assert limiter.take("a") == pytest.approx(0.5)
     clock.now += 0.5
-    assert limiter.acquire("a") == 0.0
+    assert limiter.take("a") == 0.0
     clock.now += 1_000  # refill is capped at the burst size
-    assert sum(limiter.acquire("a") == 0.0 for _ in range(100)) == 60
+    assert sum(limiter.take("a") == 0.0 for _ in range(100)) == 60
 
 
 def test_eviction_keeps_memory_bounded() -> None:
     clock = Clock()
     limiter = RateLimiter(60, clock=clock, max_keys=10)
     for i in range(50):
-        limiter.acquire(f"k{i}")
+        limiter.take(f"k{i}")
         clock.now += 0.01
     assert len(limiter._buckets) <= 10
 
