@@ -269,6 +269,10 @@ class Embedder:
         # runs some request, and a hand-off would only add waiting: one request's goal
         # sentences then run on the caller's thread (see encode_few).
         self._free_helpers = threading.Semaphore(self._workers - 1)
+        # encode_few calls running now: with two at once the cores are taken (the service's
+        # two encode threads under load), and a helper's hand-off only adds CPU
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self._tokenize_lock = threading.Lock()
         self._session = _mean_pooled_onnx_session(model)
         # The direct ONNX path tokenises with a private, fixed-configuration copy of the Rust
@@ -386,15 +390,28 @@ class Embedder:
 
         Skips ``SentenceTransformer.encode``'s sorting, batching and conversion, which cost more
         than the model for a few short texts. On ONNX backends the rows are sorted by length
-        and split over the free helper threads (run concurrently), or, with none free, run
-        in one or two calls on this thread (:func:`plan_shards`). Rows are unit length.
+        and split over the free helper threads (run concurrently), or, with none free or
+        another call running (the cores are busy then), run in one or two calls on this
+        thread (:func:`plan_shards`). Rows are unit length.
         """
         if len(texts) == 0:
             return np.zeros((0, self._dim), dtype=np.float32)
-        features = self._tokenize(list(texts))
+        with self._in_flight_lock:
+            self._in_flight += 1
+            busy = self._in_flight > 1
+        try:
+            return self._encode_few(list(texts), busy)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _encode_few(self, texts: list[str], busy: bool) -> np.ndarray:
+        features = self._tokenize(texts)
         helpers = 0
-        while helpers < min(self._workers, len(texts)) - 1 and self._free_helpers.acquire(
-            blocking=False
+        while (
+            not busy
+            and helpers < min(self._workers, len(texts)) - 1
+            and self._free_helpers.acquire(blocking=False)
         ):
             helpers += 1
         if helpers == 0 and (self._session is None or len(texts) < SPLIT_ALONE_MIN):

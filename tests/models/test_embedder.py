@@ -216,6 +216,13 @@ def test_onnx_fast_path_tokenises_like_the_model_and_splits_only_when_a_core_is_
     finally:
         embedder._free_helpers.release()
     np.testing.assert_allclose(busy, reference, atol=1e-5)
+    embedder._in_flight = 1  # another request's encoding runs: the cores are taken
+    try:
+        crowded = embedder.encode_few(texts[:4])
+        assert embedder._pool is None and embedder._in_flight == 1
+    finally:
+        embedder._in_flight = 0
+    np.testing.assert_allclose(crowded, reference, atol=1e-5)
     free = embedder.encode_few(texts[:4])  # helper free: split over two threads
     assert embedder._pool is not None
     np.testing.assert_allclose(free, reference, atol=1e-5)
