@@ -251,6 +251,7 @@ def bench_http(
     rounds: int = 1,
     mentor_writes: float = 0.0,
     workers: int = 1,
+    answers: float = 0.0,
 ) -> dict[str, Any]:
     """``POST /v1/recommendations`` against ``recsys serve`` on this store, at each concurrency
     level for ``seconds``: ``inline`` mentees (profile in the body, goal text encoded per
@@ -263,7 +264,10 @@ def bench_http(
 
     ``mentor_writes`` > 0: meanwhile, an app edits that many mentor bios per second
     (``PUT /v1/mentors/{id}``), each applied before the requests that follow it; the
-    scenario reports the writes made and their latency (``writes``).
+    scenario reports the writes made and their latency (``writes``). ``answers`` > 0:
+    meanwhile, an app reports that many request answers per second (``POST
+    /v1/interactions``, event ``requested``: the mentors' track record moves), reported as
+    ``answers``.
 
     ``workers`` > 1 serves with ``recsys serve --workers``; server CPU is then the sum over
     the worker processes."""
@@ -282,6 +286,7 @@ def bench_http(
     with ctx.sessions() as session:
         mentees = load_mentees(session, ORG)
         editable = load_mentors(session, ORG)[:500] if mentor_writes > 0 else []
+        answered = load_mentors(session, ORG)[:500] if answers > 0 else []
     bodies = {
         "inline": [{"mentee": m.model_dump(mode="json"), "k": K, "as_of": "2026-10-01"}
                    for m in mentees],
@@ -303,7 +308,16 @@ def bench_http(
             for mode in modes:
                 for c in concurrency:
                     before = thread_cpu_seconds(proc.pid)
-                    writer = MentorWriter(base, key, editable, mentor_writes) if editable else None
+                    writer = (
+                        BackgroundWriter(base, key, mentor_writes, _bio_edits(editable))
+                        if editable
+                        else None
+                    )
+                    answerer = (
+                        BackgroundWriter(base, key, answers, _answers(mentees, answered))
+                        if answered
+                        else None
+                    )
                     if client == "wrk" or (client == "auto" and wrk_available()):
                         result = run_wrk(
                             base, key, "/v1/recommendations", bodies[mode],
@@ -315,6 +329,8 @@ def bench_http(
                         )
                     if writer is not None:
                         result["writes"] = writer.stop()
+                    if answerer is not None:
+                        result["answers"] = answerer.stop()
                     result.update(server_cpu(before, thread_cpu_seconds(proc.pid), result))
                     runs.setdefault(f"{mode}_c{c}", []).append(result)
     for name, results in runs.items():
@@ -322,29 +338,62 @@ def bench_http(
     return out
 
 
-class MentorWriter:
-    """Edits mentor bios over HTTP at ``per_second`` in a background thread until stopped."""
+Request = tuple[str, str, dict[str, Any]]  # method, path, JSON body
 
-    def __init__(self, base: str, key: str, mentors: list[Any], per_second: float) -> None:
+
+def _bio_edits(mentors: list[Any]) -> Callable[[int], Request]:
+    def edit(i: int) -> Request:
+        m = mentors[i % len(mentors)]
+        return (
+            "PUT",
+            f"/v1/mentors/{m.id}",
+            m.model_dump(mode="json") | {"bio": f"{m.bio} Edit {i}."},
+        )
+
+    return edit
+
+
+def _answers(mentees: list[Any], mentors: list[Any]) -> Callable[[int], Request]:
+    def answer(i: int) -> Request:
+        return (
+            "POST",
+            "/v1/interactions",
+            {
+                "mentee_id": mentees[i % len(mentees)].id,
+                "mentor_id": mentors[(7 * i) % len(mentors)].id,
+                "at": "2026-09-30",
+                "event": "requested",
+            },
+        )
+
+    return answer
+
+
+class BackgroundWriter:
+    """Sends ``request(i)`` over HTTP at ``per_second`` in a background thread until stopped
+    (an app editing mentors or reporting answers while others ask for recommendations)."""
+
+    def __init__(
+        self, base: str, key: str, per_second: float, request: Callable[[int], Request]
+    ) -> None:
         import threading
 
         self._stop = threading.Event()
         self._latency_ms: list[float] = []
-        self._args = (base, key, mentors, 1.0 / per_second)
+        self._args = (base, key, request, 1.0 / per_second)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         import httpx
 
-        base, key, mentors, interval = self._args
+        base, key, request, interval = self._args
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as http:
             i = 0
             while not self._stop.wait(interval):
-                m = mentors[i % len(mentors)]
-                body = m.model_dump(mode="json") | {"bio": f"{m.bio} Edit {i}."}
+                method, path, body = request(i)
                 t = time.perf_counter()
-                http.put(f"/v1/mentors/{m.id}", json=body).raise_for_status()
+                http.request(method, path, json=body).raise_for_status()
                 self._latency_ms.append((time.perf_counter() - t) * 1000)
                 i += 1
 
@@ -490,6 +539,10 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=1,
         help="HTTP: serve with recsys serve --workers N (each worker loads its own models)",
     )  # fmt: skip
+    parser.add_argument(
+        "--answers", type=float, default=0.0, metavar="A",
+        help="HTTP: meanwhile report A request answers per second through the API",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -526,6 +579,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.rounds,
                 args.mentor_writes,
                 args.workers,
+                args.answers,
             )
             report["http"]["workers"] = args.workers
         report["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
