@@ -316,16 +316,13 @@ def _group_sizes(group: np.ndarray) -> np.ndarray:
 
 def ndcg_by_group(labels: np.ndarray, scores: np.ndarray, group: np.ndarray, k: int) -> float:
     """Mean NDCG@k over groups with at least one positive label (exponential gains)."""
+    if len(group) == 0:
+        return float("nan")
     # one stable sort, then slices: early stopping evaluates this every boosting round
     order = np.argsort(group, kind="stable")
-    labels, scores, group = labels[order], scores[order], group[order]
-    starts = (
-        np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else np.zeros(0, int)
-    )
-    ends = np.r_[starts[1:], len(group)].astype(int) if len(group) else starts
+    cuts = np.flatnonzero(group[order][1:] != group[order][:-1]) + 1
     vals = []
-    for a, b in zip(starts, ends, strict=True):
-        y, s = labels[a:b], scores[a:b]
+    for y, s in zip(np.split(labels[order], cuts), np.split(scores[order], cuts), strict=True):
         if y.max() <= 0:
             continue
         top = np.argsort(-s, kind="stable")[:k]

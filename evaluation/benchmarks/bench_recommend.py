@@ -285,8 +285,9 @@ def bench_http(
         _, key = keys.create_key(session, ORG, "bench", ["app"])
     with ctx.sessions() as session:
         mentees = load_mentees(session, ORG)
-        editable = load_mentors(session, ORG)[:500] if mentor_writes > 0 else []
-        answered = load_mentors(session, ORG)[:500] if answers > 0 else []
+        some_mentors = load_mentors(session, ORG)[:500] if mentor_writes or answers else []
+    editable = some_mentors if mentor_writes > 0 else []
+    answered = some_mentors if answers > 0 else []
     bodies = {
         "inline": [{"mentee": m.model_dump(mode="json"), "k": K, "as_of": "2026-10-01"}
                    for m in mentees],

@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -245,10 +246,8 @@ class EmbeddingCache:
         return encode_through(
             embedder,
             texts,
-            lambda encoder_id, hashes, dim: self.get_many(
-                encoder_id, hashes, dim, remember=remember
-            ),
-            lambda encoder_id, vectors: self.put_many(encoder_id, vectors, remember=remember),
+            partial(self.get_many, remember=remember),
+            partial(self.put_many, remember=remember),
             show_progress,
         )
 
