@@ -9,6 +9,7 @@ model manifest; a model trained on another list is refused at load.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from features.profile import jaccard, seniority_gap, set_overlap, shared_working_hours
 from features.style import STYLE_FEATURES, STYLE_VERSION, style_match
-from features.text import adapted_match, best_sentence_match, cosine_rows
+from features.text import adapted_match, best_sentence_match, cosine_rows, tag_coverage
 
 FEATURE_NAMES: tuple[str, ...] = (
     # text: what the mentee wants vs what the mentor offers
@@ -27,6 +28,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     # goal vs bio sentences in a space learned from the pairings that went well (NaN without
     # a projection)
     "text_adapted",
+    # the mentor's skill tags that a model fitted on the same pairings expects the goal to
+    # call for (NaN without the model)
+    "text_goal_tags",
     # profile fit
     "seniority_gap",
     "mentee_seniority",
@@ -53,9 +57,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 # The style detector's examples change what its columns mean, and so does how text_adapted is
 # computed, so both are part of the version.
 TEXT_ADAPTED_VERSION = "sentences-1"  # was the whole-text cosine
+GOAL_TAGS_VERSION = "mean-over-mentor-tags-1"
 FEATURE_VERSION = hashlib.sha256(
     (
         ",".join(FEATURE_NAMES) + f";style={STYLE_VERSION};text_adapted={TEXT_ADAPTED_VERSION}"
+        f";goal_tags={GOAL_TAGS_VERSION}"
     ).encode()
 ).hexdigest()[:12]
 HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
@@ -91,6 +97,10 @@ class PairInputs:
     # space, masked like goal_sents / bio_sents (None: no projection)
     goal_proj: np.ndarray | None = None
     bio_proj: np.ndarray | None = None
+    # (n, V) probability of each tag of ``tag_index`` for the pair's goal, from the ranker's
+    # goal-to-tag model (models.goal_tags; None: no model)
+    goal_tag_probs: np.ndarray | None = None
+    tag_index: Mapping[str, int] | None = None
 
 
 @dataclass
@@ -123,6 +133,11 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
         "text_adapted": adapted,
+        "text_goal_tags": (
+            tag_coverage(p.goal_tag_probs, p.mentor_skills, p.tag_index)
+            if p.goal_tag_probs is not None and p.tag_index is not None
+            else np.full(n, np.nan, np.float32)
+        ),
         "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),
         "mentee_seniority": np.asarray(p.mentee_seniority, np.float32),
         "shared_hours": shared_working_hours(p.mentee_utc_offset, p.mentor_utc_offset),

@@ -8,6 +8,7 @@ against the mentor's skills and title. Vectors are computed by the caller (cache
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -124,3 +125,18 @@ def project_unit(vectors: np.ndarray, proj: np.ndarray, *, blas: bool = False) -
         out = np.einsum("...d,dr->...r", v, p)
     out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
     return out.astype(np.float32, copy=False)
+
+
+def tag_coverage(
+    tag_probs: np.ndarray, mentor_tags: Sequence[frozenset[str]], tag_index: Mapping[str, int]
+) -> np.ndarray:
+    """The ``text_goal_tags`` column: for each pair, the mean over the mentor's skill tags of
+    the probability the goal-to-tag model gives them (``tag_probs``: (n, V), one row per pair,
+    columns as in ``tag_index``). Averaging, not summing, keeps a long tag list from winning
+    by length. NaN where the mentor has no tag the model knows."""
+    out = np.full(len(mentor_tags), np.nan, np.float32)
+    for i, tags in enumerate(mentor_tags):
+        cols = [tag_index[t] for t in tags if t in tag_index]
+        if cols:
+            out[i] = tag_probs[i, cols].mean()
+    return out

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION
+from models.goal_tags import GoalTagModel
 from models.text_projection import TextProjection
 
 MODEL_FILE = "ranker.txt"
@@ -53,6 +54,8 @@ class RankerManifest:
     versions: dict[str, str] = field(default_factory=dict)
     # how the bundle's text projection was fitted (None: no projection, text_adapted is NaN)
     text_projection: dict[str, Any] | None = None
+    # how the bundle's goal-to-tag model was fitted (None: no model, text_goal_tags is NaN)
+    goal_tags: dict[str, Any] | None = None
 
     @staticmethod
     def library_versions() -> dict[str, str]:
@@ -148,10 +151,12 @@ class RankerModel:
         manifest: RankerManifest,
         text_projection: TextProjection | None = None,
         attribution: str = "path",
+        goal_tags: GoalTagModel | None = None,
     ):
         self.booster = booster
         self.manifest = manifest
         self.text_projection = text_projection
+        self.goal_tags = goal_tags  # the goal-to-tag model behind text_goal_tags (None: NaN)
         if attribution not in ATTRIBUTIONS:
             raise ValueError(f"attribution must be one of {ATTRIBUTIONS}, not {attribution!r}")
         self.attribution = attribution  # how contributions() credits features (module doc)
@@ -222,6 +227,8 @@ class RankerModel:
             self.booster.save_model(str(directory / MODEL_FILE))
         if self.text_projection is not None:
             self.text_projection.save(directory)
+        if self.goal_tags is not None:
+            self.goal_tags.save(directory)
         data = asdict(self.manifest)
         data["calibration"] = list(self.manifest.calibration)
         (directory / MANIFEST_FILE).write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -246,4 +253,7 @@ class RankerModel:
             )
         path = directory / MODEL_FILE
         booster = lgb.Booster(model_file=str(path)) if path.exists() else None
-        return cls(booster, manifest, TextProjection.load(directory))
+        return cls(
+            booster, manifest, TextProjection.load(directory),
+            goal_tags=GoalTagModel.load(directory),
+        )  # fmt: skip

@@ -27,6 +27,7 @@ from recsys.retrieval.index import StaleSlotsError
 from recsys.schemas import MenteeIn, MentorIn
 
 if TYPE_CHECKING:
+    from models.goal_tags import GoalTagModel
     from recsys.retrieval.learned import LearnedSpaceIndex
 
 MAX_BIO_SENTENCES = 4
@@ -516,8 +517,10 @@ def pair_inputs(
     load: np.ndarray | None = None,
     exclude_self: np.ndarray | None = None,
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
+    goal_tags: GoalTagModel | None = None,
 ) -> PairInputs:
-    """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving."""
+    """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving
+    (``text_maps`` / ``goal_tags``: the ranker's text projection and goal-to-tag model)."""
     mr = np.asarray(mentor_rows, np.int64)
     er = np.asarray(mentee_rows, np.int64)
     days = np.asarray(dates, dtype="datetime64[D]")
@@ -562,7 +565,16 @@ def pair_inputs(
         history=catalog.history.features(mr, days),
         goal_proj=goal_proj,
         bio_proj=bio_proj,
+        goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
+        tag_index=goal_tags.index if goal_tags is not None else None,
     )
+
+
+def goal_tag_probs(model: GoalTagModel, mentees: MenteeBatch, er: np.ndarray) -> np.ndarray:
+    """(len(er), V) tag probabilities of mentee rows ``er``, each distinct goal read once."""
+    distinct, back = np.unique(er, return_inverse=True)
+    probs = model.tag_probs(mentees.goal_sent_vecs[distinct], mentees.goal_sent_mask[distinct])
+    return probs[back.ravel()]
 
 
 def projected_sentences(

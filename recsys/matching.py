@@ -309,6 +309,7 @@ def build_candidates(
             np.full(hi - lo, day),
             load=base_load[rows[lo:hi]],
             text_maps=model.text_maps,
+            goal_tags=model.goal_tags,
         )
         pf = compute_pair_features(inputs)
         feats[lo:hi] = pf.matrix
@@ -800,6 +801,7 @@ def score_pairs(
         np.full(len(rows), day),
         load=base_load[rows],
         text_maps=model.text_maps,
+        goal_tags=model.goal_tags,
     )
     pf = compute_pair_features(inputs)
     scores = model.score(pf.matrix)

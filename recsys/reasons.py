@@ -97,7 +97,13 @@ def _reason_for(group: str, x: np.ndarray, ctx: ReasonContext) -> str | None:
     return None
 
 
+# both say the mentor's skill tags fit the goals; the reason lists the tags
+SKILL_FEATURES = ("text_goal_skills", "text_goal_tags")
+
+
 def _group(name: str) -> str:
+    if name in SKILL_FEATURES:
+        return "text_goal_skills"
     return "text" if name in TEXT_FEATURES else name
 
 

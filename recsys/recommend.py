@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, TypeVar
@@ -21,8 +21,9 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from features.pairs import FEATURE_NAMES, PairFeatures, compute_pair_features
-from features.profile import shared_working_hours, utc_offset_hours
+from features.profile import normalise_tags, shared_working_hours, utc_offset_hours
 from features.text import adapted_similarity, masked_unit_mean, project_unit
+from models.goal_tags import GoalTagModel
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 from recsys.reasons import ReasonContext, explain
@@ -413,14 +414,16 @@ def candidate_features(
     *,
     as_of: dt.date,
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
+    goal_tags: GoalTagModel | None = None,
 ) -> Candidates:
-    """Pair features of mentee ``j`` with candidate ``rows`` as of a date (``text_maps``: the
-    ranker's text projection, :attr:`RankerModel.text_maps`)."""
+    """Pair features of mentee ``j`` with candidate ``rows`` as of a date (``text_maps`` and
+    ``goal_tags``: the ranker's text projection and goal-to-tag model,
+    :attr:`RankerModel.text_maps`, :attr:`RankerModel.goal_tags`)."""
     _, base_load = feasibility.base(as_of)
     load = base_load[rows]
     inputs = pair_inputs(
         catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
-        load=load, text_maps=text_maps,
+        load=load, text_maps=text_maps, goal_tags=goal_tags,
     )  # fmt: skip
     return Candidates(
         rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load
@@ -439,6 +442,7 @@ def retrieve_candidates(
     first_stage: FirstStage = "blend",
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
     learned_exact_max: int | None = LEARNED_EXACT_MAX,
+    goal_tags: GoalTagModel | None = None,
 ) -> Candidates:
     """``n_candidates`` feasible mentors (:func:`nearest_feasible`) with their features."""
     rows, sims = nearest_feasible(
@@ -446,8 +450,9 @@ def retrieve_candidates(
         first_stage=first_stage, text_maps=text_maps, learned_exact_max=learned_exact_max,
     )  # fmt: skip
     return candidate_features(
-        catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps
-    )
+        catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps,
+        goal_tags=goal_tags,
+    )  # fmt: skip
 
 
 def reason_context(
@@ -460,13 +465,24 @@ def reason_context(
     *,
     completed: int,
     total: int,
+    tag_probs: tuple[np.ndarray, Mapping[str, int]] | None = None,
 ) -> ReasonContext:
-    """The facts reasons may quote for mentee row ``j`` and catalog row ``r``."""
+    """The facts reasons may quote for mentee row ``j`` and catalog row ``r``; with
+    ``tag_probs`` (the goal's probability of each tag and the tag columns, from the ranker's
+    goal-to-tag model) the mentor's skills are listed as the goal calls for them."""
     gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
+    # one spelling per tag ("GDPR" and "gdpr" are one skill), the profile's order otherwise
+    by_tag = {next(iter(normalise_tags([s])), ""): s for s in reversed(catalog.skills_raw[r])}
+    skills = list(reversed(by_tag.values()))
+    if tag_probs is not None:
+        probs, index = tag_probs
+        column = [index.get(t) for t in (next(iter(normalise_tags([s])), "") for s in skills)]
+        weight = [float(probs[c]) if c is not None else -1.0 for c in column]
+        skills = [s for _, s in sorted(zip(weight, skills, strict=True), key=lambda p: -p[0])]
     return ReasonContext(
         goal_sentence=gs[min(best_goal, len(gs) - 1)] if gs else "",
         bio_sentence=bs[min(best_bio, len(bs) - 1)] if bs else "",
-        mentor_skills=catalog.skills_raw[r],
+        mentor_skills=skills,
         mentor_languages=sorted(catalog.languages[r]),
         mentee_languages=sorted(mentees.languages[j]),
         mentor_department=str(catalog.department[r]),
@@ -502,9 +518,14 @@ def rank_candidates(
     top = np.argsort(-ranked_scores, kind="stable")[:k]
     probs = model.success_probability(scores[top]) if strategy == "model" else None
     contrib = model.contributions(x[top]) if explain_top else None
+    tag_probs = None
     if explain_top:
         day = np.full(len(top), np.datetime64(as_of, "D"))
         totals, completed = catalog.history.completed_counts(cands.rows[top], day)
+        tags = model.goal_tags
+        if tags is not None:
+            goal = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
+            tag_probs = (tags.tag_probs(*goal)[0], tags.index)
     out = []
     for rank, t in enumerate(top, start=1):
         reasons: list[str] = []
@@ -513,6 +534,7 @@ def rank_candidates(
                 catalog, mentees, j, int(cands.rows[t]),
                 int(cands.features.best_goal_sentence[t]), int(cands.features.best_bio_sentence[t]),
                 completed=int(completed[rank - 1]), total=int(totals[rank - 1]),
+                tag_probs=tag_probs,
             )  # fmt: skip
             reasons = explain(x[t], contrib[rank - 1], ctx)
         out.append(
@@ -549,7 +571,7 @@ def recommend(
     cands = retrieve_candidates(
         catalog, feasibility, mentees, j, n_candidates=max(n_candidates, k), as_of=as_of,
         exclude=exclude, first_stage=stage, text_maps=model.text_maps,
-        learned_exact_max=learned_exact_max,
+        learned_exact_max=learned_exact_max, goal_tags=model.goal_tags,
     )  # fmt: skip
     return rank_candidates(catalog, cands, mentees, j, model, k=k, as_of=as_of, strategy=strategy)
 

@@ -38,6 +38,7 @@ import numpy as np
 from features.labels import COMPLETED_HIGH, NOT_CHOSEN, training_relevance
 from features.pairs import FEATURE_NAMES, FEATURE_VERSION, compute_pair_features
 from features.style import STYLE_FEATURES
+from models.goal_tags import GoalTagModel
 from models.ranker import RankerManifest, RankerModel
 from models.text_projection import TextProjection
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
@@ -74,6 +75,7 @@ MONOTONE: dict[str, int] = {
     "text_mean_best_sentence": 1,
     "text_goal_skills": 1,
     "text_adapted": 1,
+    "text_goal_tags": 1,
     "shared_hours": 1,
     "shared_languages": 1,
     # agreeing on working style never hurts a pairing
@@ -106,6 +108,9 @@ class RankingDataset:
     # the learned text projection behind the text_adapted column (training.text_adapter)
     text_projection: TextProjection | None = None
     text_projection_info: dict[str, Any] | None = None
+    # the goal-to-tag model behind the text_goal_tags column (training.goal_tags)
+    goal_tags: GoalTagModel | None = None
+    goal_tags_info: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -255,8 +260,10 @@ def featurise(
     progress: Callable[[str, int, int], None] | None = None, *, seed: int = 0,
 ) -> None:  # fmt: skip
     """Fill ``ds.x`` with the shared pair features, in chunks (memory stays flat), then fit
-    the text projection and its cross-fitted ``text_adapted`` column
-    (:func:`training.text_adapter.fill_text_adapted`)."""
+    the text projection and the goal-to-tag model and their cross-fitted ``text_adapted`` and
+    ``text_goal_tags`` columns (:func:`training.text_adapter.fill_text_adapted`,
+    :func:`training.goal_tags.fill_goal_tags`)."""
+    from training.goal_tags import fill_goal_tags
     from training.text_adapter import fill_text_adapted
 
     parts = []
@@ -273,6 +280,7 @@ def featurise(
     ds.x = np.vstack(parts) if parts else np.zeros((0, len(FEATURE_NAMES)), np.float32)
     if len(ds):
         ds.text_projection_info = fill_text_adapted(ds, catalog, mentees, seed=seed)
+        ds.goal_tags, ds.goal_tags_info = fill_goal_tags(ds, catalog, mentees, seed=seed)
 
 
 def time_split(
@@ -458,11 +466,12 @@ def fit_ranker(
         dataset_fingerprint=ds.fingerprint(),
         versions=RankerManifest.library_versions(),
         text_projection=ds.text_projection_info,
+        goal_tags=ds.goal_tags_info,
     )
     # keep only the trees up to the best iteration
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     return RankerTrainingResult(
-        model=RankerModel(booster, manifest, ds.text_projection), metrics=metrics, params=params, cutoff=cutoff,
+        model=RankerModel(booster, manifest, ds.text_projection, goal_tags=ds.goal_tags), metrics=metrics, params=params, cutoff=cutoff,
         importance=importance, calibration_points=(probs, y),
     )  # fmt: skip
 
@@ -490,14 +499,21 @@ def validation_ndcg(
     k: int = 10,
 ) -> float:
     """``model``'s ``val_ndcg@k`` on the validation rows of ``ds`` (the metric
-    :func:`fit_ranker` logs), with ``text_adapted`` recomputed under the model's own text
-    projection: how a champion does on a new run's validation data, like with like."""
-    from training.text_adapter import COLUMN, adapted_column
+    :func:`fit_ranker` logs), with ``text_adapted`` and ``text_goal_tags`` recomputed under
+    the model's own text projection and goal-to-tag model: how a champion does on a new run's
+    validation data, like with like."""
+    from training import goal_tags, text_adapter
 
     val = validation_rows(ds, time_split(ds)[0])
     x = ds.x[val].copy()
     maps = model.text_maps
-    x[:, COLUMN] = np.nan if maps is None else adapted_column(ds, val, catalog, mentees, maps)
+    x[:, text_adapter.COLUMN] = (
+        np.nan if maps is None else text_adapter.adapted_column(ds, val, catalog, mentees, maps)
+    )
+    tags = model.goal_tags
+    x[:, goal_tags.COLUMN] = (
+        np.nan if tags is None else goal_tags.goal_tags_column(ds, val, catalog, mentees, tags)
+    )
     return ndcg_by_group(ds.labels[val], model.score(x), ds.group[val], k)
 
 

@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from training.ranker import RankingDataset
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 # From sweeps on seeds 3/5/7/11/13 (NDCG@10 against the generator's truth, mean 0.770 here):
 # rank 128 0.775, temperature 0.2 0.767 (both within noise); 15 passes of 128 took 23 s
@@ -167,6 +169,61 @@ def mentee_folds(mentee_ids: np.ndarray, folds: int) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class PositivePairs:
+    """Who goes with whom, for the models fitted on text (this projection and the goal-to-tag
+    model, :mod:`training.goal_tags`): distinct (mentee row, mentor row) pairs that started
+    before the validation cut-off, the dataset row of each one's first occurrence, and what
+    counted as positive."""
+
+    pairs: np.ndarray  # (n, 2)
+    first: np.ndarray  # (n,) dataset rows
+    later: np.ndarray  # dataset rows on/after the cut-off (validation)
+    kind: str  # "good_outcomes" or "all_pairings"
+    requested_rows: int
+
+
+def positive_pairs(ds: RankingDataset, min_pairs: int = MIN_PAIRS) -> PositivePairs:
+    """The pairings that went well and the mentors mentees asked for, both before the
+    validation cut-off; all pairings when fewer than ``min_pairs`` went well (module doc)."""
+    from training.ranker import time_split
+
+    later, _ = time_split(ds)
+    paired = ~ds.from_log & ~later  # build_examples already dropped unknown mentors
+    # mentors a mentee asked for from a logged list: the bio read as relevant to the goal,
+    # whatever happened next (see the module docstring)
+    requested = ds.from_log & ~later & (ds.requested if ds.requested is not None else False)
+    kind = "good_outcomes"
+    pairs, first = _unique_pairs(ds, (paired & (ds.labels >= COMPLETED_HIGH)) | requested)
+    if len(pairs) < min_pairs:
+        kind = "all_pairings"
+        pairs, first = _unique_pairs(ds, paired | requested)
+    return PositivePairs(pairs, first, later, kind, int(requested.sum()))
+
+
+def cross_fitted(
+    ds: RankingDataset,
+    positives: PositivePairs,
+    folds: int,
+    fit: Callable[[np.ndarray, int], M],
+    fill: Callable[[np.ndarray, M], None],
+    *,
+    seed: int = 0,
+) -> M:
+    """Fit on every positive pair and ``fill`` the validation rows with that model; fill each
+    earlier row with a model fitted without its mentee's pairs (``folds`` folds by mentee),
+    so no training row's column has seen its own pairing. Returns the full model."""
+    full = fit(positives.pairs, seed)
+    fill(positives.later, full)
+    row_fold = mentee_folds(ds.mentee_ids, folds)
+    pair_fold = row_fold[positives.first]
+    for fold in range(folds):
+        rows = ~positives.later & (row_fold == fold)
+        if rows.any():
+            fill(rows, fit(positives.pairs[pair_fold != fold], seed + 1 + fold))
+    return full
+
+
 def fill_text_adapted(
     ds: RankingDataset,
     catalog: MentorCatalog,
@@ -178,49 +235,30 @@ def fill_text_adapted(
     """Fit the projection, write ``text_adapted`` into ``ds.x`` (cross-fitted, see the module
     docstring) and set ``ds.text_projection``. Returns how it was fitted, or None (and leaves
     the column NaN) when there are too few pairings."""
-    from training.ranker import time_split
-
     cfg = config or AdapterConfig()
-    later, _ = time_split(ds)
-    paired = ~ds.from_log & ~later  # build_examples already dropped unknown mentors
-    positives = "good_outcomes"
-    # mentors a mentee asked for from a logged list: the bio read as relevant to the goal,
-    # whatever happened next (see the module docstring)
-    requested = ds.from_log & ~later & (ds.requested if ds.requested is not None else False)
-    pairs, first = _unique_pairs(ds, (paired & (ds.labels >= COMPLETED_HIGH)) | requested)
-    if len(pairs) < cfg.min_pairs:
-        positives = "all_pairings"
-        pairs, first = _unique_pairs(ds, paired | requested)
-    if len(pairs) < cfg.min_pairs:
-        log.info("%d pairings before the cut-off: no text projection", len(pairs))
+    positives = positive_pairs(ds, cfg.min_pairs)
+    if len(positives.pairs) < cfg.min_pairs:
+        log.info("%d pairings before the cut-off: no text projection", len(positives.pairs))
         ds.text_projection = None
         return None
     sentences = (mentees.goal_sent_vecs, mentees.goal_sent_mask,
                  catalog.bio_sent_vecs, catalog.bio_sent_mask)  # fmt: skip
-    full = fit_text_projection(*sentences, pairs, config=cfg, seed=seed)
-    row_fold = mentee_folds(ds.mentee_ids, cfg.folds)
-    pair_fold = row_fold[first]
+
+    def fit(pairs: np.ndarray, fit_seed: int) -> TextProjection:
+        return fit_text_projection(*sentences, pairs, config=cfg, seed=fit_seed)
 
     def fill(rows: np.ndarray, projection: TextProjection) -> None:
         ds.x[rows, COLUMN] = adapted_column(ds, rows, catalog, mentees, projection.maps)
 
-    fill(later, full)
-    for fold in range(cfg.folds):
-        rows = ~later & (row_fold == fold)
-        if rows.any():
-            fold_pairs = pairs[pair_fold != fold]
-            fill(
-                rows, fit_text_projection(*sentences, fold_pairs, config=cfg, seed=seed + 1 + fold)
-            )
-    ds.text_projection = full
+    ds.text_projection = cross_fitted(ds, positives, cfg.folds, fit, fill, seed=seed)
     return {
         "rank": cfg.rank,
-        "epochs": cfg.epochs_for(len(pairs)),
+        "epochs": cfg.epochs_for(len(positives.pairs)),
         "temperature": cfg.temperature,
         "folds": cfg.folds,
-        "pairs": len(pairs),
-        "positives": positives,
-        "requested_rows": int(requested.sum()),
+        "pairs": len(positives.pairs),
+        "positives": positives.kind,
+        "requested_rows": positives.requested_rows,
     }
 
 
@@ -236,14 +274,22 @@ def adapted_column(
     from recsys.catalog import projected_sentences
 
     out = np.empty(int(rows.sum()), np.float32)
-    picked = np.flatnonzero(rows)
-    for part in np.array_split(np.arange(len(picked)), max(1, len(picked) // 4096 + 1)):
-        mr, er = ds.mentor_rows[picked[part]], ds.mentee_rows[picked[part]]
+    for part, mr, er in row_chunks(ds, rows):
         goal_proj, bio_proj = projected_sentences(catalog, mr, mentees, er, maps)
         out[part] = adapted_similarity(
             goal_proj, mentees.goal_sent_mask[er], bio_proj, catalog.bio_sent_mask[mr]
         )
     return out
+
+
+def row_chunks(
+    ds: RankingDataset, rows: np.ndarray, size: int = 4096
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The rows in mask ``rows`` in chunks of about ``size``: (positions among those rows,
+    their mentor rows, their mentee rows), so a column is computed in bounded memory."""
+    picked = np.flatnonzero(rows)
+    for part in np.array_split(np.arange(len(picked)), max(1, len(picked) // size + 1)):
+        yield part, ds.mentor_rows[picked[part]], ds.mentee_rows[picked[part]]
 
 
 def _unique_pairs(ds: RankingDataset, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

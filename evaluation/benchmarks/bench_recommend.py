@@ -221,8 +221,9 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
             )  # fmt: skip
         with _timer(sink["features"]):
             cands = candidate_features(
-                catalog, feasibility, batch, 0, rows, sims, as_of=as_of, text_maps=model.text_maps
-            )
+                catalog, feasibility, batch, 0, rows, sims, as_of=as_of,
+                text_maps=model.text_maps, goal_tags=model.goal_tags,
+            )  # fmt: skip
         rank_ms: list[float] = []
         with _timer(rank_ms):
             rank_candidates(catalog, cands, batch, 0, model, k=K, as_of=as_of, explain_top=False)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from features.text import best_sentence_match, pad_sentences, split_sentences
 
@@ -43,3 +44,18 @@ def test_adapted_similarity_is_sentence_max_sim_in_the_mapped_space():
     assert np.allclose(same, 1.0, atol=1e-6)
     assert np.array_equal(project_unit(goals, eye, blas=True).shape, g.shape)
     assert np.allclose(project_unit(goals, eye, blas=True), g, atol=1e-6)
+
+
+def test_tag_coverage_is_the_mean_probability_of_the_mentors_known_tags():
+    from features.text import tag_coverage
+
+    probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.3, 0.1], [0.6, 0.3, 0.1]], np.float32)
+    index = {"sql": 0, "python": 1, "coaching": 2}
+    got = tag_coverage(
+        probs,
+        [frozenset({"sql", "python"}), frozenset({"sql", "unknown tag"}), frozenset({"golf"})],
+        index,
+    )
+    assert got[0] == pytest.approx(0.45)  # mean, not sum: a long list does not win by length
+    assert got[1] == pytest.approx(0.6)  # tags the model never saw are left out
+    assert np.isnan(got[2])  # no known tag: nothing to say

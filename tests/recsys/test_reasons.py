@@ -56,3 +56,26 @@ def test_few_commitment_concerns_is_a_reason_only_with_enough_notes() -> None:
         _row(hist_low_commitment_rate=0.02, hist_notes=1, shared_hours=4), helped, _ctx()
     )
     assert not any("commitment" in r for r in unread)
+
+
+def test_goal_tag_fit_is_a_skills_reason_listing_the_tags_the_goal_calls_for() -> None:
+    from types import SimpleNamespace
+
+    from recsys.recommend import reason_context
+
+    catalog = SimpleNamespace(
+        bio_sentences=[["I coach new managers."]], skills_raw=[["Golf", "Data-Storytelling", "SQL", "sql"]],
+        languages=[frozenset({"en"})], department=np.array(["R&D"], object),
+    )  # fmt: skip
+    mentees = SimpleNamespace(
+        goal_sentences=[["My charts get ignored."]], languages=[frozenset({"en"})],
+        department=np.array(["Sales"], object), style=np.zeros((1, 2)),
+    )  # fmt: skip
+    probs = np.array([0.05, 0.7, 0.25], np.float32)  # columns: golf, data storytelling, sql
+    index = {"golf": 0, "data storytelling": 1, "sql": 2}
+    ctx = reason_context(catalog, mentees, 0, 0, 0, 0, completed=0, total=0,  # type: ignore[arg-type]
+                         tag_probs=(probs, index))  # fmt: skip
+    assert ctx.mentor_skills == ["Data-Storytelling", "SQL", "Golf"]  # one spelling per tag
+    x = _row(text_goal_tags=0.4, shared_hours=2)
+    reasons = explain(x, _contrib(text_goal_tags=0.8, shared_hours=0.1), ctx)
+    assert reasons[0] == "Skills relevant to your goals: Data-Storytelling, SQL, Golf"
