@@ -183,6 +183,19 @@ class MentorCatalog:
     )
     # (bio map, exact_max, the search over its bio means): see learned_index
     _learned: tuple[np.ndarray, int, Any] | None = field(default=None, repr=False, compare=False)
+    # (goal-to-tag model, each mentor's tag columns): see tag_columns
+    _tag_columns: tuple[Any, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def tag_columns(self, model: GoalTagModel) -> np.ndarray:
+        """(N, K) int32: the columns of ``model``'s vocabulary each mentor's skill tags take,
+        padded with ``len(model.vocab)`` (a column past the vocabulary), cached while the same
+        model is in use; the first-stage search over every mentor reads it."""
+        cached = self._tag_columns
+        if cached is not None and cached[0] is model:
+            return cached[1]
+        columns = tag_column_table(self.skills, model)
+        self._tag_columns = (model, columns)
+        return columns
 
     def projected_bios(self, bio_map: np.ndarray) -> np.ndarray:
         """Every mentor's bio sentences in the learned text space of ``bio_map``: (N, T, r)
@@ -449,6 +462,14 @@ class MentorCatalog:
                 means = merged(learned[2].vectors, masked_unit_mean(
                     part_mapped, part.bio_sent_mask))  # fmt: skip
                 catalog._learned = (bio_map, learned[1], learned[2].rebuilt(means))
+        tagged = self._tag_columns
+        if tagged is not None:
+            model, columns = tagged
+            part_columns = tag_column_table(part.skills, model, width=columns.shape[1])
+            if part_columns.shape[1] > columns.shape[1]:  # a mentor with more tags than any
+                pad = part_columns.shape[1] - columns.shape[1]
+                columns = np.pad(columns, ((0, 0), (0, pad)), constant_values=len(model.vocab))
+            catalog._tag_columns = (model, merged(columns, part_columns))
         return catalog
 
     # ------------------------------------------------------------------ constraints
@@ -568,6 +589,18 @@ def pair_inputs(
         goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
         tag_index=goal_tags.index if goal_tags is not None else None,
     )
+
+
+def tag_column_table(
+    skills: Sequence[frozenset[str]], model: GoalTagModel, width: int = 1
+) -> np.ndarray:
+    """(len(skills), K >= width) int32 vocabulary columns of each mentor's known tags, padded
+    with ``len(model.vocab)``."""
+    known = [[model.index[t] for t in tags if t in model.index] for tags in skills]
+    table = np.full((len(known), max([width, *map(len, known)])), len(model.vocab), np.int32)
+    for row, cols in enumerate(known):
+        table[row, : len(cols)] = cols
+    return table
 
 
 def goal_tag_probs(model: GoalTagModel, mentees: MenteeBatch, er: np.ndarray) -> np.ndarray:

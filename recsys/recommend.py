@@ -50,6 +50,9 @@ PROFILE_POOL = 1.0  # profile-prior candidates in the pool per candidate slot
 # LEARNED_EXACT_MAX mentors, an inverted file above (recsys.retrieval.learned). On a generated
 # 30k-mentor programme, where the reserve used to stay cosine, NDCG@10 went 0.838 -> 0.896.
 LEARNED_SHORTLIST = 2
+# With the ranker's goal-to-tag model (text_goal_tags), this share of the slots more goes to
+# the feasible mentors whose skill tags the goal calls for most, over every mentor.
+TAG_RESERVE = 0.25
 PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 
 
@@ -259,6 +262,7 @@ def nearest_feasible(
     first_stage: FirstStage = "blend",
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
     learned_exact_max: int | None = LEARNED_EXACT_MAX,
+    goal_tags: GoalTagModel | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Catalog rows of ``n_candidates`` feasible mentors for mentee ``j`` and their goal–bio
     cosines, by decreasing cosine.
@@ -269,7 +273,8 @@ def nearest_feasible(
     crowd out feasible ones. With ``text_maps`` (the ranker's learned text space), the blend's
     reserved share is :func:`learned_nearest` instead of the nearest by cosine, searched
     exactly in catalogs of up to ``learned_exact_max`` mentors and approximately above
-    (``None``: no learned reserve).
+    (``None``: no learned reserve). With ``goal_tags`` (the ranker's goal-to-tag model),
+    ``TAG_RESERVE`` of the slots also go to :func:`tag_nearest`.
     """
     ok = feasibility.allowed(as_of, mentees.languages[j])
     banned = [catalog.row_of[m] for m in {*exclude, *mentees.excluded[j], mentees.ids[j]}
@@ -297,6 +302,11 @@ def nearest_feasible(
         if text_maps is not None and learned_exact_max is not None
         else None
     )
+    n_tagged = round(TAG_RESERVE * n_candidates)
+    if goal_tags is not None and n_tagged > 0:
+        base = learned if learned is not None else rows[:reserve]
+        tagged = tag_nearest(catalog, mentees, j, ok, goal_tags, n_tagged + len(base))
+        learned = np.concatenate([base, tagged[~np.isin(tagged, base)][:n_tagged]])
     return blend_candidates(
         catalog, groups, mentees.goal_vec[j], rows, sims, profile, offset=offset,
         seniority=seniority, n_candidates=n_candidates, reserved=learned,
@@ -331,6 +341,30 @@ def learned_nearest(
         catalog.projected_bios(bio_map)[rows].astype(np.float32), catalog.bio_sent_mask[rows],
     )  # fmt: skip
     return rows[np.lexsort((rows, -sim))[:n]]
+
+
+def tag_nearest(
+    catalog: MentorCatalog,
+    mentees: MenteeBatch,
+    j: int,
+    allowed: np.ndarray,
+    goal_tags: GoalTagModel,
+    n: int,
+) -> np.ndarray:
+    """The ``n`` allowed rows whose skill tags mentee ``j``'s goal calls for most (the
+    ``text_goal_tags`` column, :func:`features.text.tag_coverage`, over every mentor), best
+    first; mentors without a known tag are never picked."""
+    goal = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
+    probs = np.append(goal_tags.tag_probs(*goal)[0], np.float32(0.0))  # padding column: 0
+    columns = catalog.tag_columns(goal_tags)
+    counts = (columns < len(goal_tags.vocab)).sum(axis=1)
+    coverage = probs[columns].sum(axis=1) / np.maximum(counts, 1)
+    coverage[(counts == 0) | ~allowed] = -np.inf
+    n = min(n, int(np.isfinite(coverage).sum()))
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    top = np.argpartition(-coverage, n - 1)[:n]
+    return top[np.lexsort((top, -coverage[top]))].astype(np.int64)
 
 
 def profile_rows(
@@ -448,6 +482,7 @@ def retrieve_candidates(
     rows, sims = nearest_feasible(
         catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude,
         first_stage=first_stage, text_maps=text_maps, learned_exact_max=learned_exact_max,
+        goal_tags=goal_tags,
     )  # fmt: skip
     return candidate_features(
         catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps,

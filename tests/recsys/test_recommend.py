@@ -554,3 +554,73 @@ def test_catalog_loads_leave_the_embedding_memory_to_mentees(programme):
     bios = {content_hash(s) for sents in catalog.bio_sentences for s in sents}
     goals = {content_hash(s) for s in engine.mentee_batch(mentees[:2]).goal_sentences[0]}
     assert goals <= remembered and not bios & remembered
+
+
+def _tag_model(catalog, seed: int = 0):
+    """A goal-to-tag model with random weights over the catalog's tags."""
+    from models.goal_tags import GoalTagModel
+
+    vocab = tuple(sorted({t for tags in catalog.skills for t in tags}))
+    d = catalog.bio_sent_vecs.shape[-1]
+    rng = np.random.default_rng(seed)
+    weight = rng.normal(scale=3.0, size=(d, len(vocab))).astype(np.float32)
+    return GoalTagModel(weight, np.zeros(len(vocab), np.float32), vocab)
+
+
+def test_tag_nearest_is_the_best_text_goal_tags_over_every_allowed_mentor(programme):
+    from features.text import tag_coverage
+    from recsys.catalog import goal_tag_probs
+    from recsys.recommend import TAG_RESERVE, nearest_feasible, tag_nearest
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    batch = engine.mentee_batch(mentees[:6])
+    model = _tag_model(cat)
+    n = 20
+    for j in range(len(batch.ids)):
+        allowed = feasible_rows(feas, batch, j, AS_OF)
+        mask = np.zeros(len(cat), bool)
+        mask[allowed] = True
+        got = tag_nearest(cat, batch, j, mask, model, 8)
+        # the serving column over every allowed mentor, computed pair by pair
+        col = tag_coverage(
+            goal_tag_probs(model, batch, np.full(len(allowed), j)),
+            [cat.skills[r] for r in allowed], model.index,
+        )  # fmt: skip
+        best = allowed[np.lexsort((allowed, -np.nan_to_num(col, nan=-1.0)))][:8]
+        assert np.allclose(
+            np.sort(col[np.isin(allowed, got)]), np.sort(col[np.isin(allowed, best)])
+        )
+        assert set(got.tolist()) <= set(allowed.tolist())
+        rows, _ = nearest_feasible(cat, feas, batch, j, n_candidates=n, as_of=AS_OF,
+                                   goal_tags=model)  # fmt: skip
+        if len(allowed) > n:
+            # the reserve's share is in the candidates, inside the hard constraints
+            tagged = tag_nearest(cat, batch, j, mask, model, round(TAG_RESERVE * n))
+            assert set(tagged.tolist()) <= set(rows.tolist()) <= set(allowed.tolist())
+
+
+def test_tag_columns_follow_catalog_updates_without_a_rebuild(programme):
+    from recsys.catalog import tag_column_table
+    from recsys.snapshot import load_mentors, mentor_history
+
+    engine, _, _ = programme
+    cat = engine.catalog("default")
+    model = _tag_model(cat)
+    before = cat.tag_columns(model)
+    assert cat.tag_columns(model) is before  # cached for the same model
+    with engine.ctx.sessions() as session:
+        first, second = load_mentors(session, "default", [cat.ids[0], cat.ids[1]])
+        many = sorted(model.vocab)[: before.shape[1] + 2]  # wider than any row so far
+        moved = cat.updated(
+            [first.model_copy(update={"skills": ["brand new tag"]}),
+             second.model_copy(update={"skills": many})],
+            {cat.ids[2]}, engine.encode_bulk, lambda row_of: mentor_history(session, "default", row_of),
+        )  # fmt: skip
+    after = moved._tag_columns[1]  # carried over and merged, not rebuilt on the next request
+    assert moved.tag_columns(model) is after
+    assert np.array_equal(after, tag_column_table(moved.skills, model, width=after.shape[1]))
+    assert (after[moved.row_of[cat.ids[0]]] == len(model.vocab)).all()  # no tag it knows
+    assert sorted(after[moved.row_of[cat.ids[1]]].tolist()) == sorted(model.index[t] for t in many)
+    assert len(after) == len(cat) - 1
