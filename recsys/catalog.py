@@ -183,19 +183,19 @@ class MentorCatalog:
     )
     # (bio map, exact_max, the search over its bio means): see learned_index
     _learned: tuple[np.ndarray, int, Any] | None = field(default=None, repr=False, compare=False)
-    # (goal-to-tag model, each mentor's tag columns): see tag_columns
-    _tag_columns: tuple[Any, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    # (goal-to-tag model, its TagTable): see tag_table
+    _tag_table: tuple[Any, TagTable] | None = field(default=None, repr=False, compare=False)
 
-    def tag_columns(self, model: GoalTagModel) -> np.ndarray:
-        """(N, K) int32: the columns of ``model``'s vocabulary each mentor's skill tags take,
-        padded with ``len(model.vocab)`` (a column past the vocabulary), cached while the same
-        model is in use; the first-stage search over every mentor reads it."""
-        cached = self._tag_columns
+    def tag_table(self, model: GoalTagModel) -> TagTable:
+        """Every mentor's skill tags as columns of ``model``'s vocabulary, cached while the
+        same model is in use (a racing second build is harmless); the first-stage search over
+        every mentor reads it."""
+        cached = self._tag_table
         if cached is not None and cached[0] is model:
             return cached[1]
-        columns = tag_column_table(self.skills, model)
-        self._tag_columns = (model, columns)
-        return columns
+        table = TagTable.of(tag_column_table(self.skills, model), len(model.vocab))
+        self._tag_table = (model, table)
+        return table
 
     def projected_bios(self, bio_map: np.ndarray) -> np.ndarray:
         """Every mentor's bio sentences in the learned text space of ``bio_map``: (N, T, r)
@@ -462,14 +462,16 @@ class MentorCatalog:
                 means = merged(learned[2].vectors, masked_unit_mean(
                     part_mapped, part.bio_sent_mask))  # fmt: skip
                 catalog._learned = (bio_map, learned[1], learned[2].rebuilt(means))
-        tagged = self._tag_columns
+        tagged = self._tag_table
         if tagged is not None:
-            model, columns = tagged
+            model, table = tagged
+            columns = table.columns
             part_columns = tag_column_table(part.skills, model, width=columns.shape[1])
             if part_columns.shape[1] > columns.shape[1]:  # a mentor with more tags than any
                 pad = part_columns.shape[1] - columns.shape[1]
                 columns = np.pad(columns, ((0, 0), (0, pad)), constant_values=len(model.vocab))
-            catalog._tag_columns = (model, merged(columns, part_columns))
+            merged_table = TagTable.of(merged(columns, part_columns), len(model.vocab))
+            catalog._tag_table = (model, merged_table)
         return catalog
 
     # ------------------------------------------------------------------ constraints
@@ -589,6 +591,32 @@ def pair_inputs(
         goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
         tag_index=goal_tags.index if goal_tags is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class TagTable:
+    """Every mentor's known skill tags under one goal-to-tag model: ``columns`` (N, K) int32
+    vocabulary columns padded with V (kept so catalog updates merge rows like any other
+    array), ``coverage`` the (N, V) sparse matrix whose product with a goal's tag
+    probabilities is each mentor's ``text_goal_tags`` (weights 1 / the mentor's known tags),
+    ``tagged`` the mentors with at least one known tag."""
+
+    columns: np.ndarray
+    coverage: Any  # scipy.sparse.csr_array
+    tagged: np.ndarray
+
+    @classmethod
+    def of(cls, columns: np.ndarray, n_tags: int) -> TagTable:
+        from scipy.sparse import csr_array
+
+        known = columns < n_tags
+        counts = known.sum(axis=1)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
+        coverage = csr_array(
+            (weights, columns[known].astype(np.int32), indptr), shape=(len(columns), n_tags)
+        )
+        return cls(columns, coverage, counts > 0)
 
 
 def tag_column_table(

@@ -355,15 +355,16 @@ def tag_nearest(
     ``text_goal_tags`` column, :func:`features.text.tag_coverage`, over every mentor), best
     first; mentors without a known tag are never picked."""
     goal = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
-    probs = np.append(goal_tags.tag_probs(*goal)[0], np.float32(0.0))  # padding column: 0
-    columns = catalog.tag_columns(goal_tags)
-    counts = (columns < len(goal_tags.vocab)).sum(axis=1)
-    coverage = probs[columns].sum(axis=1) / np.maximum(counts, 1)
-    coverage[(counts == 0) | ~allowed] = -np.inf
-    n = min(n, int(np.isfinite(coverage).sum()))
+    table = catalog.tag_table(goal_tags)
+    # one sparse mat-vec over every mentor's ~5 tags (a dense gather of the padded columns
+    # took 5.6 ms at 100k mentors)
+    coverage = table.coverage @ goal_tags.tag_probs(*goal)[0]
+    usable = table.tagged & allowed
+    coverage[~usable] = -np.inf
+    n = min(n, int(np.count_nonzero(usable)))
     if n <= 0:
         return np.zeros(0, np.int64)
-    top = np.argpartition(-coverage, n - 1)[:n]
+    top = np.argpartition(coverage, len(coverage) - n)[-n:]
     return top[np.lexsort((top, -coverage[top]))].astype(np.int64)
 
 

@@ -608,8 +608,8 @@ def test_tag_columns_follow_catalog_updates_without_a_rebuild(programme):
     engine, _, _ = programme
     cat = engine.catalog("default")
     model = _tag_model(cat)
-    before = cat.tag_columns(model)
-    assert cat.tag_columns(model) is before  # cached for the same model
+    before = cat.tag_table(model).columns
+    assert cat.tag_table(model).columns is before  # cached for the same model
     with engine.ctx.sessions() as session:
         first, second = load_mentors(session, "default", [cat.ids[0], cat.ids[1]])
         many = sorted(model.vocab)[: before.shape[1] + 2]  # wider than any row so far
@@ -618,9 +618,14 @@ def test_tag_columns_follow_catalog_updates_without_a_rebuild(programme):
              second.model_copy(update={"skills": many})],
             {cat.ids[2]}, engine.encode_bulk, lambda row_of: mentor_history(session, "default", row_of),
         )  # fmt: skip
-    after = moved._tag_columns[1]  # carried over and merged, not rebuilt on the next request
-    assert moved.tag_columns(model) is after
+    table = moved._tag_table[1]  # carried over and merged, not rebuilt on the next request
+    assert moved.tag_table(model) is table
+    after = table.columns
     assert np.array_equal(after, tag_column_table(moved.skills, model, width=after.shape[1]))
     assert (after[moved.row_of[cat.ids[0]]] == len(model.vocab)).all()  # no tag it knows
     assert sorted(after[moved.row_of[cat.ids[1]]].tolist()) == sorted(model.index[t] for t in many)
     assert len(after) == len(cat) - 1
+    assert not table.tagged[moved.row_of[cat.ids[0]]]
+    probs = np.random.default_rng(0).random(len(model.vocab)).astype(np.float32)
+    want = [probs[after[r][after[r] < len(model.vocab)]].mean() for r in range(3, 8)]
+    assert np.allclose((table.coverage @ probs)[3:8], want)
