@@ -509,6 +509,18 @@ class MenteeBatch:
     goal_sent_vecs: np.ndarray  # (M, S, d) float32
     goal_sent_mask: np.ndarray
     style: np.ndarray  # (M, len(STYLE_AXES)) working-style leanings of the goals
+    # (goal-to-tag model, row, its tag probabilities): the last row asked for, see tag_probs
+    _tag_probs: tuple[Any, int, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def tag_probs(self, model: GoalTagModel, j: int) -> np.ndarray:
+        """(V,) tag probabilities of row ``j``'s goal under ``model``. A request reads them
+        three times (first stage, features, reasons), so the last row's are kept."""
+        cached = self._tag_probs
+        if cached is not None and cached[0] is model and cached[1] == j:
+            return cached[2]
+        probs = model.tag_probs(self.goal_sent_vecs[j : j + 1], self.goal_sent_mask[j : j + 1])[0]
+        self._tag_probs = (model, j, probs)
+        return probs
 
     @classmethod
     def build(cls, mentees: Sequence[MenteeIn], encode: EncodeFn, encoder_id: str) -> MenteeBatch:
@@ -634,6 +646,10 @@ def tag_column_table(
 def goal_tag_probs(model: GoalTagModel, mentees: MenteeBatch, er: np.ndarray) -> np.ndarray:
     """(len(er), V) tag probabilities of mentee rows ``er``, each distinct goal read once."""
     distinct, back = np.unique(er, return_inverse=True)
+    if len(distinct) == 1:  # serving: one mentee's candidates
+        return np.broadcast_to(
+            mentees.tag_probs(model, int(distinct[0])), (len(er), len(model.vocab))
+        )
     probs = model.tag_probs(mentees.goal_sent_vecs[distinct], mentees.goal_sent_mask[distinct])
     return probs[back.ravel()]
 

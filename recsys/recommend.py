@@ -354,18 +354,20 @@ def tag_nearest(
     """The ``n`` allowed rows whose skill tags mentee ``j``'s goal calls for most (the
     ``text_goal_tags`` column, :func:`features.text.tag_coverage`, over every mentor), best
     first; mentors without a known tag are never picked."""
-    goal = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
     table = catalog.tag_table(goal_tags)
     # one sparse mat-vec over every mentor's ~5 tags (a dense gather of the padded columns
     # took 5.6 ms at 100k mentors)
-    coverage = table.coverage @ goal_tags.tag_probs(*goal)[0]
-    usable = table.tagged & allowed
-    coverage[~usable] = -np.inf
-    n = min(n, int(np.count_nonzero(usable)))
+    coverage = table.coverage @ mentees.tag_probs(goal_tags, j)
+    # select among the usable rows only: a partition over a catalog that is mostly ties (the
+    # mentors a mentee with a rare language cannot have) took 15 ms instead of 2 at 100k
+    usable = np.flatnonzero(table.tagged & allowed)
+    n = min(n, len(usable))
     if n <= 0:
         return np.zeros(0, np.int64)
-    top = np.argpartition(coverage, len(coverage) - n)[-n:]
-    return top[np.lexsort((top, -coverage[top]))].astype(np.int64)
+    values = coverage[usable]
+    pick = np.argpartition(values, len(values) - n)[-n:]
+    top = usable[pick]
+    return top[np.lexsort((top, -values[pick]))].astype(np.int64)
 
 
 def profile_rows(
@@ -560,8 +562,7 @@ def rank_candidates(
         totals, completed = catalog.history.completed_counts(cands.rows[top], day)
         tags = model.goal_tags
         if tags is not None:
-            goal = mentees.goal_sent_vecs[j : j + 1], mentees.goal_sent_mask[j : j + 1]
-            tag_probs = (tags.tag_probs(*goal)[0], tags.index)
+            tag_probs = (mentees.tag_probs(tags, j), tags.index)
     out = []
     for rank, t in enumerate(top, start=1):
         reasons: list[str] = []

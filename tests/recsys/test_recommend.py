@@ -413,16 +413,20 @@ def test_text_space_is_mapped_before_requests_after_a_new_ranker_or_mentor_write
                           rng.normal(size=(d, 8)).astype(np.float32))  # fmt: skip
     ranker = RankerModel.cold_start(before.manifest.encoder_id)
     ranker.text_projection = maps
+    ranker.goal_tags = _tag_model(engine.catalog("default"))
     try:
         engine.set_ranker(ranker)  # a new champion: the loaded catalog is mapped at once
         cached = engine.catalog("default")._projected
         assert cached is not None and cached[0] is maps.bio
+        tagged = engine.catalog("default")._tag_table  # and its tags read
+        assert tagged is not None and tagged[0] is ranker.goal_tags
         learned = engine.catalog("default")._learned  # and its learned-space search built
         assert learned is not None and learned[0] is maps.bio
         engine.refresh_mentors("default")  # a mentor write: the rebuilt catalog too
         rebuilt = engine.catalog("default")
         assert rebuilt._projected is not None and rebuilt._projected[0] is maps.bio
         assert rebuilt._learned is not None and rebuilt._learned[2] is not learned[2]
+        assert rebuilt._tag_table is not None and rebuilt._tag_table[0] is ranker.goal_tags
     finally:
         engine.set_ranker(before)
 
