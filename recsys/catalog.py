@@ -611,11 +611,16 @@ class TagTable:
     vocabulary columns padded with V (kept so catalog updates merge rows like any other
     array), ``coverage`` the (N, V) sparse matrix whose product with a goal's tag
     probabilities is each mentor's ``text_goal_tags`` (weights 1 / the mentor's known tags),
-    ``tagged`` the mentors with at least one known tag."""
+    ``tagged`` the mentors with at least one known tag, ``weight`` 1 / each mentor's known
+    tags, and ``tag_rows`` / ``tag_bounds`` the mentors listing each tag (rows of tag ``t``:
+    ``tag_rows[tag_bounds[t]:tag_bounds[t + 1]]``)."""
 
     columns: np.ndarray
     coverage: Any  # scipy.sparse.csr_array
     tagged: np.ndarray
+    weight: np.ndarray
+    tag_rows: np.ndarray
+    tag_bounds: np.ndarray
 
     @classmethod
     def of(cls, columns: np.ndarray, n_tags: int) -> TagTable:
@@ -628,7 +633,11 @@ class TagTable:
         coverage = csr_array(
             (weights, columns[known].astype(np.int32), indptr), shape=(len(columns), n_tags)
         )
-        return cls(columns, coverage, counts > 0)
+        by_tag = coverage.tocsc()
+        return cls(
+            columns, coverage, counts > 0, (1.0 / np.maximum(counts, 1)).astype(np.float32),
+            by_tag.indices.astype(np.int64), by_tag.indptr.astype(np.int64),
+        )  # fmt: skip
 
 
 def tag_column_table(

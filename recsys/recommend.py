@@ -53,6 +53,11 @@ LEARNED_SHORTLIST = 2
 # With the ranker's goal-to-tag model (text_goal_tags), this share of the slots more goes to
 # the feasible mentors whose skill tags the goal calls for most, over every mentor.
 TAG_RESERVE = 0.25
+# tag_nearest first scores only the mentors listing one of the goal's likeliest tags, this many
+# to start with, doubling until the answer is provably exact (see there). At 100k mentors,
+# 300 goals (ad hoc), p50 / p99 of tag_nearest: 1.9 / 2.0 ms for a sparse mat-vec over every
+# mentor; starting from 1 / 2 / 4 / 8 / 16 tags: 0.83 / 0.59 / 0.88 / 1.2 / 1.8 ms p50.
+TAG_PRUNE = 2
 PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 
 
@@ -355,19 +360,39 @@ def tag_nearest(
     ``text_goal_tags`` column, :func:`features.text.tag_coverage`, over every mentor), best
     first; mentors without a known tag are never picked."""
     table = catalog.tag_table(goal_tags)
-    # one sparse mat-vec over every mentor's ~5 tags (a dense gather of the padded columns
-    # took 5.6 ms at 100k mentors)
-    coverage = table.coverage @ mentees.tag_probs(goal_tags, j)
-    # select among the usable rows only: a partition over a catalog that is mostly ties (the
-    # mentors a mentee with a rare language cannot have) took 15 ms instead of 2 at 100k
-    usable = np.flatnonzero(table.tagged & allowed)
-    n = min(n, len(usable))
+    probs = mentees.tag_probs(goal_tags, j)
+    usable = table.tagged & allowed
+    n = min(n, int(np.count_nonzero(usable)))
     if n <= 0:
         return np.zeros(0, np.int64)
-    values = coverage[usable]
+    # A mentor's score is a mean over their tags, so it is at most the likeliest of them:
+    # score the mentors who list one of the goal's `top` likeliest tags, and the answer is
+    # exact once their n-th best beats the next tag's probability (everyone else's bound).
+    order = np.argsort(-probs, kind="stable")
+    padded = np.append(probs, np.float32(0.0))  # the padding column scores 0
+    top = TAG_PRUNE
+    while top < len(order):
+        listed = np.zeros(len(usable), bool)
+        for t in order[:top]:
+            listed[table.tag_rows[table.tag_bounds[t] : table.tag_bounds[t + 1]]] = True
+        rows = np.flatnonzero(listed & usable)
+        if len(rows) >= n:
+            values = padded[table.columns[rows]].sum(axis=1) * table.weight[rows]
+            pick = np.argpartition(values, len(values) - n)[-n:]
+            if values[pick].min() > probs[order[top]]:
+                return _best_first(rows[pick], values[pick])
+        top *= 2
+    # Every mentor, one sparse mat-vec over their ~5 tags each. Select among the usable rows
+    # only: a partition over a catalog that is mostly ties (the mentors a mentee with a rare
+    # language cannot have) took 15 ms instead of 2 at 100k mentors.
+    rows = np.flatnonzero(usable)
+    values = (table.coverage @ probs)[rows]
     pick = np.argpartition(values, len(values) - n)[-n:]
-    top = usable[pick]
-    return top[np.lexsort((top, -values[pick]))].astype(np.int64)
+    return _best_first(rows[pick], values[pick])
+
+
+def _best_first(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return rows[np.lexsort((rows, -values))].astype(np.int64)
 
 
 def profile_rows(

@@ -571,11 +571,16 @@ def _tag_model(catalog, seed: int = 0):
     return GoalTagModel(weight, np.zeros(len(vocab), np.float32), vocab)
 
 
-def test_tag_nearest_is_the_best_text_goal_tags_over_every_allowed_mentor(programme):
+@pytest.mark.parametrize("prune", [1, 2, 10**6])  # prunes hardest / as served / never
+def test_tag_nearest_is_the_best_text_goal_tags_over_every_allowed_mentor(
+    programme, monkeypatch, prune
+):
+    import recsys.recommend as rr
     from features.text import tag_coverage
     from recsys.catalog import goal_tag_probs
     from recsys.recommend import TAG_RESERVE, nearest_feasible, tag_nearest
 
+    monkeypatch.setattr(rr, "TAG_PRUNE", prune)
     engine, _, mentees = programme
     state = engine.org_state("default")
     cat, feas = state.catalog, state.feasibility
