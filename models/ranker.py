@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,10 @@ class RankerModel:
 
         raw = json.loads((directory / MANIFEST_FILE).read_text())
         raw["calibration"] = tuple(raw.get("calibration", (1.0, 0.0)))
-        manifest = RankerManifest(**raw)
+        # fields a newer release added are dropped, so its bundle is refused below with the
+        # feature-version message rather than a TypeError
+        known = {f.name for f in fields(RankerManifest)}
+        manifest = RankerManifest(**{k: v for k, v in raw.items() if k in known})
         if manifest.feature_version != FEATURE_VERSION:
             raise ModelMismatchError(
                 f"ranker in {directory} was trained on feature list {manifest.feature_version}, "

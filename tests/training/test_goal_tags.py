@@ -147,3 +147,16 @@ def test_the_model_ships_in_the_ranker_bundle(tmp_path):
     plain = tmp_path / "plain"
     RankerModel.cold_start("enc").save(plain)
     assert RankerModel.load(plain).goal_tags is None
+
+
+def test_a_bundle_from_a_newer_release_is_refused_with_the_feature_version_message(tmp_path):
+    import json
+
+    from models.ranker import MANIFEST_FILE, ModelMismatchError
+
+    RankerModel.cold_start("enc").save(tmp_path)
+    raw = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    raw |= {"feature_version": "from-the-future", "a_field_this_code_lacks": 1}
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ModelMismatchError, match="retrain"):
+        RankerModel.load(tmp_path)
