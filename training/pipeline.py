@@ -76,6 +76,8 @@ def train_ranker(
         **{f"lgb_{k}": v for k, v in result.params.items()},
         **{f"text_projection_{k}": v
            for k, v in (result.model.manifest.text_projection or {"fitted": False}).items()},
+        **{f"goal_tags_{k}": v
+           for k, v in (result.model.manifest.goal_tags or {"fitted": False}).items()},
     }  # fmt: skip
     sig = signature_for(ds.x)
 

@@ -43,6 +43,7 @@ def test_a_model_scored_again_on_its_validation_rows_gets_the_metric_it_logged(t
     engine, _, result = trained
     ds, catalog, mentees = _ranking_inputs(engine.ctx, engine, org="default")
     assert result.model.text_maps is not None  # the text column is recomputed, not copied
+    assert result.model.goal_tags is not None  # and so is the goal-tag column
     again = validation_ndcg(result.model, ds, catalog, mentees)
     assert again == pytest.approx(result.metrics["val_ndcg@10"], abs=1e-6)
     cold = validation_ndcg(RankerModel.cold_start(engine.embedder.encoder_id), ds, catalog, mentees)
