@@ -608,15 +608,12 @@ def pair_inputs(
 @dataclass(frozen=True)
 class TagTable:
     """Every mentor's known skill tags under one goal-to-tag model: ``columns`` (N, K) int32
-    vocabulary columns padded with V (kept so catalog updates merge rows like any other
-    array), ``coverage`` the (N, V) sparse matrix whose product with a goal's tag
-    probabilities is each mentor's ``text_goal_tags`` (weights 1 / the mentor's known tags),
+    vocabulary columns padded with V (so catalog updates merge rows like any other array),
     ``tagged`` the mentors with at least one known tag, ``weight`` 1 / each mentor's known
     tags, and ``tag_rows`` / ``tag_bounds`` the mentors listing each tag (rows of tag ``t``:
     ``tag_rows[tag_bounds[t]:tag_bounds[t + 1]]``)."""
 
     columns: np.ndarray
-    coverage: Any  # scipy.sparse.csr_array
     tagged: np.ndarray
     weight: np.ndarray
     tag_rows: np.ndarray
@@ -624,20 +621,21 @@ class TagTable:
 
     @classmethod
     def of(cls, columns: np.ndarray, n_tags: int) -> TagTable:
-        from scipy.sparse import csr_array
-
         known = columns < n_tags
         counts = known.sum(axis=1)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
-        coverage = csr_array(
-            (weights, columns[known].astype(np.int32), indptr), shape=(len(columns), n_tags)
-        )
-        by_tag = coverage.tocsc()
+        tags = columns[known]
+        order = np.argsort(tags, kind="stable")
+        owners = np.repeat(np.arange(len(columns), dtype=np.int64), counts)
         return cls(
-            columns, coverage, counts > 0, (1.0 / np.maximum(counts, 1)).astype(np.float32),
-            by_tag.indices.astype(np.int64), by_tag.indptr.astype(np.int64),
+            columns, counts > 0, (1.0 / np.maximum(counts, 1)).astype(np.float32),
+            owners[order], np.searchsorted(tags[order], np.arange(n_tags + 1)).astype(np.int64),
         )  # fmt: skip
+
+    def scores(self, rows: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """``text_goal_tags`` of mentors ``rows`` for a goal's tag probabilities ``probs``:
+        the mean probability of their known tags (:func:`features.text.tag_coverage`)."""
+        padded = np.append(probs, np.float32(0.0))  # the padding column scores 0
+        return padded[self.columns[rows]].sum(axis=1) * self.weight[rows]
 
 
 def tag_column_table(

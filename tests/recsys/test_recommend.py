@@ -637,4 +637,7 @@ def test_tag_columns_follow_catalog_updates_without_a_rebuild(programme):
     assert not table.tagged[moved.row_of[cat.ids[0]]]
     probs = np.random.default_rng(0).random(len(model.vocab)).astype(np.float32)
     want = [probs[after[r][after[r] < len(model.vocab)]].mean() for r in range(3, 8)]
-    assert np.allclose((table.coverage @ probs)[3:8], want)
+    assert np.allclose(table.scores(np.arange(3, 8), probs), want)
+    for t in range(len(model.vocab)):  # each tag's mentors, as the pruned search reads them
+        listing = table.tag_rows[table.tag_bounds[t] : table.tag_bounds[t + 1]]
+        assert sorted(listing.tolist()) == np.flatnonzero((after == t).any(axis=1)).tolist()
