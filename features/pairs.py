@@ -9,7 +9,6 @@ model manifest; a model trained on another list is refused at load.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,10 +96,11 @@ class PairInputs:
     # space, masked like goal_sents / bio_sents (None: no projection)
     goal_proj: np.ndarray | None = None
     bio_proj: np.ndarray | None = None
-    # (n, V) probability of each tag of ``tag_index`` for the pair's goal, from the ranker's
-    # goal-to-tag model (models.goal_tags; None: no model)
+    # (n, V) probability of each tag for the pair's goal, from the ranker's goal-to-tag model
+    # (models.goal_tags), and (n, K) the mentor's known tags as its vocabulary columns, padded
+    # with V (recsys.catalog.tag_column_table); None: no model
     goal_tag_probs: np.ndarray | None = None
-    tag_index: Mapping[str, int] | None = None
+    mentor_tag_columns: np.ndarray | None = None
 
 
 @dataclass
@@ -134,8 +134,8 @@ def compute_pair_features(p: PairInputs) -> PairFeatures:
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
         "text_adapted": adapted,
         "text_goal_tags": (
-            tag_coverage(p.goal_tag_probs, p.mentor_skills, p.tag_index)
-            if p.goal_tag_probs is not None and p.tag_index is not None
+            tag_coverage(p.goal_tag_probs, p.mentor_tag_columns)
+            if p.goal_tag_probs is not None and p.mentor_tag_columns is not None
             else np.full(n, np.nan, np.float32)
         ),
         "seniority_gap": seniority_gap(p.mentee_seniority, p.mentor_seniority),

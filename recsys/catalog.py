@@ -22,7 +22,13 @@ from features.history import MentorHistory, PairingHistory
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
-from features.text import masked_unit_mean, pad_sentences, project_unit, split_sentences
+from features.text import (
+    masked_unit_mean,
+    pad_sentences,
+    project_unit,
+    split_sentences,
+    tag_coverage,
+)
 from recsys.retrieval.index import StaleSlotsError
 from recsys.schemas import MenteeIn, MentorIn
 
@@ -601,7 +607,9 @@ def pair_inputs(
         goal_proj=goal_proj,
         bio_proj=bio_proj,
         goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
-        tag_index=goal_tags.index if goal_tags is not None else None,
+        mentor_tag_columns=(
+            catalog.tag_table(goal_tags).columns[mr] if goal_tags is not None else None
+        ),
     )
 
 
@@ -609,13 +617,11 @@ def pair_inputs(
 class TagTable:
     """Every mentor's known skill tags under one goal-to-tag model: ``columns`` (N, K) int32
     vocabulary columns padded with V (so catalog updates merge rows like any other array),
-    ``tagged`` the mentors with at least one known tag, ``weight`` 1 / each mentor's known
-    tags, and ``tag_rows`` / ``tag_bounds`` the mentors listing each tag (rows of tag ``t``:
-    ``tag_rows[tag_bounds[t]:tag_bounds[t + 1]]``)."""
+    ``tagged`` the mentors with at least one known tag, and ``tag_rows`` / ``tag_bounds`` the
+    mentors listing each tag (rows of tag ``t``: ``tag_rows[tag_bounds[t]:tag_bounds[t + 1]]``)."""
 
     columns: np.ndarray
     tagged: np.ndarray
-    weight: np.ndarray
     tag_rows: np.ndarray
     tag_bounds: np.ndarray
 
@@ -627,15 +633,13 @@ class TagTable:
         order = np.argsort(tags, kind="stable")
         owners = np.repeat(np.arange(len(columns), dtype=np.int64), counts)
         return cls(
-            columns, counts > 0, (1.0 / np.maximum(counts, 1)).astype(np.float32),
-            owners[order], np.searchsorted(tags[order], np.arange(n_tags + 1)).astype(np.int64),
+            columns, counts > 0, owners[order],
+            np.searchsorted(tags[order], np.arange(n_tags + 1)).astype(np.int64),
         )  # fmt: skip
 
     def scores(self, rows: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """``text_goal_tags`` of mentors ``rows`` for a goal's tag probabilities ``probs``:
-        the mean probability of their known tags (:func:`features.text.tag_coverage`)."""
-        padded = np.append(probs, np.float32(0.0))  # the padding column scores 0
-        return padded[self.columns[rows]].sum(axis=1) * self.weight[rows]
+        """``text_goal_tags`` of mentors ``rows`` for a goal's tag probabilities ``probs``."""
+        return tag_coverage(probs, self.columns[rows])
 
 
 def tag_column_table(

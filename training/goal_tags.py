@@ -182,13 +182,12 @@ def goal_tags_column(
 ) -> np.ndarray:
     """``text_goal_tags`` of the dataset rows in ``rows`` (a mask): the serving computation
     (:func:`recsys.catalog.goal_tag_probs`, :func:`features.text.tag_coverage`), chunked."""
-    from recsys.catalog import goal_tag_probs
+    from recsys.catalog import goal_tag_probs, tag_column_table
 
+    columns = tag_column_table(catalog.skills, model)
     out = np.empty(int(rows.sum()), np.float32)
     for part, mr, er in row_chunks(ds, rows):
-        out[part] = tag_coverage(
-            goal_tag_probs(model, mentees, er), [catalog.skills[r] for r in mr], model.index
-        )
+        out[part] = tag_coverage(goal_tag_probs(model, mentees, er), columns[mr])
     return out
 
 

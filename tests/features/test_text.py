@@ -49,13 +49,10 @@ def test_adapted_similarity_is_sentence_max_sim_in_the_mapped_space():
 def test_tag_coverage_is_the_mean_probability_of_the_mentors_known_tags():
     from features.text import tag_coverage
 
-    probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.3, 0.1], [0.6, 0.3, 0.1]], np.float32)
-    index = {"sql": 0, "python": 1, "coaching": 2}
-    got = tag_coverage(
-        probs,
-        [frozenset({"sql", "python"}), frozenset({"sql", "unknown tag"}), frozenset({"golf"})],
-        index,
-    )
+    probs = np.array([0.6, 0.3, 0.1], np.float32)  # sql, python, coaching
+    columns = np.array([[0, 1], [0, 3], [3, 3]])  # padded with 3, past the vocabulary
+    got = tag_coverage(np.tile(probs, (3, 1)), columns)
     assert got[0] == pytest.approx(0.45)  # mean, not sum: a long list does not win by length
-    assert got[1] == pytest.approx(0.6)  # tags the model never saw are left out
+    assert got[1] == pytest.approx(0.6)  # padding is neither scored nor counted
     assert np.isnan(got[2])  # no known tag: nothing to say
+    assert np.array_equal(tag_coverage(probs, columns), got, equal_nan=True)  # one goal, all rows

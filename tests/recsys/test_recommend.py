@@ -576,9 +576,7 @@ def test_tag_nearest_is_the_best_text_goal_tags_over_every_allowed_mentor(
     programme, monkeypatch, prune
 ):
     import recsys.recommend as rr
-    from features.text import tag_coverage
-    from recsys.catalog import goal_tag_probs
-    from recsys.recommend import TAG_RESERVE, nearest_feasible, tag_nearest
+    from recsys.recommend import TAG_RESERVE, candidate_features, nearest_feasible, tag_nearest
 
     monkeypatch.setattr(rr, "TAG_PRUNE", prune)
     engine, _, mentees = programme
@@ -592,11 +590,10 @@ def test_tag_nearest_is_the_best_text_goal_tags_over_every_allowed_mentor(
         mask = np.zeros(len(cat), bool)
         mask[allowed] = True
         got = tag_nearest(cat, batch, j, mask, model, 8)
-        # the serving column over every allowed mentor, computed pair by pair
-        col = tag_coverage(
-            goal_tag_probs(model, batch, np.full(len(allowed), j)),
-            [cat.skills[r] for r in allowed], model.index,
-        )  # fmt: skip
+        # the serving column over every allowed mentor, as the ranker's features compute it
+        col = candidate_features(
+            cat, feas, batch, j, allowed, np.zeros(len(allowed)), as_of=AS_OF, goal_tags=model
+        ).features.column("text_goal_tags")
         best = allowed[np.lexsort((allowed, -np.nan_to_num(col, nan=-1.0)))][:8]
         assert np.allclose(
             np.sort(col[np.isin(allowed, got)]), np.sort(col[np.isin(allowed, best)])

@@ -13,6 +13,7 @@ from features.labels import COMPLETED_HIGH
 from features.pairs import FEATURE_NAMES
 from features.text import tag_coverage
 from models.ranker import RankerModel
+from recsys.catalog import tag_column_table
 from training.ranker import RankingDataset, time_split
 
 SMALL = gtags.GoalTagConfig(batch=64, check_every=10, patience=5, folds=3, min_pairs=20)
@@ -48,8 +49,9 @@ def test_model_learns_which_tags_unseen_goals_call_for():
     pairs = np.column_stack([np.arange(400), partner[:400]])
     model = gtags.fit_goal_tags(goals, mask, targets, vocab, pairs, config=SMALL)
     probs = model.tag_probs(goals[400:], mask[400:])
-    right = tag_coverage(probs, [tags[partner[i]] for i in range(400, 500)], model.index)
-    other = tag_coverage(probs, [tags[(partner[i] + 1) % 60] for i in range(400, 500)], model.index)
+    columns = tag_column_table(tags, model)
+    right = tag_coverage(probs, columns[partner[400:]])
+    other = tag_coverage(probs, columns[(partner[400:] + 1) % 60])
     assert (right > other).mean() > 0.9  # a mentor of the goal's topic scores higher
     assert vocab == tuple(sorted((*TOPICS, "communication")))
 
