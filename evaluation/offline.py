@@ -13,6 +13,8 @@ are scored two ways:
 
 Both add list-level figures: catalogue coverage, exposure Gini and top-10% share, how full the
 lists are, and the share of lists that recommend a mentor the mentee excluded (must be 0).
+On ground truth, ``term_shortfall`` also says in what the lists fall short of the ideal ones:
+the topic, seniority, style... terms of the latent success logit, each as a mean gap.
 The primary metric is ``ndcg@k`` (``evaluation.metrics.primary_metric(k)``).
 
 Split into run (call the strategy once, validate) and score (pure) so that one run can be
@@ -24,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +49,8 @@ from recsys.schemas import MenteeIn, PairingIn, PairingStatus
 RecommendFn = Callable[[Sequence[MenteeIn], int], list[list[str]]]
 GainFn = Callable[[str, Sequence[str]], NDArray[np.float64]]
 IdealFn = Callable[[str], NDArray[np.float64]]
+# (mentee id, mentor ids) -> {term name: one value per mentor}, e.g. GroundTruth.logit_terms
+TermsFn = Callable[[str, Sequence[str]], Mapping[str, NDArray[Any]]]
 Scorer = Callable[[Sequence[MenteeIn], Sequence[Sequence[str]], int], dict[str, float]]
 
 # Held-out outcome grades: a pairing that ended early still says the pair was chosen; one that
@@ -188,6 +193,35 @@ def score_against_ground_truth(
         "n_skipped": float(len(ndcgs) - n_scored),
         **list_figures(mentees, lists, k, n_catalogue),
     }
+
+
+def term_shortfall(
+    mentees: Sequence[MenteeIn],
+    lists: Sequence[Sequence[str]],
+    ideal_lists: Mapping[str, Sequence[str]],
+    terms: TermsFn,
+) -> dict[str, float]:
+    """Where lists fall short of the best possible ones, term by term.
+
+    ``terms(mentee_id, mentor_ids)`` gives each part of a pair's latent success logit (topic,
+    seniority, style...) for the listed mentors. Per term: the mean over mentees of the term's
+    mean over the ideal list (``ideal_lists[mentee_id]``) minus its mean over the list, so a
+    positive value is what the lists lose on that term, in log-odds, and a negative one what
+    they over-buy. NDCG says how far a ranker is from the ideal; this says in what. Mentees
+    with an empty list or ideal list are left out.
+    """
+    sums: dict[str, float] = {}
+    n = 0
+    for mentee, items in zip(mentees, lists, strict=True):
+        best = list(ideal_lists.get(mentee.id, ()))
+        if not items or not best:
+            continue
+        ideal_terms, list_terms = terms(mentee.id, best), terms(mentee.id, list(items))
+        for name, values in ideal_terms.items():
+            gap = float(np.mean(values)) - float(np.mean(list_terms[name]))
+            sums[name] = sums.get(name, 0.0) + gap
+        n += 1
+    return {name: total / n for name, total in sums.items()} if n else {}
 
 
 def score_against_outcomes(

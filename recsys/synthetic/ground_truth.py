@@ -100,18 +100,43 @@ class GroundTruth:
         that could not happen scores 0: no shared language, mentor excluded by the mentee,
         mentor inactive, or (when the load is the default) mentor already at capacity.
         """
-        if len(mentee_ids) != len(mentor_ids):
-            raise ValueError("mentee_ids and mentor_ids must have the same length")
-        e = np.fromiter((parse_index(x, "mentee") for x in mentee_ids), np.int64, len(mentee_ids))
-        m = np.fromiter((parse_index(x, "mentor") for x in mentor_ids), np.int64, len(mentor_ids))
-        self._check_range(e, m)
-        load = self.state.load[m] if mentor_load is None else np.asarray(mentor_load, np.float32)
+        e, m, load = self._pairs(mentee_ids, mentor_ids, mentor_load)
         if len(e) == 0:
             return np.zeros(0, dtype=np.float32)
         p = sigmoid(self.compat.logit(e, m, load))
         if feasible_only:
             p[~self._feasible(e, m, check_capacity=mentor_load is None)] = 0.0
         return p
+
+    def logit_terms(
+        self,
+        mentee_id: str,
+        mentor_ids: Sequence[str],
+        mentor_load: Sequence[int] | None = None,
+    ) -> dict[str, F32]:
+        """The terms of the success logit (``latent.TERMS``, log-odds) of one mentee with each
+        of ``mentor_ids``: which parts of the latent model make a pair good or bad. The
+        mentee's own term is the same whatever the mentor, so it is left out."""
+        e, m, load = self._pairs([mentee_id] * len(mentor_ids), mentor_ids, mentor_load)
+        terms = self.compat.components(e, m, load).terms(self.model)
+        del terms["mentee"]
+        return terms
+
+    def _pairs(
+        self,
+        mentee_ids: Sequence[str],
+        mentor_ids: Sequence[str],
+        mentor_load: Sequence[int] | None,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+        """Indices of elementwise (mentee, mentor) pairs and the mentors' load (default: their
+        active pairings at ``as_of``)."""
+        if len(mentee_ids) != len(mentor_ids):
+            raise ValueError("mentee_ids and mentor_ids must have the same length")
+        e = np.fromiter((parse_index(x, "mentee") for x in mentee_ids), np.int64, len(mentee_ids))
+        m = np.fromiter((parse_index(x, "mentor") for x in mentor_ids), np.int64, len(mentor_ids))
+        self._check_range(e, m)
+        load = self.state.load[m] if mentor_load is None else np.asarray(mentor_load, np.float32)
+        return e, m, load
 
     def expected_outcome_matrix(
         self,

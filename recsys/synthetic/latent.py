@@ -161,6 +161,19 @@ def mentor_terms(model: LatentModel, mentors: MentorTraits) -> F32:
     return (model.w_engagement * (mentors.engagement - 0.5)).astype(np.float32)
 
 
+# the terms of the logit, as PairComponents.terms names them
+TERMS: tuple[str, ...] = (
+    "topic",
+    "seniority",
+    "timezone",
+    "structure",
+    "modality",
+    "engagement",
+    "load",
+    "mentee",
+)
+
+
 @dataclass
 class PairComponents:
     """The terms of the logit for a batch of (mentee, mentor) pairs, before weighting."""
@@ -174,18 +187,24 @@ class PairComponents:
     load: F32
     mentee_term: F32  # already in logit units
 
+    def terms(self, model: LatentModel) -> dict[str, F32]:
+        """Each term of the logit in log-odds units (``TERMS`` order; the intercept aside)."""
+        return {
+            "topic": model.w_topic * self.topic_fit,
+            "seniority": self.seniority,
+            "timezone": model.w_timezone * self.tz_overlap,
+            "structure": model.w_structure * self.structure,
+            "modality": model.w_modality * self.modality,
+            "engagement": model.w_engagement * (self.engagement - 0.5),
+            "load": model.w_load * self.load,
+            "mentee": self.mentee_term,
+        }
+
     def logit(self, model: LatentModel) -> F32:
-        return (
-            model.intercept
-            + model.w_topic * self.topic_fit
-            + self.seniority
-            + model.w_timezone * self.tz_overlap
-            + model.w_structure * self.structure
-            + model.w_modality * self.modality
-            + model.w_engagement * (self.engagement - 0.5)
-            + model.w_load * self.load
-            + self.mentee_term
-        ).astype(np.float32)
+        out = np.asarray(model.intercept, np.float32)
+        for value in self.terms(model).values():  # summed in the order the model lists them
+            out = out + value
+        return out.astype(np.float32)
 
 
 class CompatibilityModel:

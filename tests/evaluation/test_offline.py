@@ -22,6 +22,7 @@ from evaluation.offline import (
     outcomes_from_pairings,
     run_all,
     run_strategy,
+    term_shortfall,
 )
 from recsys.schemas import MenteeIn, PairingIn, PairingStatus
 
@@ -246,3 +247,23 @@ def test_lift_ndcg_credits_only_better_than_average_picks() -> None:
     assert best["ndcg_lift@2"] == pytest.approx(1.0) and best["ndcg@2"] == pytest.approx(1.0)
     assert average["ndcg_lift@2"] == 0.0  # below-average picks earn no lift...
     assert average["ndcg@2"] > 0.3  # ...while raw expected outcomes still give them credit
+
+
+def test_term_shortfall_says_in_what_lists_fall_short() -> None:
+    # two latent terms per (mentee, mentor); the ideal list for m1 is [a, b]
+    table = {"a": (2.0, 1.0), "b": (1.0, 1.0), "c": (0.0, 3.0), "d": (1.0, -1.0)}
+
+    def terms(mentee_id: str, mentor_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {
+            "topic": np.array([table[m][0] for m in mentor_ids]),
+            "style": np.array([table[m][1] for m in mentor_ids]),
+        }
+
+    ideal_lists = {"m1": ["a", "b"], "m2": ["a", "b"]}
+    gaps = term_shortfall(MENTEES[:2], [["c", "d"], ["a", "b"]], ideal_lists, terms)
+    # m1: ideal topic 1.5, style 1.0; list topic 0.5, style 1.0. m2 got the ideal list
+    assert gaps == {"topic": pytest.approx(0.5), "style": pytest.approx(0.0)}
+    over = term_shortfall(MENTEES[:1], [["c"]], ideal_lists, terms)
+    assert over["style"] == pytest.approx(-2.0)  # bought more style than the ideal list
+    # nothing to compare: an empty list, or no ideal list for the mentee
+    assert term_shortfall(MENTEES[:2], [[], ["a"]], {"m1": ["a"]}, terms) == {}

@@ -16,6 +16,7 @@ import pytest
 from recsys.schemas import ENTITY_FILES, Signal
 from recsys.synthetic import generate_programme, load_ground_truth
 from recsys.synthetic.generator import PROGRAMME_START, SHOWN
+from recsys.synthetic.population import parse_index
 from recsys.synthetic.texts import NOTE_NEGATED, NOTE_NEUTRAL, NOTE_SIGNALS
 from recsys.synthetic.topics import TOPICS
 
@@ -411,6 +412,14 @@ def test_ground_truth_answers_queries(programme: dict[str, Any]) -> None:
         gt.expected_outcome(["mentee-999999"], [mentor_ids[0]])
     with pytest.raises(ValueError):
         gt.expected_outcome([mentee], mentor_ids[:2])
+    # the logit's terms, by mentor: with the intercept and the mentee's own term they are
+    # the expected outcome of every pair, feasible or not
+    terms = gt.logit_terms(mentee, mentor_ids)
+    assert "mentee" not in terms and {"topic", "engagement", "structure"} <= set(terms)
+    own = gt.compat.mentee_term[parse_index(mentee, "mentee")]
+    logit = gt.model.intercept + own + sum(terms.values())
+    every = gt.expected_outcome_matrix(mentee, mentor_ids, feasible_only=False)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), every, atol=1e-5)
 
 
 def test_same_seed_same_bytes_other_seed_other_programme(tmp_path: Path) -> None:

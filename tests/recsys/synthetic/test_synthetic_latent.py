@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recsys.synthetic.latent import (
+    TERMS,
     CompatibilityModel,
     LatentModel,
     sigmoid,
@@ -88,6 +89,20 @@ def test_fast_paths_agree_with_the_components(compat: CompatibilityModel) -> Non
     block = compat.logit_block(e[:4], np.zeros(300))
     for r in range(4):
         assert np.allclose(block[r], compat.logit(np.full(300, e[r]), np.arange(300)), atol=1e-5)
+
+
+def test_terms_add_up_to_the_logit(compat: CompatibilityModel) -> None:
+    rng = np.random.default_rng(2)
+    e, m, load = rng.integers(0, 400, 200), rng.integers(0, 300, 200), rng.integers(0, 4, 200)
+    c = compat.components(e, m, load)
+    terms = c.terms(compat.model)
+    assert tuple(terms) == TERMS
+    np.testing.assert_allclose(
+        compat.model.intercept + sum(terms.values()), c.logit(compat.model), atol=1e-5
+    )
+    # each term is its component under its weight: the style ones are +-weight
+    np.testing.assert_allclose(np.abs(terms["structure"]), compat.model.w_structure, rtol=1e-6)
+    np.testing.assert_allclose(terms["load"], compat.model.w_load * load, rtol=1e-6)
 
 
 def test_several_factors_matter(compat: CompatibilityModel) -> None:
