@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,9 @@ class StyleAxis:
     negative: str
     positive_examples: tuple[str, ...]
     negative_examples: tuple[str, ...]
+    # the answers of a profile form's question about this axis (the contract's
+    # ``style_<name>`` field): the positive pole's, then the negative pole's
+    answers: tuple[str, str] = ("", "")
 
 
 STYLE_AXES: tuple[StyleAxis, ...] = (
@@ -50,6 +54,7 @@ STYLE_AXES: tuple[StyleAxis, ...] = (
         name="structure",
         positive="a structured approach: agreed goals, a plan and follow-up",
         negative="informal, open-ended conversations",
+        answers=("structured", "informal"),
         positive_examples=(
             "I like a set agenda for every meeting and clear milestones to work towards.",
             "We should agree objectives up front and track progress against them.",
@@ -81,6 +86,7 @@ STYLE_AXES: tuple[StyleAxis, ...] = (
         name="modality",
         positive="working in writing, in your own time",
         negative="live conversation: calls or meeting in person",
+        answers=("written", "live"),
         positive_examples=(
             "I prefer communicating by email or chat.",
             "Asynchronous, written exchanges suit me best.",
@@ -126,10 +132,16 @@ NEUTRAL_EXAMPLES: tuple[str, ...] = (
 )
 
 STYLE_FEATURES: tuple[str, ...] = tuple(f"style_{a.name}_match" for a in STYLE_AXES)
+# the contract's profile fields that answer each axis's question (schemas._PersonBase)
+STYLE_ANSWER_FIELDS: tuple[str, ...] = tuple(f"style_{a.name}" for a in STYLE_AXES)
+# The leaning of a stated answer: a form answer is the clearest statement of a style there is,
+# so it reads a little stronger than the clearest sentence the detector finds (|leaning| at
+# most 0.42 on the generated programme of docs/working-style.md).
+STATED_LEANING = 0.5
 STYLE_VERSION = hashlib.sha256(
     json.dumps(
         [[a.name, list(a.positive_examples), list(a.negative_examples)] for a in STYLE_AXES]
-        + [list(NEUTRAL_EXAMPLES), MIN_RELEVANCE]
+        + [list(NEUTRAL_EXAMPLES), MIN_RELEVANCE, STATED_LEANING]
     ).encode()
 ).hexdigest()[:12]
 
@@ -197,6 +209,23 @@ def style_leanings(
         best = order[first]
         about = relevance[best, j] > MIN_RELEVANCE
         out[owner[best[about]], j] = lean[best[about], j]
+    return out
+
+
+def with_stated_styles(leanings: np.ndarray, answers: Sequence[Sequence[str | None]]) -> np.ndarray:
+    """``leanings`` (n, axes) read from texts, overridden where a profile answers an axis's
+    question: ``answers[i][j]`` is text ``i``'s answer on axis ``j`` (one of the axis's
+    ``answers``, or None: not asked or not answered), which becomes +-``STATED_LEANING``.
+    What a person ticks in a form outranks what a sentence of theirs suggests."""
+    out = np.array(leanings, np.float32, copy=True)
+    for i, row in enumerate(answers):
+        for j, answer in enumerate(row):
+            if answer is None:
+                continue
+            pole = STYLE_AXES[j].answers
+            if answer not in pole:
+                raise ValueError(f"unknown {STYLE_AXES[j].name} answer {answer!r}")
+            out[i, j] = STATED_LEANING if answer == pole[0] else -STATED_LEANING
     return out
 
 

@@ -21,7 +21,14 @@ import numpy as np
 from features.history import MentorHistory, PairingHistory
 from features.pairs import PairInputs
 from features.profile import normalise_tags, utc_offset_hours
-from features.style import STYLE_AXES, StyleProbe, probe_texts, style_leanings
+from features.style import (
+    STYLE_ANSWER_FIELDS,
+    STYLE_AXES,
+    StyleProbe,
+    probe_texts,
+    style_leanings,
+    with_stated_styles,
+)
 from features.text import (
     masked_unit_mean,
     pad_sentences,
@@ -355,7 +362,7 @@ class MentorCatalog:
             group=[m.group for m in mentors],
             bio_sentences=bios.pieces,
             bio_vec=bio_vec,
-            style=bios.style,
+            style=stated_styles(bios.style, mentors),
             skills_vec=sk.astype(np.float16),
             bio_sent_vecs=sent_vecs.astype(np.float16),
             bio_sent_mask=sent_mask,
@@ -544,8 +551,19 @@ class MenteeBatch:
             goal_vec=goals.whole,
             goal_sent_vecs=sv,
             goal_sent_mask=sm,
-            style=goals.style,
+            style=stated_styles(goals.style, mentees),
         )
+
+
+def stated_styles(
+    leanings: np.ndarray, people: Sequence[MentorIn] | Sequence[MenteeIn]
+) -> np.ndarray:
+    """Working-style leanings read from the texts, with the profiles' form answers
+    (``style_<axis>`` fields) in their place where given (:func:`features.style.with_stated_styles`)."""
+    answers = [[getattr(p, name) for name in STYLE_ANSWER_FIELDS] for p in people]
+    if not any(a is not None for row in answers for a in row):
+        return leanings
+    return with_stated_styles(leanings, answers)
 
 
 def pair_inputs(

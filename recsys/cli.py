@@ -78,6 +78,16 @@ def demo_data_cmd(
     mentees: Annotated[int, typer.Option("--mentees", min=1)] = 3000,
     pairings: Annotated[int | None, typer.Option("--pairings", min=0)] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    style_answers: Annotated[
+        float,
+        typer.Option(
+            "--style-answers",
+            min=0.0,
+            max=1.0,
+            help="Share of profiles that answer the working-style questions (default 0: "
+            "styles only in the texts).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Write a synthetic mentoring programme in the contract format (see docs/demo-data.md)."""
     from recsys.synthetic import generate_programme
@@ -85,7 +95,7 @@ def demo_data_cmd(
     with progress_bar() as cb:
         summary = generate_programme(
             directory, n_mentors=mentors, n_mentees=mentees, n_pairings=pairings, seed=seed,
-            progress=cb,
+            style_answer_rate=style_answers, progress=cb,
         )  # fmt: skip
     out.print(summary)
 

@@ -58,6 +58,20 @@ ANSWER_EVENTS = (
 )
 
 
+class StructureStyle(StrEnum):
+    """How structured a person likes mentoring (a profile form's question; features.style)."""
+
+    structured = "structured"  # agreed goals, a plan and follow-up
+    informal = "informal"  # open-ended conversations
+
+
+class ModalityStyle(StrEnum):
+    """Whether a person likes to work in writing or live (a profile form's question)."""
+
+    written = "written"  # messages and documents, in their own time
+    live = "live"  # calls or meeting in person
+
+
 class DeclineReason(StrEnum):
     """Why a mentor declined a request, when the app asks; stored with the interaction and
     exported with the log (how the ranker reads declines: :mod:`training.ranker`)."""
@@ -107,6 +121,14 @@ class _PersonBase(_Contract):
     timezone: str = Field(description="IANA name, e.g. Europe/Berlin")
     languages: list[LanguageCode] = Field(min_length=1, description="ISO 639-1 codes")
     skills: list[Tag] = Field(default_factory=list)
+    # Working style as a profile form asks it; the same styles are also read from the free
+    # text (bio, goals), and an answer here outranks the text (features.style).
+    style_structure: StructureStyle | None = Field(
+        default=None, description="structured (agreed goals, a plan) or informal"
+    )
+    style_modality: ModalityStyle | None = Field(
+        default=None, description="written (messages, documents) or live (calls, in person)"
+    )
 
     @field_validator("timezone")
     @classmethod

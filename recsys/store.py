@@ -37,8 +37,10 @@ from recsys.schemas import (
     InteractionIn,
     MenteeIn,
     MentorIn,
+    ModalityStyle,
     PairingIn,
     PairingStatus,
+    StructureStyle,
 )
 from recsys.settings import Settings
 
@@ -183,11 +185,19 @@ def upsert_models(session: Session, entity: str, org: str, items: Iterable[BaseM
 
 
 # --------------------------------------------------------------------------- conversion
+def _style_answers(row: db.Mentor | db.Mentee) -> dict[str, Any]:
+    return {
+        "style_structure": StructureStyle(row.style_structure) if row.style_structure else None,
+        "style_modality": ModalityStyle(row.style_modality) if row.style_modality else None,
+    }
+
+
 def mentor_schema(row: db.Mentor) -> MentorIn:
     return MentorIn(
         id=row.id, title=row.title, department=row.department, seniority=row.seniority,
         timezone=row.timezone, languages=list(row.languages), skills=list(row.skills), bio=row.bio,
         capacity=row.capacity, active=row.active, location=row.location, group=row.group,
+        **_style_answers(row),
     )  # fmt: skip
 
 
@@ -196,6 +206,7 @@ def mentee_schema(row: db.Mentee) -> MenteeIn:
         id=row.id, title=row.title, department=row.department, seniority=row.seniority,
         timezone=row.timezone, languages=list(row.languages), skills=list(row.skills),
         goals=row.goals, excluded_mentor_ids=list(row.excluded_mentor_ids),
+        **_style_answers(row),
     )  # fmt: skip
 
 

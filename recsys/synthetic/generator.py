@@ -106,6 +106,7 @@ def generate_programme(
     as_of: date = date(2026, 10, 1),
     feedback_rate: float = 1.0,
     heldout_fraction: float = 0.05,
+    style_answer_rate: float = 0.0,
     progress: ProgressFn | None = None,
 ) -> GenerationSummary:
     """Write a synthetic programme to ``out_dir``; deterministic for a given ``seed``.
@@ -113,6 +114,9 @@ def generate_programme(
     ``n_pairings`` defaults to 1.3 per (non-held-out) mentee. ``feedback_rate`` is the mean
     number of check-in notes for a pairing of about five months. ``heldout_fraction`` of the
     mentees form a fresh cohort without any history, for offline evaluation.
+    ``style_answer_rate``: the share of profiles whose form asked each working-style question
+    and got the person's true answer (``style_structure`` / ``style_modality``); at 0, the
+    default, the styles are only in the texts and the files are what they always were.
     """
     if n_mentors < 1 or n_mentees < 2:
         raise ValueError("need at least 1 mentor and 2 mentees")
@@ -120,6 +124,8 @@ def generate_programme(
         raise ValueError("heldout_fraction must be in [0, 1)")
     if feedback_rate < 0:
         raise ValueError("feedback_rate must be >= 0")
+    if not 0.0 <= style_answer_rate <= 1.0:
+        raise ValueError("style_answer_rate must be in [0, 1]")
     if as_of <= PROGRAMME_START + timedelta(days=60):
         raise ValueError(f"as_of must be after {PROGRAMME_START + timedelta(days=60)}")
     t0 = time.perf_counter()
@@ -147,6 +153,11 @@ def generate_programme(
     compat = CompatibilityModel(model, e_traits, m_traits, families, offsets)
     report("people", 1, 1)
 
+    # a stream of its own, so that programmes without answers stay byte for byte the same
+    rng_answers = np.random.default_rng([seed, 23])
+    m_answers = rng_answers.random((n_mentors, 2)) < style_answer_rate
+    e_answers = rng_answers.random((n_mentees, 2)) < style_answer_rate
+
     paths = {
         stem: out_dir / f"{stem}.jsonl"
         for stem in ("mentors", "mentees", "pairings", "feedback", "interactions")
@@ -156,14 +167,18 @@ def generate_programme(
         n_mentors,
         "mentors",
         report,
-        lambda lo, hi: render_mentors(seed, m_people, m_extra, lo, hi),
+        lambda lo, hi: _with_style_answers(
+            render_mentors(seed, m_people, m_extra, lo, hi), m_answers, m_people, lo
+        ),
     )
     _write_rows(
         paths["mentees"],
         n_mentees,
         "mentees",
         report,
-        lambda lo, hi: render_mentees(seed, e_people, e_traits, excluded, lo, hi),
+        lambda lo, hi: _with_style_answers(
+            render_mentees(seed, e_people, e_traits, excluded, lo, hi), e_answers, e_people, lo
+        ),
     )
 
     # ---- history
@@ -707,6 +722,22 @@ def _outcomes(
         "flags": flags,
         "fallback": np.asarray(sim.p_fallback, dtype=bool),
     }
+
+
+def _with_style_answers(
+    rows: list[dict[str, Any]], answered: NDArray[np.bool_], people: Any, lo: int
+) -> list[dict[str, Any]]:
+    """Rows ``lo:`` with the working-style answers of those whose form asked (``answered``:
+    (n, 2) structure, modality), each the person's true style."""
+    if not answered.any():
+        return rows
+    for k, row in enumerate(rows):
+        i = lo + k
+        if answered[i, 0]:
+            row["style_structure"] = "structured" if people.structure[i] > 0 else "informal"
+        if answered[i, 1]:
+            row["style_modality"] = "written" if people.modality[i] > 0 else "live"
+    return rows
 
 
 _STATUS = ("active", "completed", "ended_early")

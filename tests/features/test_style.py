@@ -5,13 +5,17 @@ import pytest
 
 from features.style import (
     NEUTRAL_EXAMPLES,
+    STATED_LEANING,
+    STYLE_ANSWER_FIELDS,
     STYLE_AXES,
     STYLE_FEATURES,
     StyleProbe,
     probe_texts,
     style_leanings,
     style_match,
+    with_stated_styles,
 )
+from recsys.schemas import MenteeIn, ModalityStyle, StructureStyle
 
 D = 8
 
@@ -60,6 +64,28 @@ def test_style_match_is_positive_when_both_lean_the_same_way() -> None:
     s, m = cols[STYLE_FEATURES[0]], cols[STYLE_FEATURES[1]]
     assert s[0] > 0 and s[1] < 0  # agree / clash on structure
     assert m[0] < 0 and m[1] == 0  # clash on modality / the mentee did not say
+
+
+def test_a_form_answer_outranks_the_text() -> None:
+    text = np.array([[-0.2, 0.1], [0.3, 0.0], [0.0, -0.1]], np.float32)
+    out = with_stated_styles(text, [("structured", None), (None, "live"), ("informal", "written")])
+    np.testing.assert_allclose(
+        out,
+        [[STATED_LEANING, 0.1], [0.3, -STATED_LEANING], [-STATED_LEANING, STATED_LEANING]],
+    )
+    assert out[0, 0] > text.max()  # an answer reads stronger than any sentence here
+    np.testing.assert_allclose(text[0], [-0.2, 0.1])  # the text leanings are not changed
+    with pytest.raises(ValueError, match="modality"):
+        with_stated_styles(text[:1], [(None, "phone")])
+
+
+def test_the_contract_fields_answer_the_axes_questions() -> None:
+    # schemas and the detector name the same poles, positive first
+    assert STYLE_ANSWER_FIELDS == ("style_structure", "style_modality")
+    enums = (StructureStyle, ModalityStyle)
+    for axis, field, enum in zip(STYLE_AXES, STYLE_ANSWER_FIELDS, enums, strict=True):
+        assert tuple(e.value for e in enum) == axis.answers
+        assert field in MenteeIn.model_fields
 
 
 @pytest.mark.slow

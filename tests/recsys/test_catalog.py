@@ -2,8 +2,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from features.style import STYLE_AXES
-from recsys.catalog import MAX_SPLIT, encode_texts
+from features.style import STATED_LEANING, STYLE_AXES
+from recsys.catalog import MAX_SPLIT, MenteeBatch, MentorCatalog, encode_texts
+from recsys.schemas import MenteeIn, MentorIn
 
 
 def _fake_encode(texts: Sequence[str]) -> np.ndarray:
@@ -38,3 +39,21 @@ def test_sentences_past_the_split_limit_are_encoded_together() -> None:
     doc = " ".join(f"Sentence number {i} is here." for i in range(MAX_SPLIT + 3))
     encode_texts(encode, [doc], max_sentences=4)
     assert len(seen) == MAX_SPLIT
+
+
+def test_profiles_form_answers_set_their_working_style() -> None:
+    base = {"seniority": 4, "timezone": "UTC", "languages": ["en"]}
+    mentors = [
+        MentorIn(id="m1", bio="I mentor.", capacity=1, style_structure="informal", **base),
+        MentorIn(id="m2", bio="I mentor too.", capacity=1, **base),
+    ]
+    catalog = MentorCatalog.build("o", mentors, _fake_encode, "fake")
+    unanswered = [m.model_copy(update={"style_structure": None}) for m in mentors]
+    from_text = MentorCatalog.build("o", unanswered, _fake_encode, "fake").style
+    assert catalog.style[0, 0] == -STATED_LEANING
+    # the other axis and the other mentor are read from the text, as without the answer
+    assert catalog.style[0, 1] == from_text[0, 1]
+    np.testing.assert_array_equal(catalog.style[1], from_text[1])
+    mentees = [MenteeIn(id="e1", goals="Grow.", style_modality="written", **base)]
+    batch = MenteeBatch.build(mentees, _fake_encode, "fake")
+    assert batch.style[0, 1] == STATED_LEANING

@@ -31,8 +31,10 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
 def loaded(
     factory: sessionmaker[Session], tmp_path: Path, rows: Rows, write_contract: WriteContract
 ) -> sessionmaker[Session]:
-    """The `rows` dataset plus a mentor whose list items need JSON-array CSV cells."""
-    extra = {**rows["mentors"][2], "id": "m4", "skills": ["c++; c", "[x]"], "bio": "a\nb"}
+    """The `rows` dataset plus a mentor whose list items need JSON-array CSV cells and who
+    answered the working-style questions."""
+    extra = {**rows["mentors"][2], "id": "m4", "skills": ["c++; c", "[x]"], "bio": "a\nb",
+             "style_structure": "informal", "style_modality": "written"}  # fmt: skip
     ingest_dir(
         factory, write_contract(tmp_path / "fixture", rows, mentors=[*rows["mentors"], extra])
     )
@@ -48,9 +50,11 @@ def test_exports_contract_fields(loaded: sessionmaker[Session], tmp_path: Path) 
     assert mentors[0] == {
         "id": "m1", "title": "Staff Engineer", "department": "R&D", "seniority": 6,
         "timezone": "Europe/Berlin", "languages": ["en", "de"], "skills": ["python", "ml"],
+        "style_structure": None, "style_modality": None,
         "bio": "Builds data platforms.", "capacity": 2, "active": True, "location": "Berlin",
         "group": "g1",
     }  # fmt: skip
+    assert (mentors[3]["style_structure"], mentors[3]["style_modality"]) == ("informal", "written")
     pairings = read_jsonl(tmp_path / "out" / "pairings.jsonl")
     assert pairings[1] == {
         "id": "p2", "mentor_id": "m2", "mentee_id": "e2", "started_at": "2023-05-01",
@@ -115,9 +119,10 @@ def test_csv_layout(loaded: sessionmaker[Session], tmp_path: Path) -> None:
     with (tmp_path / "mentors.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == [
-        "id", "title", "department", "seniority", "timezone", "languages", "skills", "bio",
-        "capacity", "active", "location", "group",
+        "id", "title", "department", "seniority", "timezone", "languages", "skills",
+        "style_structure", "style_modality", "bio", "capacity", "active", "location", "group",
     ]  # fmt: skip
+    assert rows[0]["style_structure"] == "" and rows[3]["style_modality"] == "written"
     assert rows[0]["languages"] == "en;de" and rows[0]["active"] == "true"
     assert rows[1]["group"] == "" and rows[1]["active"] == "false"
     assert rows[3]["skills"] == '["c++; c","[x]"]'  # an item holds ";": written as a JSON array

@@ -79,6 +79,19 @@ def test_mentee_crud_and_unknown_fields(client: TestClient, app_key: str) -> Non
     assert client.delete("/v1/mentees/e", headers=h).status_code == 204
 
 
+def test_working_style_answers_are_stored_and_checked(client: TestClient, app_key: str) -> None:
+    h = auth(app_key)
+    body = mentor("m", style_structure="structured", style_modality="live")
+    assert client.put("/v1/mentors/m", json=body, headers=h).status_code in (200, 201)
+    got = client.get("/v1/mentors/m", headers=h).json()
+    assert (got["style_structure"], got["style_modality"]) == ("structured", "live")
+    resp = client.put("/v1/mentors/m", json={**body, "style_modality": "phone"}, headers=h)
+    err = assert_error(resp, 422, "validation_error")
+    assert err["details"][0]["field"] == "body.style_modality"
+    assert "'written' or 'live'" in err["details"][0]["reason"]
+    assert client.get("/v1/mentors/m", headers=h).json()["style_modality"] == "live"  # kept
+
+
 def test_deleting_a_referenced_mentor_is_a_conflict(client: TestClient, app_key: str) -> None:
     h = auth(app_key)
     client.put("/v1/mentors/m", json=mentor("m"), headers=h)

@@ -449,6 +449,23 @@ def test_requested_pairing_count_and_options(tmp_path: Path) -> None:
     assert s.pairings == 120 and s.feedback == 0 and s.heldout_mentees == 0
 
 
+def test_style_answers_are_the_true_styles(tmp_path: Path) -> None:
+    generate_programme(tmp_path, n_mentors=60, n_mentees=80, seed=2, style_answer_rate=0.6)
+    gt = load_ground_truth(tmp_path)
+    for kind, traits in (("mentors", gt.mentors), ("mentees", gt.mentees)):
+        rows = [orjson.loads(x) for x in (tmp_path / f"{kind}.jsonl").read_bytes().splitlines()]
+        answered = [r for r in rows if "style_structure" in r]
+        assert 0.3 * len(rows) < len(answered) < 0.9 * len(rows)
+        for r in answered:
+            i = parse_index(r["id"], kind[:-1])
+            want = "structured" if traits.structure[i] > 0 else "informal"
+            assert r["style_structure"] == want
+        for r in rows:
+            if "style_modality" in r:
+                i = parse_index(r["id"], kind[:-1])
+                assert r["style_modality"] == ("written" if traits.modality[i] > 0 else "live")
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -456,6 +473,7 @@ def test_requested_pairing_count_and_options(tmp_path: Path) -> None:
         {"n_mentees": 1},
         {"heldout_fraction": 1.0},
         {"feedback_rate": -1.0},
+        {"style_answer_rate": 1.5},
         {"as_of": date(2023, 1, 2)},
     ],
 )
