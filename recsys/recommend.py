@@ -532,7 +532,8 @@ def reason_context(
 ) -> ReasonContext:
     """The facts reasons may quote for mentee row ``j`` and catalog row ``r``; with
     ``tag_probs`` (the goal's probability of each tag and the tag columns, from the ranker's
-    goal-to-tag model) the mentor's skills are listed as the goal calls for them."""
+    goal-to-tag model) the mentor's skills are those the goal calls for at least half as much
+    as the tag it calls for most (and always the mentor's likeliest), likeliest first."""
     gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
     # one spelling per tag ("GDPR" and "gdpr" are one skill), the profile's order otherwise
     by_tag = {next(iter(normalise_tags([s])), ""): s for s in reversed(catalog.skills_raw[r])}
@@ -541,7 +542,12 @@ def reason_context(
         probs, index = tag_probs
         column = [index.get(t) for t in (next(iter(normalise_tags([s])), "") for s in skills)]
         weight = [float(probs[c]) if c is not None else -1.0 for c in column]
-        skills = [s for _, s in sorted(zip(weight, skills, strict=True), key=lambda p: -p[0])]
+        ranked = sorted(zip(weight, skills, strict=True), key=lambda p: -p[0])
+        # "Skills relevant to your goals: privacy, salesforce" for a GDPR goal misleads: the
+        # model spreads some probability over tags it has seen near such goals (salesforce
+        # 0.019 against privacy 0.16 here), so tags far below the goal's likeliest are left out
+        floor = float(np.max(probs)) / 2 if len(probs) else 0.0
+        skills = [s for w, s in ranked[:1]] + [s for w, s in ranked[1:] if w >= floor]
     return ReasonContext(
         goal_sentence=gs[min(best_goal, len(gs) - 1)] if gs else "",
         bio_sentence=bs[min(best_bio, len(bs) - 1)] if bs else "",
