@@ -533,7 +533,7 @@ def reason_context(
     """The facts reasons may quote for mentee row ``j`` and catalog row ``r``; with
     ``tag_probs`` (the goal's probability of each tag and the tag columns, from the ranker's
     goal-to-tag model) the mentor's skills are those the goal calls for at least half as much
-    as the tag it calls for most (and always the mentor's likeliest), likeliest first."""
+    as the tag it calls for most, likeliest first (none: the skills reason is not given)."""
     gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
     # one spelling per tag ("GDPR" and "gdpr" are one skill), the profile's order otherwise
     by_tag = {next(iter(normalise_tags([s])), ""): s for s in reversed(catalog.skills_raw[r])}
@@ -547,7 +547,7 @@ def reason_context(
         # model spreads some probability over tags it has seen near such goals (salesforce
         # 0.019 against privacy 0.16 here), so tags far below the goal's likeliest are left out
         floor = float(np.max(probs)) / 2 if len(probs) else 0.0
-        skills = [s for w, s in ranked[:1]] + [s for w, s in ranked[1:] if w >= floor]
+        skills = [s for w, s in ranked if w >= floor]
     return ReasonContext(
         goal_sentence=gs[min(best_goal, len(gs) - 1)] if gs else "",
         bio_sentence=bs[min(best_bio, len(bs) - 1)] if bs else "",

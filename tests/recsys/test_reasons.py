@@ -81,8 +81,10 @@ def test_goal_tag_fit_is_a_skills_reason_listing_the_tags_the_goal_calls_for() -
     x = _row(text_goal_tags=0.4, shared_hours=2)
     reasons = explain(x, _contrib(text_goal_tags=0.8, shared_hours=0.1), ctx)
     assert reasons[0] == "Skills relevant to your goals: Data-Storytelling, SQL"
-    # a goal that calls most for a tag the mentor lacks still names the mentor's likeliest
+    # a goal that calls for none of the mentor's tags (it wants pricing): no skills reason
     other = {**index, "pricing": 3}
     flat = reason_context(catalog, mentees, 0, 0, 0, 0, completed=0, total=0,  # type: ignore[arg-type]
                           tag_probs=(np.array([0.05, 0.03, 0.02, 0.9], np.float32), other))  # fmt: skip
-    assert flat.mentor_skills == ["Golf"]
+    assert flat.mentor_skills == []
+    reasons = explain(x, _contrib(text_goal_tags=0.8, shared_hours=0.1), flat)
+    assert not any(r.startswith("Skills") for r in reasons) and len(reasons) >= 2
