@@ -34,6 +34,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from recsys.schemas import ModalityStyle, StructureStyle
 from recsys.synthetic.ground_truth import GroundTruth, MentorState, save_ground_truth, top_mentors
 from recsys.synthetic.latent import CompatibilityModel, LatentModel, sigmoid
 from recsys.synthetic.population import (
@@ -734,9 +735,13 @@ def _with_style_answers(
     for k, row in enumerate(rows):
         i = lo + k
         if answered[i, 0]:
-            row["style_structure"] = "structured" if people.structure[i] > 0 else "informal"
+            structure = (
+                StructureStyle.structured if people.structure[i] > 0 else StructureStyle.informal
+            )
+            row["style_structure"] = structure.value
         if answered[i, 1]:
-            row["style_modality"] = "written" if people.modality[i] > 0 else "live"
+            modality = ModalityStyle.written if people.modality[i] > 0 else ModalityStyle.live
+            row["style_modality"] = modality.value
     return rows
 
 
