@@ -363,9 +363,20 @@ def evaluate_cmd(
             f"ndcg@{k} vs embedding",
             f"ndcg@{k} vs rules",
         ]
-        out.print("strategy".ljust(22) + "".join(c.rjust(22) for c in cols))
+        out.print("strategy".ljust(25) + "".join(c.rjust(22) for c in cols))
         for name, row in result.table.items():
-            out.print(name.ljust(22) + "".join(f"{row.get(c, float('nan')):>22.4f}" for c in cols))
+            out.print(name.ljust(25) + "".join(f"{row.get(c, float('nan')):>22.4f}" for c in cols))
+        # what each strategy's lists lose against the ideal ones, by latent term (log-odds)
+        first = next(iter(result.table.values()), {})
+        gaps = [c for c in first if c.startswith("shortfall_")]
+        if gaps:
+            names = [c.removeprefix("shortfall_").removesuffix(f"@{k}") for c in gaps]
+            out.print("\nshortfall vs the ideal lists, by latent term (log-odds; + = lost)")
+            out.print("strategy".ljust(25) + "".join(n.rjust(12) for n in names))
+            for name, row in result.table.items():
+                out.print(
+                    name.ljust(25) + "".join(f"{row.get(c, float('nan')):>+12.2f}" for c in gaps)
+                )
     err.print(f"report: {result.report}")
 
 
