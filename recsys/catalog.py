@@ -135,14 +135,15 @@ _PROBES_LOCK = threading.Lock()
 
 
 def style_probe(encode: EncodeFn, encoder_id: str) -> StyleProbe:
-    """The working-style examples as vectors of this encoder, computed once per process."""
+    """The working-style detector fitted on this encoder's vectors of the labelled statements,
+    once per process (~0.3 s: encoding 250 sentences and two small logistic regressions)."""
     probe = _PROBES.get(encoder_id)  # every request asks: no lock once computed
     if probe is not None:
         return probe
     with _PROBES_LOCK:
         probe = _PROBES.get(encoder_id)
         if probe is None:
-            probe = _PROBES[encoder_id] = StyleProbe.from_vectors(encode(probe_texts()))
+            probe = _PROBES[encoder_id] = StyleProbe.fit(encode(probe_texts()))
         return probe
 
 
