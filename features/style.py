@@ -123,8 +123,9 @@ class StyleProbe:
 
     def probabilities(self, sentences: np.ndarray) -> np.ndarray:
         """(m, axes, 3) class probabilities of each sentence: negative pole, neither, positive."""
-        logits = np.einsum("md,acd->mac", np.asarray(sentences, np.float32), self.weights)
-        logits += self.bias[None]
+        axes, classes, dim = self.weights.shape
+        flat = np.asarray(sentences, np.float32) @ self.weights.reshape(axes * classes, dim).T
+        logits = flat.reshape(len(flat), axes, classes) + self.bias[None]
         logits -= logits.max(axis=2, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=2, keepdims=True)
