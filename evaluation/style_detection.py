@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from features.style import STYLE_AXES
+
+if TYPE_CHECKING:
+    from recsys.catalog import EncodeFn
 
 STYLE_TEST_PATH = Path(__file__).parent / "data" / "style_test.jsonl"
 PRIMARY_METRIC = "accuracy"
@@ -61,18 +65,28 @@ def style_detection_metrics(leanings: np.ndarray, gold: np.ndarray) -> dict[str,
     return out
 
 
-def main() -> None:  # pragma: no cover - a figure printer
+def score_style_detector(
+    encode: EncodeFn, encoder_id: str, path: Path = STYLE_TEST_PATH
+) -> dict[str, float]:
+    """:func:`style_detection_metrics` of the detector fitted for this encoder (the one the
+    catalog uses) on the held-out statements."""
     from features.style import style_leanings
-    from models.embedder import Embedder
     from recsys.catalog import style_probe
+
+    texts, gold = load_style_test(path)
+    probe = style_probe(encode, encoder_id)
+    lean = style_leanings(encode(texts), np.arange(len(texts)), len(texts), probe)
+    return style_detection_metrics(lean, gold)
+
+
+def main() -> None:  # pragma: no cover - a figure printer
+    from models.embedder import Embedder
     from recsys.settings import Settings
 
     embedder = Embedder.from_settings(Settings())
-    texts, gold = load_style_test()
-    probe = style_probe(embedder.encode, embedder.encoder_id)
-    lean = style_leanings(embedder.encode(texts), np.arange(len(texts)), len(texts), probe)
-    print(f"encoder {embedder.encoder_id}, {len(texts)} held-out statements")
-    for name, value in style_detection_metrics(lean, gold).items():
+    metrics = score_style_detector(embedder.encode, embedder.encoder_id)
+    print(f"encoder {embedder.encoder_id}, held-out statements {STYLE_TEST_PATH}")
+    for name, value in metrics.items():
         print(f"{name:>22} {value:.3f}")
 
 

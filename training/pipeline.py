@@ -36,6 +36,7 @@ def train_ranker(
     import mlflow.lightgbm
 
     from evaluation.report import plot_calibration, plot_feature_importance
+    from evaluation.style_detection import score_style_detector
     from features.labels import TRAINING_LABELS_VERSION
     from recsys.engine import RecommendationEngine
     from training.ranker import (
@@ -80,6 +81,10 @@ def train_ranker(
            for k, v in (result.model.manifest.goal_tags or {"fitted": False}).items()},
     }  # fmt: skip
     sig = signature_for(ds.x)
+    # the working-style detector is part of the feature version: how well this encoder's fit
+    # reads held-out statements goes with the run (style_accuracy, style_false_style, ...)
+    style = score_style_detector(engine.embedder.encode, engine.embedder.encoder_id)
+    metrics = result.metrics | {f"style_{k}": v for k, v in style.items()}
 
     def log_model(name: str) -> Any:
         return mlflow.lightgbm.log_model(
@@ -91,7 +96,7 @@ def train_ranker(
         model_name=ctx.settings.ranker_model_name,
         run_name=f"ranker-{objective}",
         params=params,
-        metrics=result.metrics,
+        metrics=metrics,
         primary_metric=PRIMARY_METRIC,
         bundle_dir=bundle_dir(result),
         log_model=log_model,
@@ -105,7 +110,7 @@ def train_ranker(
         comparable_on=("feature_version", "training_labels", "encoder_id"),
         rescore_champion=lambda mv: _champion_on(ctx, engine, mv, ds, catalog, mentees),
     )
-    return RankerRun(registered, result.metrics, objective)
+    return RankerRun(registered, metrics, objective)
 
 
 def _champion_on(

@@ -58,6 +58,9 @@ def test_demo_flow_over_http(tmp_path: Path) -> None:
     ranker_run = train_ranker(ctx, org=ORG, engine=engine)
     risk_run = train_risk(ctx, org=ORG)
     assert signals_run.promoted and ranker_run.registered.promoted and risk_run.promoted
+    # the run carries how well its encoder's style detector reads the held-out statements
+    assert ranker_run.metrics["style_accuracy"] >= 0.8
+    assert ranker_run.metrics["style_false_style"] <= 0.05
     timings["train"] = time.monotonic() - t0 - timings["ingest"]
 
     meta = json.loads((data / "ground_truth" / "model.json").read_text())
