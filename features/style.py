@@ -131,17 +131,19 @@ class StyleProbe:
         return p / p.sum(axis=2, keepdims=True)
 
 
-def style_leanings(
+def read_styles(
     sentences: np.ndarray, owner: np.ndarray, n: int, probe: StyleProbe
-) -> np.ndarray:
-    """Leaning of each of ``n`` texts on each axis, in [-1, 1]: (n, len(STYLE_AXES)) float32.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The leaning of each of ``n`` texts on each axis, in [-1, 1] ((n, len(STYLE_AXES))
+    float32), and whether each sentence is about a working style at all ((m,) bool: about
+    some axis, as :data:`MIN_ABOUT` decides).
 
     ``sentences`` (m, d) are unit vectors of every sentence of the texts and ``owner`` (m,)
     the text each belongs to. A text with no sentence about an axis gets 0 there.
     """
     out = np.zeros((n, len(STYLE_AXES)), np.float32)
     if len(sentences) == 0:
-        return out
+        return out, np.zeros(0, bool)
     owner = np.asarray(owner, np.int64)
     p = probe.probabilities(sentences)
     about = 1.0 - p[:, :, 1]  # (m, axes)
@@ -154,7 +156,14 @@ def style_leanings(
         best = order[first]
         stated = about[best, j] > MIN_ABOUT
         out[owner[best[stated]], j] = lean[best[stated], j]
-    return out
+    return out, np.asarray((about > MIN_ABOUT).any(axis=1))
+
+
+def style_leanings(
+    sentences: np.ndarray, owner: np.ndarray, n: int, probe: StyleProbe
+) -> np.ndarray:
+    """The texts' leanings of :func:`read_styles`."""
+    return read_styles(sentences, owner, n, probe)[0]
 
 
 def with_stated_styles(leanings: np.ndarray, answers: Sequence[Sequence[str | None]]) -> np.ndarray:

@@ -26,7 +26,7 @@ from features.style import (
     STYLE_AXES,
     StyleProbe,
     probe_texts,
-    style_leanings,
+    read_styles,
     with_stated_styles,
 )
 from features.text import (
@@ -82,6 +82,9 @@ class EncodedTexts:
     piece_vecs: list[np.ndarray]  # their unit vectors (the joined tail: mean of its sentences)
     style: np.ndarray  # (n, len(STYLE_AXES)) working-style leanings (features.style)
     width: int  # max_sentences
+    # per piece, whether it is about working style (a folded tail: all of it); the reasons
+    # never quote one as expertise or goal (recsys.recommend.reason_context)
+    piece_style: list[list[bool]]
 
     def padded(self) -> tuple[np.ndarray, np.ndarray]:
         """The pieces' vectors as (n, width, d) plus their mask."""
@@ -100,34 +103,45 @@ def encode_texts(
     mean of its sentence vectors (long bios are not truncated by the encoder's 256-token
     window); the text features see at most ``max_sentences`` pieces, the last one standing for
     the rest of the text. Styles are read when ``encoder_id`` names the encoder (zeros
-    otherwise).
+    otherwise), and so is which pieces are about working style rather than the text's topic.
     """
     sentences = [split_sentences(d, MAX_SPLIT) or [d or "-"] for d in docs]
     flat = [s for sents in sentences for s in sents]
     vecs = encode(flat) if flat else np.zeros((0, 0), np.float32)
     owner = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+    if encoder_id is not None and flat:
+        style, about_style = read_styles(
+            vecs, owner, len(sentences), style_probe(encode, encoder_id)
+        )
+    else:
+        style = np.zeros((len(sentences), len(STYLE_AXES)), np.float32)
+        about_style = np.zeros(len(flat), bool)
     pieces: list[list[str]] = []
     piece_vecs: list[np.ndarray] = []
+    piece_style: list[list[bool]] = []
     whole = []
     pos = 0
     for sents in sentences:
         v = vecs[pos : pos + len(sents)]
+        about = about_style[pos : pos + len(sents)].tolist()
         pos += len(sents)
         whole.append(v.mean(axis=0))
         if len(sents) > max_sentences:
             head = max_sentences - 1
-            pieces.append([*sents[:head], " ".join(sents[head:])])
+            tail_style = all(about[head:])
+            # a folded tail is quoted without its style remarks (its vector keeps them)
+            tail = [
+                t for t, a in zip(sents[head:], about[head:], strict=True) if tail_style or not a
+            ]
+            pieces.append([*sents[:head], " ".join(tail)])
             piece_vecs.append(np.vstack([v[:head], _unit_rows(v[head:].mean(axis=0)[None])]))
+            piece_style.append([*about[:head], tail_style])
         else:
             pieces.append(sents)
             piece_vecs.append(v)
+            piece_style.append(about)
     whole_mat = _unit_rows(np.vstack(whole)) if whole else np.zeros((0, 0), np.float32)
-    style = (
-        style_leanings(vecs, owner, len(sentences), style_probe(encode, encoder_id))
-        if encoder_id is not None and flat
-        else np.zeros((len(sentences), len(STYLE_AXES)), np.float32)
-    )
-    return EncodedTexts(whole_mat, pieces, piece_vecs, style, max_sentences)
+    return EncodedTexts(whole_mat, pieces, piece_vecs, style, max_sentences, piece_style)
 
 
 _PROBES: dict[str, StyleProbe] = {}
@@ -179,6 +193,7 @@ class MentorCatalog:
     location: list[str | None]
     group: list[str | None]
     bio_sentences: list[list[str]]
+    bio_sentence_style: list[list[bool]]  # per piece: about working style (EncodedTexts)
     bio_vec: np.ndarray  # (N, d) float32
     skills_vec: np.ndarray  # (N, d) float16 (memory: 100k mentors ≈ 77 MB)
     bio_sent_vecs: np.ndarray  # (N, T, d) float16
@@ -362,6 +377,7 @@ class MentorCatalog:
             location=[m.location for m in mentors],
             group=[m.group for m in mentors],
             bio_sentences=bios.pieces,
+            bio_sentence_style=bios.piece_style,
             bio_vec=bio_vec,
             style=stated_styles(bios.style, mentors),
             skills_vec=sk.astype(np.float16),
@@ -453,6 +469,7 @@ class MentorCatalog:
             location=merged_list(self.location, part.location),
             group=merged_list(self.group, part.group),
             bio_sentences=merged_list(self.bio_sentences, part.bio_sentences),
+            bio_sentence_style=merged_list(self.bio_sentence_style, part.bio_sentence_style),
             bio_vec=merged(self.bio_vec, part.bio_vec),
             skills_vec=merged(self.skills_vec, part.skills_vec),
             bio_sent_vecs=bio_sent_vecs,
@@ -519,6 +536,7 @@ class MenteeBatch:
     department: np.ndarray
     excluded: list[frozenset[str]]
     goal_sentences: list[list[str]]
+    goal_sentence_style: list[list[bool]]  # per piece: about working style (EncodedTexts)
     goal_vec: np.ndarray
     goal_sent_vecs: np.ndarray  # (M, S, d) float32
     goal_sent_mask: np.ndarray
@@ -549,6 +567,7 @@ class MenteeBatch:
             department=np.array([m.department for m in mentees], dtype=object),
             excluded=[frozenset(m.excluded_mentor_ids) for m in mentees],
             goal_sentences=goals.pieces,
+            goal_sentence_style=goals.piece_style,
             goal_vec=goals.whole,
             goal_sent_vecs=sv,
             goal_sent_mask=sm,

@@ -518,6 +518,31 @@ def retrieve_candidates(
     )  # fmt: skip
 
 
+def topic_sentence_pair(
+    catalog: MentorCatalog, mentees: MenteeBatch, j: int, r: int, best_goal: int, best_bio: int
+) -> tuple[int, int]:
+    """The goal and bio pieces a "their experience matches your goal" reason quotes: the text
+    features' best-matching pair, unless either piece is about working style ("I'd rather
+    reply in my own time" against "I mentor best live" match closely, as two remarks on how
+    to talk, not as expertise): then the closest pair of topic pieces, when both texts have
+    one."""
+    goal_style, bio_style = mentees.goal_sentence_style[j], catalog.bio_sentence_style[r]
+    if not (_is_style(goal_style, best_goal) or _is_style(bio_style, best_bio)):
+        return best_goal, best_bio
+    goal_topic = [i for i, style in enumerate(goal_style) if not style]
+    bio_topic = [i for i, style in enumerate(bio_style) if not style]
+    if not goal_topic or not bio_topic:
+        return best_goal, best_bio
+    goal = mentees.goal_sent_vecs[j, goal_topic].astype(np.float32)
+    bio = catalog.bio_sent_vecs[r, bio_topic].astype(np.float32)
+    g, b = np.unravel_index(int(np.argmax(goal @ bio.T)), (len(goal_topic), len(bio_topic)))
+    return goal_topic[int(g)], bio_topic[int(b)]
+
+
+def _is_style(piece_style: list[bool], i: int) -> bool:
+    return bool(piece_style) and piece_style[min(i, len(piece_style) - 1)]
+
+
 def reason_context(
     catalog: MentorCatalog,
     mentees: MenteeBatch,
@@ -535,6 +560,7 @@ def reason_context(
     goal-to-tag model) the mentor's skills are those the goal calls for at least half as much
     as the tag it calls for most, likeliest first (none: the skills reason is not given)."""
     gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
+    best_goal, best_bio = topic_sentence_pair(catalog, mentees, j, r, best_goal, best_bio)
     # one spelling per tag ("GDPR" and "gdpr" are one skill), the profile's order otherwise
     by_tag = {next(iter(normalise_tags([s])), ""): s for s in reversed(catalog.skills_raw[r])}
     skills = list(reversed(by_tag.values()))

@@ -71,6 +71,7 @@ def main() -> None:
         location=base.location * r,
         group=base.group * r,
         bio_sentences=base.bio_sentences * r,
+        bio_sentence_style=base.bio_sentence_style * r,
         bio_vec=bio,
         skills_vec=np.tile(base.skills_vec, (r, 1)),
         bio_sent_vecs=np.tile(base.bio_sent_vecs, (r, 1, 1)),

@@ -57,3 +57,72 @@ def test_profiles_form_answers_set_their_working_style() -> None:
     mentees = [MenteeIn(id="e1", goals="Grow.", style_modality="written", **base)]
     batch = MenteeBatch.build(mentees, _fake_encode, "fake")
     assert batch.style[0, 1] == STATED_LEANING
+
+
+def _style_encode(texts: Sequence[str]) -> np.ndarray:
+    """The style statements along one direction per pole (as in tests/features/test_style.py),
+    anything else a random direction orthogonal to those four."""
+    from features.style_examples import STYLE_STATEMENTS
+
+    labels = {text: (s, m) for text, s, m in STYLE_STATEMENTS}
+    rows = []
+    for t in texts:
+        v = np.zeros(16, np.float32)
+        s, m = labels.get(t, (0, 0))
+        if t.startswith("STYLE+"):  # a structured remark in the documents below
+            s = 1
+        v[0 if s > 0 else 1] += s != 0
+        v[2 if m > 0 else 3] += m != 0
+        if not v.any():
+            v[4:] = _fake_encode([t])[0][4:]
+        rows.append(v / np.linalg.norm(v))
+    return np.vstack(rows).astype(np.float32)
+
+
+def test_pieces_about_working_style_are_flagged() -> None:
+    doc = "I lead the payments platform team. STYLE+ agendas please. I know card fraud well."
+    only_style = "STYLE+ milestones and homework."
+    enc = encode_texts(_style_encode, [doc, only_style], max_sentences=4, encoder_id="fake-style")
+    assert enc.style[0, 0] > 0.5 and enc.style[1, 0] > 0.5  # both read as structured
+    assert enc.pieces[0] == [
+        "I lead the payments platform team.", "STYLE+ agendas please.", "I know card fraud well.",
+    ]  # fmt: skip
+    assert enc.piece_style == [[False, True, False], [True]]
+    folded = encode_texts(_style_encode, [doc], max_sentences=2, encoder_id="fake-style")
+    # a folded tail with a topic sentence is topic, and is quoted without the style remark
+    assert folded.piece_style == [[False, False]]
+    assert folded.pieces == [["I lead the payments platform team.", "I know card fraud well."]]
+    assert encode_texts(_style_encode, [doc], max_sentences=4).piece_style == [[False] * 3]
+
+
+def test_a_reason_quotes_topic_sentences_not_style_remarks() -> None:
+    from recsys.recommend import reason_context
+
+    base = {"seniority": 4, "timezone": "UTC", "languages": ["en"]}
+    bio = "STYLE+ agendas please. I know card fraud well. I ran payments at a bank."
+    catalog = MentorCatalog.build(
+        "o", [MentorIn(id="m", bio=bio, capacity=1, **base)], _style_encode, "fake-style"
+    )
+    goals = "STYLE+ milestones and homework. I want to learn about card fraud."
+    mentees = MenteeBatch.build(
+        [MenteeIn(id="e", goals=goals, **base)], _style_encode, "fake-style"
+    )
+    # the features' best pair was the two style remarks: the reason quotes the closest topic
+    # pieces instead
+    ctx = reason_context(catalog, mentees, 0, 0, 0, 0, completed=0, total=0)
+    assert ctx.goal_sentence == "I want to learn about card fraud."
+    assert ctx.bio_sentence in {"I know card fraud well.", "I ran payments at a bank."}
+    goal, bio_piece = (
+        _style_encode([ctx.goal_sentence]),
+        _style_encode(["I know card fraud well.", "I ran payments at a bank."]),
+    )
+    best = ["I know card fraud well.", "I ran payments at a bank."][
+        int(np.argmax(bio_piece @ goal[0]))
+    ]
+    assert ctx.bio_sentence == best
+    # a topic pair chosen by the features is quoted as it is
+    same = reason_context(catalog, mentees, 0, 0, 1, 2, completed=0, total=0)
+    assert (same.goal_sentence, same.bio_sentence) == (
+        ctx.goal_sentence,
+        "I ran payments at a bank.",
+    )

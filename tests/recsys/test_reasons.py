@@ -64,11 +64,13 @@ def test_goal_tag_fit_is_a_skills_reason_listing_the_tags_the_goal_calls_for() -
     from recsys.recommend import reason_context
 
     catalog = SimpleNamespace(
-        bio_sentences=[["I coach new managers."]], skills_raw=[["Golf", "Data-Storytelling", "SQL", "sql"]],
+        bio_sentences=[["I coach new managers."]], bio_sentence_style=[[False]],
+        skills_raw=[["Golf", "Data-Storytelling", "SQL", "sql"]],
         languages=[frozenset({"en"})], department=np.array(["R&D"], object),
     )  # fmt: skip
     mentees = SimpleNamespace(
-        goal_sentences=[["My charts get ignored."]], languages=[frozenset({"en"})],
+        goal_sentences=[["My charts get ignored."]], goal_sentence_style=[[False]],
+        languages=[frozenset({"en"})],
         department=np.array(["Sales"], object), style=np.zeros((1, 2)),
     )  # fmt: skip
     probs = np.array([0.1, 0.6, 0.32], np.float32)  # columns: golf, data storytelling, sql
