@@ -210,9 +210,11 @@ class InteractionIn(_Contract):
     mentee_id: Id
     mentor_id: Id
     at: dt.date
-    position: int | None = Field(default=None, ge=1)
+    # bounded like their columns: a 22-digit position overflowed SQLite's INTEGER (a 500 found
+    # by the contract fuzz test), and PostgreSQL refuses ids longer than String(64)
+    position: int | None = Field(default=None, ge=1, le=100_000)
     event: InteractionEvent
-    recommendation_id: str | None = None
+    recommendation_id: str | None = Field(default=None, max_length=64)
     decline_reason: DeclineReason | None = Field(
         default=None, description="Only with event `declined`: why the mentor declined."
     )

@@ -144,6 +144,18 @@ def test_served_lists_are_logged(
         )
         (detail,) = err["details"]
         assert detail["field"] == "body.decline_reason" and why in detail["reason"]
+    # values past what the columns hold are the client's error, not a 500 (the contract fuzz
+    # test sent a 22-digit position, which overflowed SQLite's INTEGER)
+    for field, value in (("position", 10**21), ("recommendation_id", "r" * 65)):
+        err = assert_error(
+            client.post("/v1/interactions", json={**event, field: value}, headers=h),
+            422,
+            "validation_error",
+        )
+        assert [d["field"] for d in err["details"]] == [f"body.{field}"]
+    with serving_ctx.sessions() as s:  # nothing more was stored
+        assert len(s.scalars(select(db.Interaction).where(db.Interaction.org_id == org,
+                   db.Interaction.event != "shown")).all()) == 2  # fmt: skip
 
 
 def test_request_validation(client: TestClient, app_key: str) -> None:
