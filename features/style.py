@@ -8,7 +8,7 @@ does calls. Profiles rarely have a field for it, but people say it in their goal
 Each axis has a small classifier over sentence vectors: a multinomial logistic regression
 with three classes (the positive pole, the negative pole, not about this axis), fitted on the
 labelled statements of :mod:`features.style_examples` (written for this project, not taken
-from any dataset). Most of that set's "not about it" statements mention writing, speaking,
+from any dataset). Many of that set's "not about it" statements mention writing, speaking,
 plans or meetings as a *topic* ("I need help writing design documents"): the centroid
 detector this replaced read those as styles, and missed plain statements such as "Please, no
 rigid programme" (docs/working-style.md). A sentence is about an axis when the classifier
@@ -40,9 +40,9 @@ from features.style_examples import STYLE_STATEMENTS
 # "About this axis": the two poles together more likely than "something else".
 MIN_ABOUT = 0.5
 # Inverse L2 strength of the classifiers. Chosen by 5-fold cross-validation on the shipped
-# statements alone (accuracy structure / modality: C=1 0.77 / 0.78, C=4 0.87 / 0.81, C=16
-# 0.89 / 0.82, C=64 0.89 / 0.82): the smallest C on the plateau.
-STYLE_C = 16.0
+# statements alone (accuracy structure / modality: C=1 0.78 / 0.78, C=4 0.87 / 0.79, C=16
+# 0.90 / 0.81, C=32 0.91 / 0.83, C=64 0.91 / 0.82).
+STYLE_C = 32.0
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def test_real_encoder_reads_held_out_statements(tmp_path: Path) -> None:
     texts, gold = load_style_test()
     lean = style_leanings(embedder.encode(texts), np.arange(len(texts)), len(texts), probe)
     metrics = style_detection_metrics(lean, gold)
-    for axis in STYLE_AXES:  # measured: 0.91 / 0.89
+    for axis in STYLE_AXES:  # measured: 0.89 / 0.88
         assert metrics[f"accuracy_{axis.name}"] >= 0.85, metrics
     assert metrics["false_style"] <= 0.03, metrics  # measured: 0.0
     topic = {
@@ -144,3 +144,8 @@ def test_real_encoder_reads_held_out_statements(tmp_path: Path) -> None:
     }
     rows = [texts.index(t) for t in topic]
     assert (lean[rows] == 0).all(), lean[rows]
+    # nor do remarks about the person (not held-out statements: sentences a fit without
+    # personal examples read as preferring live conversation)
+    personal = ["I have two kids and a dog.", "Hi, I'm Sam.", ":) :) :)", "I like hiking."]
+    lean = style_leanings(embedder.encode(personal), np.arange(4), 4, probe)
+    assert (lean == 0).all(), lean
