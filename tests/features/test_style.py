@@ -29,7 +29,7 @@ def _statement_vector(structure: int, modality: int) -> np.ndarray:
     """A statement's labels as a direction: structured / informal along basis vectors 0 / 1,
     written / live along 2 / 3, and "about something else" along the last one."""
     e = np.eye(D, dtype=np.float32)
-    v = e[D - 1] * 0.0
+    v = np.zeros(D, np.float32)
     for label, pos, neg in ((structure, 0, 1), (modality, 2, 3)):
         v = v + (e[pos] if label > 0 else e[neg] if label < 0 else 0.0)
     return _unit(v if v.any() else e[D - 1])
