@@ -195,6 +195,15 @@ def train_cmd(
         bool, typer.Option("--force", help="Move the champion alias even if not better")
     ] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    log_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--log-weight",
+            min=0.0,
+            help="Ranker: weight of logged lists (picks among shown mentors) against outcome "
+            "groups; default 0, outcomes only (README: the ranker)",
+        ),
+    ] = None,
     org: OrgOpt = None,
 ) -> None:
     """Train models on the stored programme, log them to MLflow, promote @champion if better."""
@@ -216,7 +225,13 @@ def train_cmd(
         with progress_bar() as cb:
             try:
                 rr = train_ranker(
-                    ctx, org=o, objective=objective, force=force, seed=seed, progress=cb
+                    ctx,
+                    org=o,
+                    objective=objective,
+                    force=force,
+                    seed=seed,
+                    progress=cb,
+                    log_weight=log_weight,
                 )
             except ValueError as exc:
                 raise fail(str(exc)) from None

@@ -32,6 +32,7 @@ def train_ranker(
     seed: int = 0,
     progress: Progress | None = None,
     engine: Any = None,
+    log_weight: float | None = None,
 ) -> RankerRun:
     import mlflow.lightgbm
 
@@ -40,6 +41,7 @@ def train_ranker(
     from features.labels import TRAINING_LABELS_VERSION
     from recsys.engine import RecommendationEngine
     from training.ranker import (
+        LOG_WEIGHT,
         PRIMARY_METRIC,
         bundle_dir,
         fit_ranker,
@@ -51,6 +53,7 @@ def train_ranker(
     result = fit_ranker(
         ds, encoder_id=engine.embedder.encoder_id, objective=objective,  # type: ignore[arg-type]
         threads=ctx.settings.threads, seed=seed,
+        log_weight=LOG_WEIGHT if log_weight is None else log_weight,
     )  # fmt: skip
     booster = result.model.booster
     plots = Path(tempfile.mkdtemp(prefix="recsys-ranker-plots-"))

@@ -138,6 +138,27 @@ def test_training_reads_only_lists_it_can_learn_from(trained):
         np.testing.assert_array_equal(getattr(full, name), getattr(lean, name), err_msg=name)
 
 
+def test_logged_lists_train_only_at_a_positive_log_weight(trained):
+    """By default (LOG_WEIGHT 0) the ranker learns from outcome groups alone: reversing every
+    logged list's labels changes nothing. Given a weight, the lists do shape the model."""
+    from training.ranker import LOG_WEIGHT, _subset
+
+    engine, ds, result = trained
+    assert LOG_WEIGHT == 0.0 and result.metrics["log_weight"] == 0.0
+    flipped = _subset(ds, np.ones(len(ds), bool))
+    flipped.labels = ds.labels.copy()
+    logged = ds.from_log
+    flipped.labels[logged] = ds.labels[logged].max() - ds.labels[logged]
+    x = ds.x[:200]
+
+    def scores(data: RankingDataset, weight: float) -> np.ndarray:
+        fit = fit_ranker(data, encoder_id=engine.embedder.encoder_id, threads=1, log_weight=weight)
+        return fit.model.score(x)
+
+    np.testing.assert_array_equal(scores(flipped, 0.0), result.model.score(x))
+    assert not np.allclose(scores(flipped, 1.0), scores(ds, 1.0))
+
+
 def test_time_split_validates_on_later_groups(trained):
     _, ds, result = trained
     later, cutoff = time_split(ds)
@@ -158,6 +179,16 @@ def _groups(dates: list[str], from_log: list[bool]) -> RankingDataset:
         dates=np.array(dates, dtype="datetime64[D]"), labels=np.ones(n, np.int64),
         group=np.arange(n), exclude_self=np.zeros(n, bool), from_log=np.array(from_log),
     )  # fmt: skip
+
+
+def test_training_without_outcome_groups_before_the_cut_off_is_a_clear_error():
+    """Logged lists alone, at the default weight 0, leave nothing to train on: say so."""
+    day = np.datetime64("2024-01-01")
+    dates = [str(day + i) for i in range(500)]  # 400 logged lists, then 100 outcome groups
+    ds = _groups(dates, [True] * 400 + [False] * 100)
+    assert not (~ds.from_log & ~time_split(ds)[0]).any()
+    with pytest.raises(ValueError, match="no outcome groups before the validation cut-off"):
+        fit_ranker(ds, encoder_id="enc", threads=1)
 
 
 def test_time_split_leaves_enough_outcome_groups_to_validate_on():
