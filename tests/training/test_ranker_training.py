@@ -191,6 +191,18 @@ def test_training_without_outcome_groups_before_the_cut_off_is_a_clear_error():
         fit_ranker(ds, encoder_id="enc", threads=1)
 
 
+def test_boosting_keeps_the_rounds_of_the_best_plateau_not_a_spike():
+    from training.ranker import plateau_iteration
+
+    curve = [0.5] * 100
+    curve[9] = 0.9  # a spike at round 10
+    curve[60:90] = [0.7] * 30  # a plateau over rounds 61-90
+    assert plateau_iteration(curve, window=25) == 61 + 12  # the centre of its best 25 rounds
+    assert plateau_iteration(curve, window=1) == 10  # a window of 1 is the best single round
+    assert plateau_iteration([0.3, 0.4], window=25) == 2  # shorter curves: their centre
+    assert plateau_iteration([]) == 0
+
+
 def test_time_split_leaves_enough_outcome_groups_to_validate_on():
     """Late groups are mostly logged lists (recent pairings have no outcome yet): the cut-off
     moves earlier until 30 outcome groups validate."""
