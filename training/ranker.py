@@ -62,8 +62,9 @@ PRIOR_WEIGHT = 1.0
 # below: weight 0 0.896 / 0.892 / 0.882 / 0.891, 0.03 0.884 / 0.892 / 0.876 / 0.880, 0.1 0.884 /
 # 0.884 / 0.861 / 0.874; keeping only the requests, accepted against declined, 0.894 / 0.890 /
 # 0.878 / 0.862; session 25), and weight 1 had cost 0.09. The lists were also what pulled
-# the ranker towards topic over seniority and working hours (those shortfalls fell from
-# 0.13-0.27 to 0.00-0.09 log-odds at weight 0). So by default the ranker learns from outcomes
+# the ranker towards topic over seniority: at weight 0.1 its lists over-bought topic by
+# 0.15-0.27 log-odds and lost 0.10-0.18 on seniority against the ideal lists; at 0, within
+# 0.02 on topic and 0.01-0.09 on seniority. So by default the ranker learns from outcomes
 # only; the logged lists still build the dataset and are scored (val_ndcg@10_log_lists), a
 # mentor's requests train the learned text space (training.text_adapter) and answers to them
 # give the decline rate (hist_decline_rate). A programme whose mentees' picks do track how
@@ -71,11 +72,11 @@ PRIOR_WEIGHT = 1.0
 # groups only: outcomes are what the ranker is for.
 LOG_WEIGHT = 0.0
 # Boosting stops once the primary metric (val_ndcg@10, the one that gates @champion) has not
-# improved for this many rounds, and keeps its best round. Validation NDCG over a few dozen
-# outcome groups is noisy, and 50 rounds (watching LightGBM's own NDCG@5 and @10) stopped at
-# the first bump: NDCG@10 against the generator's truth, seeds 3 / 5 / 7 / 11, went from
-# 0.816 / 0.807 / 0.812 / 0.818 to 0.828 / 0.822 / 0.811 / 0.820 (best rounds 59 / 28 / 103 / 44
-# -> 120 / 152 / 112 / 55; session 20).
+# improved for this many rounds (and keeps the rounds PLATEAU_WINDOW says). Validation NDCG
+# over a few dozen outcome groups is noisy, and 50 rounds (watching LightGBM's own NDCG@5
+# and @10) stopped at the first bump: NDCG@10 against the generator's truth, seeds 3 / 5 /
+# 7 / 11, went from 0.816 / 0.807 / 0.812 / 0.818 to 0.828 / 0.822 / 0.811 / 0.820 (best
+# rounds 59 / 28 / 103 / 44 -> 120 / 152 / 112 / 55; session 20).
 EARLY_STOPPING_ROUNDS = 200
 # The rounds kept are the centre of the best 25 consecutive rounds of the validation curve
 # (:func:`plateau_iteration`), not its best single round: a noisy curve's early spike had
@@ -404,8 +405,9 @@ def fit_ranker(
         # its fit), and 31-leaf trees learned interactions from the noise. NDCG@10 against the
         # ground truth, seeds 3 / 5 / 7 / 11, logged lists at weight 0: 31 leaves, rate 0.05
         # 0.881 / 0.875 / 0.872 / 0.879; 3 leaves + extra trees 0.892 / 0.895 / 0.878 / 0.887;
-        # at rate 0.1 0.896 / 0.892 / 0.882 / 0.891, with fewer trees (195-382). 2, 4 or 6
-        # leaves, min_data_in_leaf 20 or 100 and feature_fraction 0.7 did no better (session 25).
+        # at rate 0.1 0.896 / 0.892 / 0.882 / 0.891, in 195-382 rounds against 189-456. 2, 4 or 6
+        # leaves, min_data_in_leaf 20 or 100 and feature_fraction 0.7 did no better on seeds
+        # 3 and 7 (session 25).
         "learning_rate": 0.1,
         "num_leaves": 3,
         "extra_trees": True,
