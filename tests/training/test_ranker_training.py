@@ -191,6 +191,17 @@ def test_training_without_outcome_groups_before_the_cut_off_is_a_clear_error():
         fit_ranker(ds, encoder_id="enc", threads=1)
 
 
+def test_random_split_thresholds_only_with_thousands_of_outcomes(trained):
+    from training.ranker import EXTRA_TREES_MIN_ROWS, random_thresholds
+
+    assert not random_thresholds(EXTRA_TREES_MIN_ROWS - 1)
+    assert random_thresholds(EXTRA_TREES_MIN_ROWS)
+    _, ds, result = trained  # a small programme: deterministic thresholds, as logged
+    later, _ = time_split(ds)
+    assert (~ds.from_log & ~later).sum() < EXTRA_TREES_MIN_ROWS
+    assert result.params["extra_trees"] is False
+
+
 def test_boosting_keeps_the_rounds_of_the_best_plateau_not_a_spike():
     from training.ranker import plateau_iteration
 
