@@ -87,8 +87,8 @@ PLATEAU_WINDOW = 25
 # Random split thresholds (LightGBM's extra_trees) only from this many outcome rows before the
 # cut-off. They regularise a programme with thousands of outcomes, but each tree then learns
 # little, and on a small one the noisy validation curve stops boosting before the prior is
-# corrected. Session 25, NDCG@10 against the ground truth: the demo programme (1,000 mentors,
-# 3,000 mentees; 1,155 outcome rows) 0.738 with random thresholds (18 rounds) against 0.784
+# corrected. Session 25, NDCG@10 against the ground truth: `make demo`'s programme (400 mentors,
+# 1,200 mentees; 1,155 outcome rows) 0.738 with random thresholds (18 rounds) against 0.784
 # without (36; 0.785 with session 24's 31-leaf trees); at 1,500 / 6,000 (~5,460 outcome rows),
 # seeds 3 / 5 / 7 / 11, 0.896 / 0.892 / 0.882 / 0.891 with them against 0.878 / 0.897 / 0.866 /
 # 0.876 without. Two programme sizes are all the evidence: the cut sits between them.
