@@ -410,9 +410,10 @@ def fit_ranker(
         )
     params: dict[str, Any] = {
         # Small trees (3 leaves: main effects and two-way interactions), with random split
-        # thresholds on large programmes (EXTRA_TREES_MIN_ROWS): outcomes are few and noisy (a pairing's success is a coin weighted by
-        # its fit), and 31-leaf trees learned interactions from the noise. NDCG@10 against the
-        # ground truth, seeds 3 / 5 / 7 / 11, logged lists at weight 0: 31 leaves, rate 0.05
+        # thresholds on large programmes (EXTRA_TREES_MIN_ROWS): outcomes are few and noisy
+        # (a pairing's success is a coin weighted by its fit), and 31-leaf trees learned
+        # interactions from the noise. NDCG@10 against the ground truth, seeds 3 / 5 / 7 /
+        # 11, logged lists at weight 0: 31 leaves, rate 0.05
         # 0.881 / 0.875 / 0.872 / 0.879; 3 leaves + extra trees 0.892 / 0.895 / 0.878 / 0.887;
         # at rate 0.1 0.896 / 0.892 / 0.882 / 0.891, in 195-382 rounds against 189-456. 2, 4 or 6
         # leaves, min_data_in_leaf 20 or 100 and feature_fraction 0.7 did no better on seeds
