@@ -134,9 +134,9 @@ def test_real_encoder_reads_held_out_statements(tmp_path: Path) -> None:
     texts, gold = load_style_test()
     lean = style_leanings(embedder.encode(texts), np.arange(len(texts)), len(texts), probe)
     metrics = style_detection_metrics(lean, gold)
-    for axis in STYLE_AXES:  # measured: 0.89 / 0.88
+    for axis in STYLE_AXES:  # measured (222 statements, session 27): 0.91 / 0.88
         assert metrics[f"accuracy_{axis.name}"] >= 0.85, metrics
-    assert metrics["false_style"] <= 0.03, metrics  # measured: 0.0
+    assert metrics["false_style"] <= 0.03, metrics  # measured: 0.024
     topic = {
         "I'd like to get better at writing proposals for funding.",
         "My aim is to speak more confidently in front of large audiences.",
