@@ -189,8 +189,13 @@ TRAINABLE = ("all", "ranker", "signals", "risk")
 def train_cmd(
     what: Annotated[str, typer.Argument(help="all | ranker | signals | risk")] = "all",
     objective: Annotated[
-        str, typer.Option("--objective", help="Ranker objective: lambdarank or pointwise")
-    ] = "lambdarank",
+        str,
+        typer.Option(
+            "--objective",
+            help="Ranker objective: blend (lambdarank + regression, default), lambdarank or "
+            "pointwise",
+        ),
+    ] = "blend",
     force: Annotated[
         bool, typer.Option("--force", help="Move the champion alias even if not better")
     ] = False,
@@ -209,8 +214,8 @@ def train_cmd(
     """Train models on the stored programme, log them to MLflow, promote @champion if better."""
     if what not in TRAINABLE:
         raise fail(f"unknown model {what!r}; choose one of {', '.join(TRAINABLE)}", 2)
-    if objective not in ("lambdarank", "pointwise"):
-        raise fail("--objective must be lambdarank or pointwise", 2)
+    if objective not in ("blend", "lambdarank", "pointwise"):
+        raise fail("--objective must be blend, lambdarank or pointwise", 2)
     ctx = _ctx()
     ctx.migrate()
     o = _org(ctx, org)
@@ -326,7 +331,9 @@ def evaluate_cmd(
     sample: Annotated[int, typer.Option("--sample", min=1, help="Held-out mentees to score")] = 300,
     compare_objectives: Annotated[
         bool,
-        typer.Option("--compare-objectives", help="Also train lambdarank and pointwise in memory"),
+        typer.Option(
+            "--compare-objectives", help="Also train blend, lambdarank and pointwise in memory"
+        ),
     ] = False,
     matching: Annotated[
         bool,
@@ -355,7 +362,7 @@ def evaluate_cmd(
     if compare_objectives:
         from training.pipeline import fit_in_memory
 
-        for objective in ("lambdarank", "pointwise"):
+        for objective in ("blend", "lambdarank", "pointwise"):
             extra[f"ranker_{objective}"] = fit_in_memory(ctx, engine, org=o, objective=objective)
     target = out_dir or (ctx.settings.home / "reports" / "evaluation")
     try:

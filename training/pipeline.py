@@ -27,7 +27,7 @@ def train_ranker(
     ctx: AppContext,
     *,
     org: str,
-    objective: str = "lambdarank",
+    objective: str = "blend",
     force: bool = False,
     seed: int = 0,
     progress: Progress | None = None,

@@ -19,8 +19,10 @@ Groups without any positive label are dropped (LightGBM scores them NDCG 1, whic
 inflate validation). The split is by time: the latest ``VALID_FRACTION`` of groups validate,
 and at least ``MIN_VALID_GROUPS`` outcome groups (:func:`time_split`).
 
-``objective="pointwise"`` trains a regression on the same labels instead; `recsys evaluate`
-compares the two against the generator's ground truth (see the README).
+``objective="blend"`` (the default) fits lambdarank and a regression on the same rows and
+merges them into one Booster, weighted so both have the same spread (:func:`blend_weights`,
+:func:`merge_boosters`); ``"lambdarank"`` or ``"pointwise"`` trains either alone. `recsys
+evaluate --compare-objectives` scores the three against the generator's ground truth (README).
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ from models.text_projection import TextProjection
 from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
 
 log = logging.getLogger(__name__)
-Objective = Literal["lambdarank", "pointwise"]
+Objective = Literal["blend", "lambdarank", "pointwise"]
+OBJECTIVES: tuple[str, ...] = ("blend", "lambdarank", "pointwise")
+DEFAULT_OBJECTIVE: Objective = "blend"
 PSEUDO_GROUP_SIZE = 24
 VALID_FRACTION = 0.2
 MIN_VALID_GROUPS = 30  # outcome groups validating (see time_split)
@@ -381,7 +385,7 @@ def fit_ranker(
     ds: RankingDataset,
     *,
     encoder_id: str,
-    objective: Objective = "lambdarank",
+    objective: Objective = DEFAULT_OBJECTIVE,
     threads: int = 2,
     seed: int = 0,
     num_boost_round: int = 2000,
@@ -441,38 +445,54 @@ def fit_ranker(
             "ingest more finished pairings, or give the logged lists a weight (--log-weight)"
         )
     params["extra_trees"] = random_thresholds(int((keep & ~ds.from_log).sum()))
-    if objective == "lambdarank":
-        params |= {"objective": "lambdarank", "lambdarank_truncation_level": 20}
-        train = lgb.Dataset(ds.x[keep], ds.labels[keep], group=_group_sizes(ds.group[keep]),
-                            init_score=prior[keep], weight=w[keep], feature_name=list(FEATURE_NAMES),
-                            free_raw_data=False)  # fmt: skip
-        valid = lgb.Dataset(ds.x[val], ds.labels[val], group=_group_sizes(ds.group[val]),
-                            init_score=prior[val], reference=train)  # fmt: skip
-    else:
-        params |= {"objective": "regression"}
-        # the same rows and weights as lambdarank, so the two objectives compare like with like
-        train = lgb.Dataset(ds.x[keep], ds.labels[keep].astype(float), init_score=prior[keep],
-                            weight=w[keep], feature_name=list(FEATURE_NAMES),
-                            free_raw_data=False)  # fmt: skip
-        valid = lgb.Dataset(ds.x[val], ds.labels[val].astype(float), init_score=prior[val],
-                            reference=train)  # fmt: skip
     val_labels, val_groups = ds.labels[val], ds.group[val]
 
-    def primary_metric(preds: np.ndarray, _: Any) -> tuple[str, float, bool]:
-        # the metric that gates @champion, on the scores serving uses (prior included)
-        return PRIMARY_METRIC, ndcg_by_group(val_labels, preds, val_groups, 10), True
+    def fit_one(kind: str) -> Any:
+        """One booster on ``kind``'s objective, cut to the rounds :func:`plateau_iteration` keeps."""
+        if kind == "lambdarank":
+            kind_params = params | {"objective": "lambdarank", "lambdarank_truncation_level": 20}
+            train = lgb.Dataset(ds.x[keep], ds.labels[keep], group=_group_sizes(ds.group[keep]),
+                                init_score=prior[keep], weight=w[keep], feature_name=list(FEATURE_NAMES),
+                                free_raw_data=False)  # fmt: skip
+            valid = lgb.Dataset(ds.x[val], ds.labels[val], group=_group_sizes(ds.group[val]),
+                                init_score=prior[val], reference=train)  # fmt: skip
+        else:
+            kind_params = params | {"objective": "regression"}
+            # the same rows and weights as lambdarank, so the two objectives compare like with like
+            train = lgb.Dataset(ds.x[keep], ds.labels[keep].astype(float), init_score=prior[keep],
+                                weight=w[keep], feature_name=list(FEATURE_NAMES),
+                                free_raw_data=False)  # fmt: skip
+            valid = lgb.Dataset(ds.x[val], ds.labels[val].astype(float), init_score=prior[val],
+                                reference=train)  # fmt: skip
 
-    curve: dict[str, Any] = {}
-    booster = lgb.train(
-        params | {"metric": "None"}, train, num_boost_round=num_boost_round,
-        valid_sets=[valid], feval=primary_metric, keep_training_booster=True,
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False),
-                   lgb.record_evaluation(curve)],
-    )  # fmt: skip
-    booster.best_iteration = plateau_iteration(next(iter(curve.values()))[PRIMARY_METRIC])
+        def primary_metric(preds: np.ndarray, _: Any) -> tuple[str, float, bool]:
+            # the metric that gates @champion, on the scores serving uses (prior included)
+            return PRIMARY_METRIC, ndcg_by_group(val_labels, preds, val_groups, 10), True
+
+        curve: dict[str, Any] = {}
+        fitted = lgb.train(
+            kind_params | {"metric": "None"}, train, num_boost_round=num_boost_round,
+            valid_sets=[valid], feval=primary_metric, keep_training_booster=True,
+            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False),
+                       lgb.record_evaluation(curve)],
+        )  # fmt: skip
+        rounds = plateau_iteration(next(iter(curve.values()))[PRIMARY_METRIC])
+        best_rounds[kind] = rounds
+        return lgb.Booster(model_str=fitted.model_to_string(num_iteration=rounds))
+
+    best_rounds: dict[str, int] = {}
+    if objective == "blend":
+        boosters = [fit_one(kind) for kind in ("lambdarank", "pointwise")]
+        weights = blend_weights(boosters, ds.x[keep], prior[keep])
+        booster = merge_boosters(list(zip(boosters, weights, strict=True)))
+        params = params | {"objective": "blend: lambdarank + regression"}
+    else:
+        booster = fit_one(objective)
+        params = params | {"objective": "regression" if objective == "pointwise" else objective}
+    booster.best_iteration = booster.num_trees()
 
     def predict(mask: np.ndarray) -> np.ndarray:
-        return booster.predict(ds.x[mask], num_iteration=booster.best_iteration) + prior[mask]
+        return booster.predict(ds.x[mask]) + prior[mask]
 
     scores_val = predict(val)
     metrics = {
@@ -488,7 +508,8 @@ def fit_ranker(
         "val_rows": float(val.sum()),
         "train_groups": float(len(np.unique(ds.group[tr]))),
         "val_groups": float(len(np.unique(ds.group[val]))),
-        "best_iteration": float(booster.best_iteration),
+        "best_iteration": float(sum(best_rounds.values())),
+        **{f"best_iteration_{kind}": float(n) for kind, n in best_rounds.items() if len(best_rounds) > 1},
     }  # fmt: skip
     # Calibrate raw scores to P(success) on validation pairings that really happened.
     happened = val & (ds.labels > 0)
@@ -514,12 +535,48 @@ def fit_ranker(
         text_projection=ds.text_projection_info,
         goal_tags=ds.goal_tags_info,
     )
-    # keep only the trees up to the best iteration
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     return RankerTrainingResult(
         model=RankerModel(booster, manifest, ds.text_projection, goal_tags=ds.goal_tags), metrics=metrics, params=params, cutoff=cutoff,
         importance=importance, calibration_points=(probs, y),
     )  # fmt: skip
+
+
+def blend_weights(boosters: list[Any], x: np.ndarray, prior: np.ndarray) -> list[float]:
+    """Weights that give each booster's scores (prior included) the same spread on ``x``: the
+    blend is the mean of the standardised scores, rescaled so the prior keeps weight 1
+    (weights sum to 1). A lambdarank score and a regression on the grades live on different
+    scales; standardising lets each objective count as much as the other."""
+    spread = np.array([float(np.std(b.predict(x) + prior)) for b in boosters])
+    inverse = 1.0 / np.maximum(spread, 1e-12)
+    return (inverse / inverse.sum()).tolist()
+
+
+def merge_boosters(parts: list[tuple[Any, float]]) -> Any:
+    """One LightGBM Booster whose raw score is the weighted sum of the parts' raw scores: the
+    trees of every part, each leaf value scaled by its part's weight (LightGBM adds the trees'
+    outputs, so this is exact). Serving, MLflow logging and the per-feature contributions
+    behind reasons keep working on a single Booster. The first part's header and parameters
+    are kept; tree sizes are left out, so LightGBM reads the trees one after another."""
+    import re
+
+    import lightgbm as lgb
+
+    header, tail, blocks = "", "", []
+    for booster, weight in parts:
+        text = booster.model_to_string()
+        start, end = text.index("\nTree=0\n") + 1, text.index("end of trees")
+        if not header:
+            header = re.sub(r"(?m)^tree_sizes=.*\n", "", text[:start])
+            tail = text[end:]
+
+        def scaled(m: re.Match[str], weight: float = weight) -> str:
+            return m.group(1) + " ".join(repr(float(v) * weight) for v in m.group(2).split())
+
+        for block in re.split(r"(?m)^(?=Tree=\d+\n)", text[start:end]):
+            if block.strip():
+                blocks.append(re.sub(r"(?m)^(leaf_value=|internal_value=)(.*)$", scaled, block))
+    body = "".join(re.sub(r"^Tree=\d+", f"Tree={i}", b, count=1) for i, b in enumerate(blocks))
+    return lgb.Booster(model_str=header + body + tail)
 
 
 def random_thresholds(outcome_rows: int) -> bool:

@@ -282,6 +282,51 @@ def _nodes(node: dict) -> list[dict]:
     return out
 
 
+def test_merged_booster_scores_the_weighted_sum_of_its_parts():
+    import lightgbm as lgb
+
+    from training.ranker import merge_boosters
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = x[:, 0] - 0.5 * x[:, 1] + rng.normal(size=300)
+    params = {"objective": "regression", "num_leaves": 3, "verbosity": -1}
+    a = lgb.train(params, lgb.Dataset(x, y), num_boost_round=12)
+    b = lgb.train(params | {"learning_rate": 0.3}, lgb.Dataset(x, -y), num_boost_round=5)
+    merged = merge_boosters([(a, 0.25), (b, 0.75)])
+    assert merged.num_trees() == 17
+    np.testing.assert_allclose(
+        merged.predict(x), 0.25 * a.predict(x) + 0.75 * b.predict(x), atol=1e-12
+    )
+    again = lgb.Booster(model_str=merged.model_to_string())  # what MLflow logs and loads
+    np.testing.assert_allclose(again.predict(x), merged.predict(x), atol=1e-12)
+
+
+def test_default_ranker_blends_a_lambdarank_and_a_regression_fit(trained):
+    """One Booster whose trees are both fits' trees: its raw score is a weighted sum of theirs,
+    weights summing to 1 (the prior keeps weight 1) that give both the same spread."""
+    from training.ranker import DEFAULT_OBJECTIVE, blend_weights
+
+    engine, ds, result = trained
+    assert DEFAULT_OBJECTIVE == "blend" and result.model.manifest.objective == "blend"
+    fits = [
+        fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1, objective=o).model
+        for o in ("lambdarank", "pointwise")
+    ]
+    assert result.metrics["best_iteration_lambdarank"] == fits[0].booster.num_trees() > 0
+    assert result.metrics["best_iteration_pointwise"] == fits[1].booster.num_trees() > 0
+    assert result.model.booster.num_trees() == sum(f.booster.num_trees() for f in fits)
+    x = ds.x[:300]
+    parts = np.column_stack([f.booster.predict(x) for f in fits])
+    weights, *_ = np.linalg.lstsq(parts, result.model.booster.predict(x), rcond=None)
+    np.testing.assert_allclose(parts @ weights, result.model.booster.predict(x), atol=1e-8)
+    assert weights.sum() == pytest.approx(1.0) and (weights > 0).all()
+    prior = result.model.score(x) - result.model.booster.predict(x)
+    w = blend_weights([f.booster for f in fits], x, prior)
+    spreads = [wk * np.std(f.booster.predict(x) + prior) for wk, f in zip(w, fits, strict=True)]
+    assert spreads[0] == pytest.approx(spreads[1])
+
+
 def test_cold_start_prefers_the_matching_mentor():
     x = np.zeros((2, len(FEATURE_NAMES)), np.float32)
     i = FEATURE_NAMES.index
