@@ -214,8 +214,10 @@ def train_cmd(
     """Train models on the stored programme, log them to MLflow, promote @champion if better."""
     if what not in TRAINABLE:
         raise fail(f"unknown model {what!r}; choose one of {', '.join(TRAINABLE)}", 2)
-    if objective not in ("blend", "lambdarank", "pointwise"):
-        raise fail("--objective must be blend, lambdarank or pointwise", 2)
+    from training.ranker import OBJECTIVES
+
+    if objective not in OBJECTIVES:
+        raise fail(f"--objective must be one of {', '.join(OBJECTIVES)}", 2)
     ctx = _ctx()
     ctx.migrate()
     o = _org(ctx, org)
@@ -361,8 +363,9 @@ def evaluate_cmd(
     extra = {}
     if compare_objectives:
         from training.pipeline import fit_in_memory
+        from training.ranker import OBJECTIVES
 
-        for objective in ("blend", "lambdarank", "pointwise"):
+        for objective in OBJECTIVES:
             extra[f"ranker_{objective}"] = fit_in_memory(ctx, engine, org=o, objective=objective)
     target = out_dir or (ctx.settings.home / "reports" / "evaluation")
     try:
