@@ -489,7 +489,6 @@ def fit_ranker(
     else:
         booster = fit_one(objective)
         params = params | {"objective": "regression" if objective == "pointwise" else objective}
-    booster.best_iteration = booster.num_trees()
 
     def predict(mask: np.ndarray) -> np.ndarray:
         return booster.predict(ds.x[mask]) + prior[mask]
