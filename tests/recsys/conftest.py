@@ -1,7 +1,8 @@
 """Database fixtures: every storage test runs on SQLite (a temp file) and, when
 ``RECSYS_TEST_POSTGRES_URL`` is set (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``),
 on PostgreSQL too. Each PostgreSQL database is a fresh schema (selected with ``search_path``)
-dropped after the test, so runs never see each other's tables.
+dropped after the test, so runs never see each other's tables. ``home`` points
+``RECSYS_HOME`` (and the cached settings) at a fresh directory for command-line tests.
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from recsys.settings import get_settings
 from recsys.store import make_engine, migrate, session_factory
 
 PG_ENV = "RECSYS_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
 
 
 def _backends() -> list[object]:

@@ -3,7 +3,6 @@ store (the trained-model paths run in the end-to-end test)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,6 @@ from typer.testing import CliRunner
 
 from recsys.cli import app
 from recsys.commands.insights import read_feedback_rows
-from recsys.settings import get_settings
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_feedback_rows_report_file_line_and_field(tmp_path: Path) -> None:
