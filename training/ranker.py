@@ -449,21 +449,23 @@ def fit_ranker(
 
     def fit_one(kind: str) -> Any:
         """One booster on ``kind``'s objective, cut to the rounds :func:`plateau_iteration` keeps."""
-        if kind == "lambdarank":
-            kind_params = params | {"objective": "lambdarank", "lambdarank_truncation_level": 20}
-            train = lgb.Dataset(ds.x[keep], ds.labels[keep], group=_group_sizes(ds.group[keep]),
-                                init_score=prior[keep], weight=w[keep], feature_name=list(FEATURE_NAMES),
-                                free_raw_data=False)  # fmt: skip
-            valid = lgb.Dataset(ds.x[val], ds.labels[val], group=_group_sizes(ds.group[val]),
-                                init_score=prior[val], reference=train)  # fmt: skip
-        else:
-            kind_params = params | {"objective": "regression"}
-            # the same rows and weights as lambdarank, so the two objectives compare like with like
-            train = lgb.Dataset(ds.x[keep], ds.labels[keep].astype(float), init_score=prior[keep],
-                                weight=w[keep], feature_name=list(FEATURE_NAMES),
-                                free_raw_data=False)  # fmt: skip
-            valid = lgb.Dataset(ds.x[val], ds.labels[val].astype(float), init_score=prior[val],
-                                reference=train)  # fmt: skip
+        # both objectives see the same rows, labels, weights and prior, so they compare like
+        # with like; only lambdarank reads the query groups
+        rank = kind == "lambdarank"
+        kind_params = params | (
+            {"objective": "lambdarank", "lambdarank_truncation_level": 20}
+            if rank
+            else {"objective": "regression"}
+        )
+
+        def groups(mask: np.ndarray) -> np.ndarray | None:
+            return _group_sizes(ds.group[mask]) if rank else None
+
+        train = lgb.Dataset(ds.x[keep], ds.labels[keep], group=groups(keep), init_score=prior[keep],
+                            weight=w[keep], feature_name=list(FEATURE_NAMES),
+                            free_raw_data=False)  # fmt: skip
+        valid = lgb.Dataset(ds.x[val], ds.labels[val], group=groups(val), init_score=prior[val],
+                            reference=train)  # fmt: skip
 
         def primary_metric(preds: np.ndarray, _: Any) -> tuple[str, float, bool]:
             # the metric that gates @champion, on the scores serving uses (prior included)

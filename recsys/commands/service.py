@@ -320,7 +320,7 @@ def demo_cmd(
     _step("3/6 train (signals, ranker, risk; MLflow, champion alias)")
     missing = _champions_missing(settings)
     if missing or retrain:
-        cli.train_cmd("all", objective="blend", force=False, seed=seed, org=o)
+        cli.train_cmd("all", force=False, seed=seed, org=o)
     else:
         cli.out.print("champions already registered (use --retrain to train again)")
 
