@@ -205,8 +205,14 @@ class RankerModel:
             table = self.path_table()
             leaves = np.asarray(self.booster.predict(x, pred_leaf=True, num_threads=1), np.int64)
             leaves = leaves.reshape(len(x), -1)  # the trees predict() uses (best iteration)
-            used = np.arange(leaves.shape[1])
-            trees = table[used[None, :], leaves].sum(axis=1)
+            n_trees, n_leaves, width = table.shape
+            # each row's leaves as a one-hot over (tree, leaf), times the table: one matrix
+            # product instead of gathering an (n, trees, features) block and summing it
+            # (seed 3's champion, 564 trees, 10 rows: 0.05 ms against 0.18 ms)
+            reached = np.zeros((len(x), n_trees * n_leaves))
+            slots = np.arange(leaves.shape[1])[None, :] * n_leaves + leaves
+            np.put_along_axis(reached, slots, 1.0, axis=1)
+            trees = reached @ table.reshape(n_trees * n_leaves, width)
         return trees + self.manifest.prior_weight * prior
 
     def path_table(self) -> np.ndarray:

@@ -9,7 +9,10 @@ Set-up (not timed): a synthetic programme with ``--mentors`` mentors from
 ``recsys.synthetic.generate_programme`` is ingested into ``--home`` (a temp dir by default)
 and every mentor text is embedded through the embedding cache, so a second run with the same
 ``--home`` skips encoding; a ranker is trained on a small programme in the same store
-(``train_ranker``: registered as champion, so the service loads the same one). At 100k
+(``train_ranker``: registered as champion, so the service loads the same one), or, with
+``--ranker-from HOME``, the champion of another store is registered instead: a large
+programme's ranker keeps several hundred trees, where the bench's own small one keeps far
+fewer, and the rank and reasons stages grow with them. At 100k
 mentors encoding dominates set-up: use ``--backend onnx-int8`` and a persistent ``--home``.
 
 Timed: ``--requests`` recommendations (k=10) for the programme's mentees as inline profiles
@@ -124,6 +127,7 @@ def setup(
     log: Callable[[str], None],
     compose_to: int | None = None,
     inline_cache_entries: int = 0,
+    ranker_from: Path | None = None,
 ) -> Any:
     """Store, embeddings, index and a champion ranker under ``home``; returns the context.
 
@@ -160,6 +164,9 @@ def setup(
         f"{time.perf_counter() - t0:.0f} s"
     )
     client = setup_mlflow(settings)
+    if ranker_from is not None:
+        version = import_champion(ctx, ranker_from)
+        log(f"champion ranker of {ranker_from} registered as version {version}")
     # no champion, or one this code refuses (an older feature version in a reused --home):
     # timing the cold-start scorer instead would flatter the figures
     if (
@@ -171,6 +178,34 @@ def setup(
         train_ranker(ctx, org=TRAIN_ORG, engine=engine)
         log(f"ranker trained in {time.perf_counter() - t0:.0f} s")
     return ctx
+
+
+def import_champion(ctx: Any, source_home: Path) -> str:
+    """Register the champion ranker of the store under ``source_home`` (its bundle and its
+    Booster) as this store's champion; returns the new version."""
+    import mlflow.lightgbm
+
+    from models.ranker import RankerModel
+    from recsys.settings import Settings
+    from training.ranker import PRIMARY_METRIC
+    from training.tracking import download_bundle, log_training_run
+
+    name = ctx.settings.ranker_model_name
+    found = download_bundle(Settings(home=source_home), name)
+    if found is None:
+        raise SystemExit(f"--ranker-from: no champion {name!r} under {source_home}")
+    bundle, version = found
+    model = RankerModel.load(bundle)
+    run = log_training_run(
+        ctx.settings, model_name=name, run_name="ranker-imported",
+        params={"imported_from": str(source_home), "imported_version": str(version.version)},
+        metrics=model.manifest.metrics, primary_metric=PRIMARY_METRIC, bundle_dir=bundle,
+        log_model=lambda registered: mlflow.lightgbm.log_model(
+            model.booster, name="model", registered_model_name=registered
+        ),
+        force=True,
+    )  # fmt: skip
+    return run.version
 
 
 def _gc_pause_ms() -> dict[str, float]:
@@ -551,6 +586,11 @@ def main(argv: list[str] | None = None) -> None:
         "--answers", type=float, default=0.0, metavar="A",
         help="HTTP: meanwhile report A request answers per second through the API",
     )  # fmt: skip
+    parser.add_argument(
+        "--ranker-from", type=Path, default=None, metavar="HOME",
+        help="Serve the champion ranker of the store under HOME (e.g. a large programme's) "
+        "instead of one trained on a small programme",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -566,8 +606,9 @@ def main(argv: list[str] | None = None) -> None:
         home = args.home or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         home.mkdir(parents=True, exist_ok=True)
         ctx = setup(
-            home.resolve(), args.mentors, args.mentees, log, args.compose_to, args.inline_cache
-        )
+            home.resolve(), args.mentors, args.mentees, log, args.compose_to, args.inline_cache,
+            ranker_from=args.ranker_from.resolve() if args.ranker_from else None,
+        )  # fmt: skip
         report: dict[str, Any] = {
             "encoder_backend": ctx.settings.encoder_backend,
             "threads": ctx.settings.threads,
