@@ -199,7 +199,9 @@ def import_champion(ctx: Any, source_home: Path) -> str:
     run = log_training_run(
         ctx.settings, model_name=name, run_name="ranker-imported",
         params={"imported_from": str(source_home), "imported_version": str(version.version)},
-        metrics=model.manifest.metrics, primary_metric=PRIMARY_METRIC, bundle_dir=bundle,
+        # forced in: an older bundle without the metric still imports
+        metrics={PRIMARY_METRIC: float("nan")} | model.manifest.metrics,
+        primary_metric=PRIMARY_METRIC, bundle_dir=bundle,
         log_model=lambda registered: mlflow.lightgbm.log_model(
             model.booster, name="model", registered_model_name=registered
         ),
