@@ -128,11 +128,10 @@ class RecommendationEngine:
         return model
 
     def _prepared(self, ranker: RankerModel) -> RankerModel:
-        """The ranker with the configured reason attribution, its lookup table built now
+        """The ranker with the configured reason attribution, its lookup tables built now
         rather than by the first request."""
         ranker.attribution = self.settings.reason_attribution
-        if ranker.attribution == "path":
-            ranker.path_table()
+        ranker.tables()
         return ranker
 
     def set_ranker(self, ranker: RankerModel) -> None:
