@@ -33,6 +33,11 @@ MAX_CELLS = 8_000_000
 ZERO_THRESHOLD = float(np.float32(1e-35))
 
 
+# Rows scored at a time: each holds a few (rows, tables) index and credit arrays, so a cohort
+# of 100k candidate pairs is not scored in one piece of several hundred MB.
+ROW_CHUNK = 4096
+
+
 class NotCompilable(ValueError):
     """The booster has a tree :class:`TreeTables` cannot represent."""
 
@@ -219,12 +224,19 @@ class TreeTables:
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """The booster's raw score of each row."""
-        to_first, to_second = self._credits(x)
-        return self.bias + to_first.sum(axis=1) + to_second.sum(axis=1)
+        out = np.empty(len(x))
+        for lo in range(0, len(x), ROW_CHUNK):
+            to_first, to_second = self._credits(x[lo : lo + ROW_CHUNK])
+            out[lo : lo + ROW_CHUNK] = self.bias + to_first.sum(axis=1) + to_second.sum(axis=1)
+        return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """(rows, features + 1) path contributions; the last column is the bias."""
-        # tables that credit the same feature add up
-        out = np.hstack(self._credits(x)) @ self._credited
+        out = np.empty((len(x), self.n_features + 1))
+        for lo in range(0, len(x), ROW_CHUNK):
+            # tables that credit the same feature add up
+            out[lo : lo + ROW_CHUNK] = np.hstack(self._credits(x[lo : lo + ROW_CHUNK])) @ (
+                self._credited
+            )
         out[:, -1] = self.bias
         return out

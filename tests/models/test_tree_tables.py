@@ -51,14 +51,17 @@ def _hard_rows(tables: TreeTables, n: int = 3000) -> np.ndarray:
 def test_tables_score_every_row_like_the_booster(three_leaves):
     booster, tables = three_leaves
     assert len(tables.first) > 0 and tables.n_cells > 0
-    x = _hard_rows(tables)
+    x = _hard_rows(tables, 9000)  # more rows than one chunk
     np.testing.assert_allclose(tables.score(x), booster.predict(x), rtol=0, atol=1e-9)
     # float32 features, as serving passes them
     x32 = x.astype(np.float32)
     np.testing.assert_allclose(tables.score(x32), booster.predict(x32), rtol=0, atol=1e-9)
 
 
-def test_tables_give_each_rows_path_contributions(three_leaves):
+def test_tables_give_each_rows_path_contributions(three_leaves, monkeypatch):
+    from models import tree_tables
+
+    monkeypatch.setattr(tree_tables, "ROW_CHUNK", 128)  # rows scored in several chunks
     booster, tables = three_leaves
     x = _hard_rows(tables, 500)
     table = path_contribution_table(booster)
