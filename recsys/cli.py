@@ -209,6 +209,15 @@ def train_cmd(
             "groups; default 0, outcomes only (README: the ranker)",
         ),
     ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            "--members",
+            min=1,
+            help="Ranker: fits averaged into the served booster, differing only in their seed "
+            "(default 5; README: the ranker)",
+        ),
+    ] = None,
     org: OrgOpt = None,
 ) -> None:
     """Train models on the stored programme, log them to MLflow, promote @champion if better."""
@@ -239,6 +248,7 @@ def train_cmd(
                     seed=seed,
                     progress=cb,
                     log_weight=log_weight,
+                    members=members,
                 )
             except ValueError as exc:
                 raise fail(str(exc)) from None

@@ -33,6 +33,7 @@ def train_ranker(
     progress: Progress | None = None,
     engine: Any = None,
     log_weight: float | None = None,
+    members: int | None = None,
 ) -> RankerRun:
     import mlflow.lightgbm
 
@@ -42,6 +43,7 @@ def train_ranker(
     from recsys.engine import RecommendationEngine
     from training.ranker import (
         LOG_WEIGHT,
+        MEMBERS,
         PRIMARY_METRIC,
         bundle_dir,
         fit_ranker,
@@ -54,6 +56,7 @@ def train_ranker(
         ds, encoder_id=engine.embedder.encoder_id, objective=objective,  # type: ignore[arg-type]
         threads=ctx.settings.threads, seed=seed,
         log_weight=LOG_WEIGHT if log_weight is None else log_weight,
+        members=MEMBERS if members is None else members,
     )  # fmt: skip
     booster = result.model.booster
     plots = Path(tempfile.mkdtemp(prefix="recsys-ranker-plots-"))

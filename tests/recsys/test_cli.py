@@ -15,3 +15,10 @@ def test_train_names_the_objectives_it_knows(home: Path) -> None:
     assert result.exit_code == 2
     assert "--objective must be one of blend, lambdarank, pointwise" in result.output
     assert not (home / "recsys.db").exists()  # refused before touching the store
+
+
+def test_train_refuses_a_ranker_of_no_members(home: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "ranker", "--members", "0"])
+    assert result.exit_code == 2
+    assert "--members" in result.output
+    assert not (home / "recsys.db").exists()

@@ -307,10 +307,13 @@ def test_default_ranker_blends_a_lambdarank_and_a_regression_fit(trained):
     weights summing to 1 (the prior keeps weight 1) that give both the same spread."""
     from training.ranker import DEFAULT_OBJECTIVE, blend_weights
 
-    engine, ds, result = trained
-    assert DEFAULT_OBJECTIVE == "blend" and result.model.manifest.objective == "blend"
+    engine, ds, ensemble = trained
+    assert DEFAULT_OBJECTIVE == "blend" and ensemble.model.manifest.objective == "blend"
+    result = fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1, members=1)
     fits = [
-        fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1, objective=o).model
+        fit_ranker(
+            ds, encoder_id=engine.embedder.encoder_id, threads=1, objective=o, members=1
+        ).model
         for o in ("lambdarank", "pointwise")
     ]
     assert result.metrics["best_iteration_lambdarank"] == fits[0].booster.num_trees() > 0
@@ -325,6 +328,28 @@ def test_default_ranker_blends_a_lambdarank_and_a_regression_fit(trained):
     w = blend_weights([f.booster for f in fits], x, prior)
     spreads = [wk * np.std(f.booster.predict(x) + prior) for wk, f in zip(w, fits, strict=True)]
     assert spreads[0] == pytest.approx(spreads[1])
+
+
+def test_default_ranker_averages_members_that_differ_only_in_their_seed(trained):
+    """The served booster's raw score is the mean of MEMBERS single fits, member j being the
+    fit with seed + 1000 j; its metrics are the average's, not a member's."""
+    from training.ranker import MEMBERS
+
+    engine, ds, result = trained
+    assert MEMBERS > 1 and result.params["members"] == MEMBERS
+    fits = [
+        fit_ranker(ds, encoder_id=engine.embedder.encoder_id, threads=1, members=1, seed=1000 * j)
+        for j in range(MEMBERS)
+    ]
+    x = ds.x[:300]
+    mean = np.mean([f.model.booster.predict(x) for f in fits], axis=0)
+    np.testing.assert_allclose(result.model.booster.predict(x), mean, atol=1e-9)
+    assert result.model.booster.num_trees() == sum(f.model.booster.num_trees() for f in fits)
+    assert result.metrics["best_iteration"] == result.model.booster.num_trees()
+    # the members disagree, so averaging them is not a no-op
+    assert not np.allclose(fits[0].model.booster.predict(x), fits[1].model.booster.predict(x))
+    with pytest.raises(ValueError, match="members"):
+        fit_ranker(ds, encoder_id=engine.embedder.encoder_id, members=0)
 
 
 def test_cold_start_prefers_the_matching_mentor():
