@@ -13,7 +13,8 @@ of trees, instead of walking every tree:
   the row's path, credited to the split feature), summed into the same tables.
 
 A booster that does not fit the form (a tree reading three features or more, a categorical
-split, LightGBM's zero-as-missing) compiles to ``None`` and is served by LightGBM as before.
+split, LightGBM's zero-as-missing) raises :class:`NotCompilable`, and
+:meth:`models.ranker.RankerModel.tables` leaves it to LightGBM, as before.
 """
 
 from __future__ import annotations
@@ -27,12 +28,8 @@ import numpy as np
 # a table grows with the product of its two features' thresholds. 8M cells x 2 credits x
 # 8 bytes = 128 MB.
 MAX_CELLS = 8_000_000
-
-
 # LightGBM's kZeroThreshold (the float 1e-35f, read as a double)
 ZERO_THRESHOLD = float(np.float32(1e-35))
-
-
 # Rows scored at a time: each holds a few (rows, tables) index and credit arrays, so a cohort
 # of 100k candidate pairs is not scored in one piece of several hundred MB.
 ROW_CHUNK = 4096
@@ -42,23 +39,18 @@ class NotCompilable(ValueError):
     """The booster has a tree :class:`TreeTables` cannot represent."""
 
 
-def _split_features(node: dict[str, Any], out: set[int]) -> set[int]:
+def _splits(node: dict[str, Any], out: dict[int, list[float]]) -> dict[int, list[float]]:
+    """The thresholds of every split under ``node``, by feature; raises :class:`NotCompilable`
+    for a split the tables cannot represent."""
     if "leaf_value" not in node:
         if node.get("decision_type", "<=") != "<=":
             raise NotCompilable("categorical split")
         if node.get("missing_type", "None") not in ("None", "NaN"):
             raise NotCompilable(f"missing_type {node.get('missing_type')}")
-        out.add(int(node["split_feature"]))
-        _split_features(node["left_child"], out)
-        _split_features(node["right_child"], out)
-    return out
-
-
-def _thresholds(node: dict[str, Any], out: dict[int, list[float]]) -> None:
-    if "leaf_value" not in node:
         out.setdefault(int(node["split_feature"]), []).append(float(node["threshold"]))
-        _thresholds(node["left_child"], out)
-        _thresholds(node["right_child"], out)
+        _splits(node["left_child"], out)
+        _splits(node["right_child"], out)
+    return out
 
 
 def _leaves(node: dict[str, Any], values: dict[int, np.ndarray]) -> np.ndarray:
@@ -113,29 +105,26 @@ class TreeTables:
         trees = booster.dump_model()["tree_info"]
         n_features = int(booster.num_feature())
         groups: dict[tuple[int, int], list[int]] = {}
-        bias = 0.0
-        per_feature: dict[int, list[float]] = {}
-        for t, tree in enumerate(trees):
-            root = tree["tree_structure"]
-            used = sorted(_split_features(root, set()))
+        splits = [_splits(tree["tree_structure"], {}) for tree in trees]
+        for t, cuts in enumerate(splits):
+            used = sorted(cuts)
             if len(used) > 2:
                 raise NotCompilable(f"tree {t} reads {len(used)} features")
-            bias += float(path_table[t, 0, -1])
             if used:
                 groups.setdefault((used[0], used[-1]), []).append(t)
-                _thresholds(root, per_feature)
+        bias = float(path_table[:, 0, -1].sum()) if len(trees) else 0.0
         thresholds = [
-            np.unique(np.asarray(per_feature.get(f, []), np.float64)) for f in range(n_features)
+            np.unique([c for cuts in splits for c in cuts.get(f, ())]).astype(np.float64)
+            for f in range(n_features)
         ]
         first, second, maps, map_offsets, cells, cell_offsets, widths = [], [], [], [], [], [], []
         n_maps = n_cells = 0
         for (a, b), members in sorted(groups.items()):
-            local: dict[int, list[float]] = {}
-            for t in members:
-                _thresholds(trees[t]["tree_structure"], local)
             grids, table_maps = [], []
             for f in (a, b) if a != b else (a,):
-                own = np.unique(np.asarray(local[f], np.float64))
+                own = np.unique([c for t in members for c in splits[t].get(f, ())]).astype(
+                    np.float64
+                )
                 # a global bin j holds values in (T[j-1], T[j]]; its table bin is the number
                 # of the table's own thresholds below T[j]; the last bin is NaN
                 glob = thresholds[f]
