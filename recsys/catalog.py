@@ -68,6 +68,22 @@ def skills_text(title: str, skills: Sequence[str]) -> str:
     return f"{title}. {tags}".strip(". ") if tags else (title or "mentor")
 
 
+def half_to_float32(a: np.ndarray) -> np.ndarray:
+    """``a.astype(np.float32)`` for the catalog's float16 vectors, bit for bit, in integer
+    operations: numpy casts float16 one element at a time (1.45 ms for 100 candidates' bio
+    sentences, 200 x 4 x 384 values, against 0.53 ms here; ad hoc, a loaded AMD EPYC).
+    A float16's magnitude bits shifted into a float32's (<< 13) read as the value times
+    2**-112, exactly, subnormals included; multiplying by 2**112 restores it, and the sign
+    bit moves across. Infinities and NaN (none in unit vectors) take numpy's cast."""
+    if a.dtype != np.float16:
+        return a.astype(np.float32)
+    bits = a.view(np.uint16).astype(np.uint32)
+    if ((bits & 0x7C00) == 0x7C00).any():  # an exponent of all ones: inf or NaN
+        return a.astype(np.float32)
+    out = ((bits & 0x7FFF) << 13).view(np.float32) * np.float32(2.0**112)
+    return cast(np.ndarray, (out.view(np.uint32) | ((bits & 0x8000) << 16)).view(np.float32))
+
+
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -622,10 +638,10 @@ def pair_inputs(
     return PairInputs(
         goal_vec=mentees.goal_vec[er],
         bio_vec=catalog.bio_vec[mr],
-        skills_vec=catalog.skills_vec[mr].astype(np.float32),
+        skills_vec=half_to_float32(catalog.skills_vec[mr]),
         goal_sents=mentees.goal_sent_vecs[er],
         goal_mask=mentees.goal_sent_mask[er],
-        bio_sents=catalog.bio_sent_vecs[mr].astype(np.float32),
+        bio_sents=half_to_float32(catalog.bio_sent_vecs[mr]),
         bio_mask=catalog.bio_sent_mask[mr],
         mentee_seniority=mentees.seniority[er],
         mentor_seniority=catalog.seniority[mr],
@@ -716,4 +732,4 @@ def projected_sentences(
     goal_map, bio_map = text_maps
     distinct, back = np.unique(er, return_inverse=True)
     goals = project_unit(mentees.goal_sent_vecs[distinct], goal_map)
-    return goals[back.ravel()], catalog.projected_bios(bio_map)[mr].astype(np.float32)
+    return goals[back.ravel()], half_to_float32(catalog.projected_bios(bio_map)[mr])

@@ -126,3 +126,23 @@ def test_a_reason_quotes_topic_sentences_not_style_remarks() -> None:
         ctx.goal_sentence,
         "I ran payments at a bank.",
     )
+
+
+def test_half_vectors_widen_to_numpys_float32_bits() -> None:
+    from recsys.catalog import half_to_float32
+
+    rng = np.random.default_rng(0)
+    half = rng.normal(size=(30, 7, 16)).astype(np.float16)
+    # zeros of both signs, subnormals, the smallest normal, the largest finite value
+    half[0, 0, :8] = [0.0, -0.0, 1e-6, -3e-7, 6e-8, 6.104e-5, 65504.0, -65504.0]
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    finite = every[np.isfinite(every)]
+    for values in (half, half[::-1], finite):
+        got = half_to_float32(values)
+        expected = values.astype(np.float32)
+        assert got.dtype == np.float32 and got.shape == values.shape
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    # infinities and NaN take numpy's cast
+    special = np.array([np.inf, -np.inf, np.nan, 1.5], np.float16)
+    got = half_to_float32(special)
+    assert np.isposinf(got[0]) and np.isneginf(got[1]) and np.isnan(got[2]) and got[3] == 1.5
