@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     reason_attribution: Literal["path", "shap"] = Field(
         default="path",
         description="How reasons credit features: `path` (each tree's change of expected value "
-        "along the decision path; a table lookup) or `shap` (LightGBM's TreeSHAP, 0.2 ms per "
-        "recommended mentor). Same totals and bias; the same first reason for 98.6% of mentors.",
+        "along the decision path; lookup tables) or `shap` (LightGBM's TreeSHAP, which walks "
+        "every tree of the five-fit ranker: for audits). Same totals and bias; the same first "
+        "reason for 98.6% of mentors.",
     )
     learned_reserve: bool = Field(
         default=True,
