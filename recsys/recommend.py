@@ -25,7 +25,7 @@ from features.profile import normalise_tags, shared_working_hours, utc_offset_ho
 from features.text import adapted_similarity, masked_unit_mean, project_unit
 from models.goal_tags import GoalTagModel
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
-from recsys.catalog import MenteeBatch, MentorCatalog, pair_inputs
+from recsys.catalog import MenteeBatch, MentorCatalog, half_to_float32, pair_inputs
 from recsys.reasons import ReasonContext, explain
 from recsys.settings import CAPACITY_DECLINE_DAYS, LEARNED_EXACT_MAX
 
@@ -344,7 +344,7 @@ def learned_nearest(
         return rows
     sim = adapted_similarity(
         np.repeat(mapped, len(rows), axis=0), np.repeat(mask, len(rows), axis=0),
-        catalog.projected_bios(bio_map)[rows].astype(np.float32), catalog.bio_sent_mask[rows],
+        half_to_float32(catalog.projected_bios(bio_map)[rows]), catalog.bio_sent_mask[rows],
     )  # fmt: skip
     return rows[np.lexsort((rows, -sim))[:n]]
 
@@ -534,7 +534,7 @@ def topic_sentence_pair(
     if not goal_topic or not bio_topic:
         return best_goal, best_bio
     goal = mentees.goal_sent_vecs[j, goal_topic].astype(np.float32)
-    bio = catalog.bio_sent_vecs[r, bio_topic].astype(np.float32)
+    bio = half_to_float32(catalog.bio_sent_vecs[r, bio_topic])
     g, b = np.unravel_index(int(np.argmax(goal @ bio.T)), (len(goal_topic), len(bio_topic)))
     return goal_topic[int(g)], bio_topic[int(b)]
 
