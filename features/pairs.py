@@ -64,6 +64,11 @@ FEATURE_VERSION = hashlib.sha256(
     ).encode()
 ).hexdigest()[:12]
 HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
+# The columns matched sentence by sentence, the costly part of a pair's features. Without
+# sentence inputs (PairInputs.goal_sents None) they are NaN: the first stage scores a wide
+# pool on every other column with the ranker's tables that read none of these
+# (recsys.recommend.ranked_cut).
+SENTENCE_FEATURES = ("text_best_sentence", "text_mean_best_sentence", "text_adapted")
 
 
 @dataclass
@@ -73,9 +78,9 @@ class PairInputs:
     goal_vec: np.ndarray  # (n, d) whole goals text
     bio_vec: np.ndarray  # (n, d) whole bio
     skills_vec: np.ndarray  # (n, d) mentor title + skills
-    goal_sents: np.ndarray  # (n, S, d)
+    goal_sents: np.ndarray | None  # (n, S, d); None: the SENTENCE_FEATURES columns are NaN
     goal_mask: np.ndarray  # (n, S)
-    bio_sents: np.ndarray  # (n, T, d)
+    bio_sents: np.ndarray | None  # (n, T, d); None like goal_sents
     bio_mask: np.ndarray  # (n, T)
     mentee_seniority: np.ndarray
     mentor_seniority: np.ndarray
@@ -118,10 +123,14 @@ class PairFeatures:
 
 def compute_pair_features(p: PairInputs) -> PairFeatures:
     n = len(p.goal_vec)
-    best, mean_best, bq, bd = best_sentence_match(
-        p.goal_sents, p.goal_mask, p.bio_sents, p.bio_mask
-    )
     adapted = np.full(n, np.nan, np.float32)
+    if p.goal_sents is None or p.bio_sents is None:  # a first-stage pool: no sentence matching
+        best, mean_best = adapted, adapted
+        bq, bd = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    else:
+        best, mean_best, bq, bd = best_sentence_match(
+            p.goal_sents, p.goal_mask, p.bio_sents, p.bio_mask
+        )
     if p.goal_proj is not None and p.bio_proj is not None:
         # The learned space pairs a goal's problem with a bio's field ("my charts get ignored"
         # with "data storytelling") where raw cosine pairs look-alike sentences (job titles,

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from features.pairs import FEATURE_NAMES, FEATURE_VERSION
+from features.pairs import FEATURE_NAMES, FEATURE_VERSION, SENTENCE_FEATURES
 from models.goal_tags import GoalTagModel
 from models.text_projection import TextProjection
 from models.tree_tables import NotCompilable, TreeTables
@@ -170,6 +170,7 @@ class RankerModel:
         self._path_table: np.ndarray | None = None
         # the booster as lookup tables (models.tree_tables); False: not compilable
         self._tables: TreeTables | bool | None = None
+        self._pool_tables: TreeTables | None = None
 
     @property
     def text_maps(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -249,6 +250,25 @@ class RankerModel:
                 log.info("ranker served by LightGBM, not lookup tables: %s", exc)
                 self._tables = False
         return self._tables if isinstance(self._tables, TreeTables) else None
+
+    @property
+    def scores_pools(self) -> bool:
+        """Whether :meth:`pool_score` can rank the first stage's pool (compiled tables)."""
+        return self.tables() is not None
+
+    def pool_score(self, x: np.ndarray) -> np.ndarray:
+        """The ranker's score of rows whose ``SENTENCE_FEATURES`` columns are not computed:
+        the tables that read none of them (:meth:`TreeTables.without`) plus the prior with
+        those columns at 0. The first stage ranks its wide pool by it
+        (``recsys.recommend.ranked_cut``); requires :attr:`scores_pools`."""
+        tables = self.tables()
+        if tables is None:
+            raise ValueError("pool_score needs a ranker compiled to lookup tables")
+        if self._pool_tables is None:
+            self._pool_tables = tables.without(
+                [self.manifest.feature_names.index(n) for n in SENTENCE_FEATURES]
+            )
+        return self._pool_tables.score(x) + self.manifest.prior_weight * cold_start_scores(x)
 
     def success_probability(self, scores: np.ndarray) -> np.ndarray:
         a, b = self.manifest.calibration

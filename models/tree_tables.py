@@ -19,7 +19,8 @@ split, LightGBM's zero-as-missing) raises :class:`NotCompilable`, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -188,6 +189,19 @@ class TreeTables:
         self._credited = np.zeros((2 * tables, self.n_features + 1))
         self._credited[np.arange(tables), self.first] = 1.0
         self._credited[tables + np.arange(tables), self.second] = 1.0
+
+    def without(self, features: Collection[int]) -> TreeTables:
+        """The tables that read none of ``features``: the booster's score with every tree that
+        splits on one of them left out (bias kept). Rows scored by it need not have those
+        columns (their values are never read), which is what lets the first stage rank a wide
+        pool before the costly columns are computed (``recsys.recommend.ranked_cut``)."""
+        dropped = np.asarray(sorted(features), np.int64)
+        keep = ~(np.isin(self.first, dropped) | np.isin(self.second, dropped))
+        return replace(
+            self, first=self.first[keep], second=self.second[keep],
+            map_offsets=self.map_offsets[keep], cell_offsets=self.cell_offsets[keep],
+            widths=self.widths[keep],
+        )  # fmt: skip
 
     def bins(self, x: np.ndarray) -> np.ndarray:
         """(rows, features) global bin of each value: the number of the feature's thresholds

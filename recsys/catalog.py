@@ -613,9 +613,14 @@ def pair_inputs(
     exclude_self: np.ndarray | None = None,
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
     goal_tags: GoalTagModel | None = None,
+    sentences: bool = True,
+    mentor_offsets: np.ndarray | None = None,
 ) -> PairInputs:
     """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving
-    (``text_maps`` / ``goal_tags``: the ranker's text projection and goal-to-tag model)."""
+    (``text_maps`` / ``goal_tags``: the ranker's text projection and goal-to-tag model).
+    ``sentences=False`` leaves out the sentence vectors (the ``SENTENCE_FEATURES`` columns
+    come out NaN), for the first stage's pool; ``mentor_offsets``: the mentors' UTC offsets
+    on the dates when the caller has them."""
     mr = np.asarray(mentor_rows, np.int64)
     er = np.asarray(mentee_rows, np.int64)
     days = np.asarray(dates, dtype="datetime64[D]")
@@ -626,22 +631,24 @@ def pair_inputs(
         (utc_offset_hours(mentees.timezone[j], d) for j, d in zip(er, day_list, strict=True)),
         np.float32, count=len(er),
     )  # fmt: skip
-    mentor_off = np.fromiter(
-        (utc_offset_hours(catalog.timezone[i], d) for i, d in zip(mr, day_list, strict=True)),
-        np.float32, count=len(mr),
+    mentor_off = (
+        np.asarray(mentor_offsets, np.float32) if mentor_offsets is not None else np.fromiter(
+            (utc_offset_hours(catalog.timezone[i], d) for i, d in zip(mr, day_list, strict=True)),
+            np.float32, count=len(mr),
+        )
     )  # fmt: skip
     goal_proj, bio_proj = (
         projected_sentences(catalog, mr, mentees, er, text_maps)
-        if text_maps is not None
+        if text_maps is not None and sentences
         else (None, None)
     )
     return PairInputs(
         goal_vec=mentees.goal_vec[er],
         bio_vec=catalog.bio_vec[mr],
         skills_vec=half_to_float32(catalog.skills_vec[mr]),
-        goal_sents=mentees.goal_sent_vecs[er],
+        goal_sents=mentees.goal_sent_vecs[er] if sentences else None,
         goal_mask=mentees.goal_sent_mask[er],
-        bio_sents=half_to_float32(catalog.bio_sent_vecs[mr]),
+        bio_sents=half_to_float32(catalog.bio_sent_vecs[mr]) if sentences else None,
         bio_mask=catalog.bio_sent_mask[mr],
         mentee_seniority=mentees.seniority[er],
         mentor_seniority=catalog.seniority[mr],

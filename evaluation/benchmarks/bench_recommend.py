@@ -260,7 +260,7 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
             rows, sims = nearest_feasible(
                 catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of,
                 text_maps=model.text_maps, learned_exact_max=engine.settings.learned_search,
-                goal_tags=model.goal_tags,
+                goal_tags=model.goal_tags, pool_score=model.pool_score if model.scores_pools else None,
             )  # fmt: skip
         with _timer(sink["features"]):
             cands = candidate_features(
