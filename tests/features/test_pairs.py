@@ -48,3 +48,22 @@ def test_with_a_projection_the_reason_quotes_the_learned_spaces_best_pair():
     # g0's best bio match is b1 (cosine 0), g1's is b1 (cosine 1): mean 0.5
     assert f.column("text_adapted")[0] == 0.5
     assert f.column("text_best_sentence")[0] == 1.0  # the raw features are unchanged
+
+
+def test_without_sentence_vectors_only_the_sentence_columns_are_left_out():
+    """The first stage's pool skips sentence matching: those columns are NaN, every other
+    column is the one the full computation gives."""
+    from dataclasses import replace
+
+    from features.pairs import SENTENCE_FEATURES
+
+    goal_proj = np.array([[[1.0, 0.0], [0.0, 1.0]]], np.float32)
+    bio_proj = np.array([[[-1.0, 0.0], [0.0, 1.0]]], np.float32)
+    full = compute_pair_features(_inputs(goal_proj, bio_proj)).matrix[0]
+    pool = compute_pair_features(
+        replace(_inputs(None, None), goal_sents=None, bio_sents=None)
+    ).matrix[0]
+    sentence = np.isin(FEATURE_NAMES, SENTENCE_FEATURES)
+    assert sentence.sum() == len(SENTENCE_FEATURES) == 3
+    assert np.isfinite(full[sentence]).all() and np.isnan(pool[sentence]).all()
+    np.testing.assert_array_equal(pool[~sentence], full[~sentence])

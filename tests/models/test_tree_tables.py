@@ -96,3 +96,43 @@ def test_a_single_leaf_tree_only_adds_to_the_bias():
     rows = np.array([[0.0, 1.0], [np.nan, -5.0]])
     np.testing.assert_allclose(tables.score(rows), booster.predict(rows), atol=1e-12)
     np.testing.assert_allclose(tables.contributions(rows)[:, :2], 0.0)
+
+
+def test_tables_without_a_feature_score_the_trees_that_never_read_it(three_leaves):
+    """``without({f})`` is the booster with every tree splitting on f replaced by its root's
+    expected value: it never reads column f, and it adds the other trees' leaf values."""
+    booster, tables = three_leaves
+    x = _hard_rows(tables, 500)
+    path_table = path_contribution_table(booster)
+    leaves = booster.predict(x, pred_leaf=True).astype(np.int64)
+    trees = booster.dump_model()["tree_info"]
+    checked = 0
+    for f in range(tables.n_features):
+        reads_f = np.array([f in _split_features(t["tree_structure"]) for t in trees])
+        if not reads_f.any():
+            continue
+        checked += 1
+        want = np.zeros(len(x))
+        for t in range(len(trees)):
+            if reads_f[t]:
+                want += path_table[t, 0, -1]  # the root's expected value
+            else:
+                want += [booster.get_leaf_output(t, leaf) for leaf in leaves[:, t]]
+        partial = tables.without([f])
+        np.testing.assert_allclose(partial.score(x), want, rtol=0, atol=1e-9)
+        # column f is never read
+        scrambled = x.copy()
+        scrambled[:, f] = np.random.default_rng(f).normal(size=len(x)) * 10
+        np.testing.assert_array_equal(partial.score(scrambled), partial.score(x))
+    assert checked >= 3
+    np.testing.assert_array_equal(tables.without([]).score(x), tables.score(x))
+
+
+def _split_features(node: dict) -> set[int]:
+    if "leaf_value" in node:
+        return set()
+    return (
+        {int(node["split_feature"])}
+        | _split_features(node["left_child"])
+        | (_split_features(node["right_child"]))
+    )

@@ -638,3 +638,102 @@ def test_tag_columns_follow_catalog_updates_without_a_rebuild(programme):
     for t in range(len(model.vocab)):  # each tag's mentors, as the pruned search reads them
         listing = table.tag_rows[table.tag_bounds[t] : table.tag_bounds[t + 1]]
         assert sorted(listing.tolist()) == np.flatnonzero((after == t).any(axis=1)).tolist()
+
+
+def _history_ranker(encoder_id: str):
+    """A ranker of 3-leaf trees (so it compiles to tables) that rates a mentor's track record
+    and the best sentence match, on top of the cold-start prior."""
+    import lightgbm as lgb
+
+    from features.pairs import FEATURE_NAMES, FEATURE_VERSION
+    from models.ranker import RankerManifest, RankerModel
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3000, len(FEATURE_NAMES)))
+    col = FEATURE_NAMES.index
+    y = 3 * x[:, col("hist_success_rate")] + x[:, col("text_best_sentence")]
+    params = {"objective": "regression", "num_leaves": 3, "verbosity": -1, "seed": 0}
+    booster = lgb.train(params, lgb.Dataset(x, y + rng.normal(0, 0.1, len(y))), 60)
+    manifest = RankerManifest(
+        feature_names=list(FEATURE_NAMES), feature_version=FEATURE_VERSION,
+        encoder_id=encoder_id, objective="regression", prior_weight=1.0,
+    )  # fmt: skip
+    model = RankerModel(booster, manifest)
+    assert model.scores_pools
+    return model
+
+
+def test_pool_features_are_the_candidate_features_without_sentence_matching(programme):
+    from features.pairs import FEATURE_NAMES, SENTENCE_FEATURES
+    from recsys.recommend import candidate_features
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    batch = engine.mentee_batch(mentees[:3])
+    rows = np.arange(0, len(state.catalog), 2)
+    sentence = np.isin(FEATURE_NAMES, SENTENCE_FEATURES)
+    for j in range(3):
+        full, pool = (
+            candidate_features(state.catalog, state.feasibility, batch, j, rows,
+                               np.zeros(len(rows)), as_of=AS_OF, sentences=s).features.matrix
+            for s in (True, False)
+        )  # fmt: skip
+        assert np.isnan(pool[:, sentence]).all() and not np.isnan(full[:, sentence]).all()
+        np.testing.assert_array_equal(pool[:, ~sentence], full[:, ~sentence])
+
+
+def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(programme):
+    from recsys.recommend import candidate_features, ranked_cut
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    model = _history_ranker(cat.encoder_id)
+    batch = engine.mentee_batch(mentees[:5])
+    for j in range(5):
+        pool = feasible_rows(feas, batch, j, AS_OF)
+        if len(pool) <= 30:
+            continue
+        reserved = pool[:5]
+        rows, cos = ranked_cut(cat, feas, batch, j, pool, model.pool_score, as_of=AS_OF,
+                               n_candidates=20, reserved=reserved)  # fmt: skip
+        assert len(rows) == 20 and set(reserved.tolist()) <= set(rows.tolist())
+        assert (np.diff(cos) <= 0).all()  # by decreasing cosine, as the other first stages
+        rest = pool[5:]
+        x = candidate_features(cat, feas, batch, j, rest, np.zeros(len(rest)), as_of=AS_OF,
+                               sentences=False).features.matrix  # fmt: skip
+        score = model.pool_score(x)
+        taken = np.isin(rest, rows)
+        assert taken.sum() == 15 and score[taken].min() >= score[~taken].max()
+        # the track record decides, not goal-bio cosine: the cut is not the 15 nearest
+        hist = x[:, list(model.manifest.feature_names).index("hist_success_rate")]
+        assert np.nanmean(hist[taken]) > np.nanmean(hist[~taken])
+
+
+def test_a_ranker_with_tables_cuts_the_first_stages_pool_by_its_own_score(programme):
+    """recommend() hands the ranker's pool score to the first stage; the cold-start prior
+    (no tables) keeps the blend."""
+    from recsys.recommend import nearest_feasible
+
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    model = _history_ranker(cat.encoder_id)
+    batch = engine.mentee_batch(mentees[:8])
+    calls: list[int] = []
+
+    def spy(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return model.pool_score(x)
+
+    differs = 0
+    for j in range(8):
+        if len(feasible_rows(feas, batch, j, AS_OF)) <= 30:
+            continue
+        ranked, _ = nearest_feasible(cat, feas, batch, j, n_candidates=20, as_of=AS_OF,
+                                     pool_score=spy)  # fmt: skip
+        blend, _ = nearest_feasible(cat, feas, batch, j, n_candidates=20, as_of=AS_OF)
+        differs += set(ranked.tolist()) != set(blend.tolist())
+        recs = recommend(cat, feas, batch, j, model, k=5, as_of=AS_OF, n_candidates=20)
+        assert {cat.row_of[r.mentor_id] for r in recs} <= set(ranked.tolist())
+    assert calls and differs >= 3
