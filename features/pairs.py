@@ -65,10 +65,24 @@ FEATURE_VERSION = hashlib.sha256(
 ).hexdigest()[:12]
 HISTORY_FEATURES = tuple(n for n in FEATURE_NAMES if n.startswith("hist_"))
 # The columns matched sentence by sentence, the costly part of a pair's features. Without
-# sentence inputs (PairInputs.goal_sents None) they are NaN: the first stage scores a wide
+# sentence inputs (PairInputs.sentences None) they are NaN: the first stage scores a wide
 # pool on every other column with the ranker's tables that read none of these
-# (recsys.recommend.ranked_cut).
+# (recsys.recommend.ranked_cut), then adds them for the candidates it keeps.
 SENTENCE_FEATURES = ("text_best_sentence", "text_mean_best_sentence", "text_adapted")
+
+
+@dataclass
+class SentenceInputs:
+    """Aligned per-pair sentence vectors (L2-normalised) behind the SENTENCE_FEATURES."""
+
+    goal_sents: np.ndarray  # (n, S, d)
+    goal_mask: np.ndarray  # (n, S)
+    bio_sents: np.ndarray  # (n, T, d)
+    bio_mask: np.ndarray  # (n, T)
+    # goal (n, S, r) and bio (n, T, r) sentences as unit vectors in the ranker's learned text
+    # space, masked like goal_sents / bio_sents (None: no projection)
+    goal_proj: np.ndarray | None = None
+    bio_proj: np.ndarray | None = None
 
 
 @dataclass
@@ -78,10 +92,7 @@ class PairInputs:
     goal_vec: np.ndarray  # (n, d) whole goals text
     bio_vec: np.ndarray  # (n, d) whole bio
     skills_vec: np.ndarray  # (n, d) mentor title + skills
-    goal_sents: np.ndarray | None  # (n, S, d); None: the SENTENCE_FEATURES columns are NaN
-    goal_mask: np.ndarray  # (n, S)
-    bio_sents: np.ndarray | None  # (n, T, d); None like goal_sents
-    bio_mask: np.ndarray  # (n, T)
+    sentences: SentenceInputs | None  # None: the SENTENCE_FEATURES columns are NaN
     mentee_seniority: np.ndarray
     mentor_seniority: np.ndarray
     mentee_utc_offset: np.ndarray
@@ -97,10 +108,6 @@ class PairInputs:
     mentee_style: np.ndarray  # (n, axes) working-style leanings (features.style)
     mentor_style: np.ndarray
     history: dict[str, np.ndarray] = field(default_factory=dict)  # HISTORY_FEATURES columns
-    # goal (n, S, r) and bio (n, T, r) sentences as unit vectors in the ranker's learned text
-    # space, masked like goal_sents / bio_sents (None: no projection)
-    goal_proj: np.ndarray | None = None
-    bio_proj: np.ndarray | None = None
     # (n, V) probability of each tag for the pair's goal, from the ranker's goal-to-tag model
     # (models.goal_tags), and (n, K) the mentor's known tags as its vocabulary columns, padded
     # with V (recsys.catalog.tag_column_table); None: no model
@@ -120,28 +127,47 @@ class PairFeatures:
     def as_dict(self, row: int) -> dict[str, Any]:
         return {n: float(v) for n, v in zip(FEATURE_NAMES, self.matrix[row], strict=True)}
 
+    def with_sentences(self, s: SentenceInputs) -> PairFeatures:
+        """These rows (computed without sentence inputs) with the SENTENCE_FEATURES columns
+        and best sentence pairs filled in from ``s``: the same as computing them whole."""
+        columns, bq, bd = sentence_columns(s)
+        matrix = self.matrix.copy()
+        for name, values in columns.items():
+            matrix[:, FEATURE_NAMES.index(name)] = values
+        return PairFeatures(matrix=matrix, best_goal_sentence=bq, best_bio_sentence=bd)
 
-def compute_pair_features(p: PairInputs) -> PairFeatures:
-    n = len(p.goal_vec)
-    adapted = np.full(n, np.nan, np.float32)
-    if p.goal_sents is None or p.bio_sents is None:  # a first-stage pool: no sentence matching
-        best, mean_best = adapted, adapted
-        bq, bd = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    else:
-        best, mean_best, bq, bd = best_sentence_match(
-            p.goal_sents, p.goal_mask, p.bio_sents, p.bio_mask
-        )
-    if p.goal_proj is not None and p.bio_proj is not None:
+
+def sentence_columns(
+    s: SentenceInputs,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The SENTENCE_FEATURES columns, and which goal and bio sentence matched best (the pair
+    the text reason quotes)."""
+    best, mean_best, bq, bd = best_sentence_match(
+        s.goal_sents, s.goal_mask, s.bio_sents, s.bio_mask
+    )
+    adapted = np.full(len(best), np.nan, np.float32)
+    if s.goal_proj is not None and s.bio_proj is not None:
         # The learned space pairs a goal's problem with a bio's field ("my charts get ignored"
         # with "data storytelling") where raw cosine pairs look-alike sentences (job titles,
         # "I've never had a mentor"), so its best pair is the one the text reason quotes.
-        adapted, bq, bd = adapted_match(p.goal_proj, p.goal_mask, p.bio_proj, p.bio_mask)
+        adapted, bq, bd = adapted_match(s.goal_proj, s.goal_mask, s.bio_proj, s.bio_mask)
+    columns = {
+        "text_best_sentence": best, "text_mean_best_sentence": mean_best, "text_adapted": adapted
+    }  # fmt: skip
+    return columns, bq, bd
+
+
+def compute_pair_features(p: PairInputs) -> PairFeatures:
+    n = len(p.goal_vec)
+    if p.sentences is None:  # a first-stage pool: no sentence matching
+        text = {name: np.full(n, np.nan, np.float32) for name in SENTENCE_FEATURES}
+        bq, bd = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    else:
+        text, bq, bd = sentence_columns(p.sentences)
     cols: dict[str, np.ndarray] = {
+        **text,
         "text_goal_bio": cosine_rows(p.goal_vec, p.bio_vec),
-        "text_best_sentence": best,
-        "text_mean_best_sentence": mean_best,
         "text_goal_skills": cosine_rows(p.goal_vec, p.skills_vec),
-        "text_adapted": adapted,
         "text_goal_tags": (
             tag_coverage(p.goal_tag_probs, p.mentor_tag_columns)
             if p.goal_tag_probs is not None and p.mentor_tag_columns is not None

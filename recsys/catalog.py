@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from features.history import MentorHistory, PairingHistory
-from features.pairs import PairInputs
+from features.pairs import PairInputs, SentenceInputs
 from features.profile import normalise_tags, utc_offset_hours
 from features.style import (
     STYLE_ANSWER_FIELDS,
@@ -637,19 +637,12 @@ def pair_inputs(
             np.float32, count=len(mr),
         )
     )  # fmt: skip
-    goal_proj, bio_proj = (
-        projected_sentences(catalog, mr, mentees, er, text_maps)
-        if text_maps is not None and sentences
-        else (None, None)
-    )
+
     return PairInputs(
         goal_vec=mentees.goal_vec[er],
         bio_vec=catalog.bio_vec[mr],
         skills_vec=half_to_float32(catalog.skills_vec[mr]),
-        goal_sents=mentees.goal_sent_vecs[er] if sentences else None,
-        goal_mask=mentees.goal_sent_mask[er],
-        bio_sents=half_to_float32(catalog.bio_sent_vecs[mr]) if sentences else None,
-        bio_mask=catalog.bio_sent_mask[mr],
+        sentences=sentence_inputs(catalog, mr, mentees, er, text_maps) if sentences else None,
         mentee_seniority=mentees.seniority[er],
         mentor_seniority=catalog.seniority[mr],
         mentee_utc_offset=mentee_off,
@@ -665,8 +658,6 @@ def pair_inputs(
         mentee_style=mentees.style[er],
         mentor_style=catalog.style[mr],
         history=catalog.history.features(mr, days),
-        goal_proj=goal_proj,
-        bio_proj=bio_proj,
         goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
         mentor_tag_columns=(
             catalog.tag_table(goal_tags).columns[mr] if goal_tags is not None else None
@@ -724,6 +715,27 @@ def goal_tag_probs(model: GoalTagModel, mentees: MenteeBatch, er: np.ndarray) ->
         )
     probs = model.tag_probs(mentees.goal_sent_vecs[distinct], mentees.goal_sent_mask[distinct])
     return probs[back.ravel()]
+
+
+def sentence_inputs(
+    catalog: MentorCatalog,
+    mr: np.ndarray,
+    mentees: MenteeBatch,
+    er: np.ndarray,
+    text_maps: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SentenceInputs:
+    """The sentence vectors of pairs (catalog row, mentee row), projected into the ranker's
+    learned text space too where ``text_maps`` is given."""
+    goal_proj, bio_proj = (
+        projected_sentences(catalog, mr, mentees, er, text_maps)
+        if text_maps is not None
+        else (None, None)
+    )
+    return SentenceInputs(
+        goal_sents=mentees.goal_sent_vecs[er], goal_mask=mentees.goal_sent_mask[er],
+        bio_sents=half_to_float32(catalog.bio_sent_vecs[mr]), bio_mask=catalog.bio_sent_mask[mr],
+        goal_proj=goal_proj, bio_proj=bio_proj,
+    )  # fmt: skip
 
 
 def projected_sentences(

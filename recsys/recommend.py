@@ -25,7 +25,13 @@ from features.profile import normalise_tags, shared_working_hours, utc_offset_ho
 from features.text import adapted_similarity, masked_unit_mean, project_unit
 from models.goal_tags import GoalTagModel
 from models.ranker import COLD_START_WEIGHTS, RankerModel, cold_start_scores
-from recsys.catalog import MenteeBatch, MentorCatalog, half_to_float32, pair_inputs
+from recsys.catalog import (
+    MenteeBatch,
+    MentorCatalog,
+    half_to_float32,
+    pair_inputs,
+    sentence_inputs,
+)
 from recsys.reasons import ReasonContext, explain
 from recsys.settings import CAPACITY_DECLINE_DAYS, LEARNED_EXACT_MAX
 
@@ -281,6 +287,19 @@ def nearest_feasible(
     feasibility: FeasibilityCache,
     mentees: MenteeBatch,
     j: int,
+    **kwargs: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Catalog rows of the first stage's candidates for mentee ``j`` and their goal–bio
+    cosines, by decreasing cosine (:func:`first_stage_candidates` without the features)."""
+    rows, sims, _ = first_stage_candidates(catalog, feasibility, mentees, j, **kwargs)
+    return rows, sims
+
+
+def first_stage_candidates(
+    catalog: MentorCatalog,
+    feasibility: FeasibilityCache,
+    mentees: MenteeBatch,
+    j: int,
     *,
     n_candidates: int,
     as_of: dt.date,
@@ -290,9 +309,10 @@ def nearest_feasible(
     learned_exact_max: int | None = LEARNED_EXACT_MAX,
     goal_tags: GoalTagModel | None = None,
     pool_score: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Catalog rows of ``n_candidates`` feasible mentors for mentee ``j`` and their goal–bio
-    cosines, by decreasing cosine.
+) -> tuple[np.ndarray, np.ndarray, PairFeatures | None]:
+    """Catalog rows of ``n_candidates`` feasible mentors for mentee ``j``, their goal–bio
+    cosines, by decreasing cosine, and (from :func:`ranked_cut`) their pair features without
+    sentence matching.
 
     ``first_stage="cosine"``: the nearest by goal–bio cosine. ``"blend"`` (default): see the
     module docstring and :func:`blend_candidates`. The hard constraints are a row mask applied
@@ -312,7 +332,7 @@ def nearest_feasible(
         ok[banned] = False
     rows, sims = catalog.nearest_rows(mentees.goal_vec[j], n_candidates, ok)
     if first_stage == "cosine" or len(rows) < n_candidates:  # or every allowed mentor is in
-        return rows, sims
+        return rows, sims, None
     groups = feasibility.profiles(as_of)
     offset = utc_offset_hours(mentees.timezone[j], as_of)
     seniority = float(mentees.seniority[j])
@@ -343,10 +363,11 @@ def nearest_feasible(
             n_candidates=n_candidates,
             reserved=reserved if reserved is not None else rows[:reserve], goal_tags=goal_tags,
         )  # fmt: skip
-    return blend_candidates(
+    rows, sims = blend_candidates(
         catalog, groups, mentees.goal_vec[j], rows, sims, profile, offset=offset,
         seniority=seniority, n_candidates=n_candidates, reserved=reserved,
     )  # fmt: skip
+    return rows, sims, None
 
 
 def learned_nearest(
@@ -508,10 +529,11 @@ def ranked_cut(
     n_candidates: int,
     reserved: np.ndarray,
     goal_tags: GoalTagModel | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, PairFeatures]:
     """``n_candidates`` of the ``pool`` rows: the ``reserved`` ones, then the best by
     ``pool_score`` over their pair features without sentence matching (see
-    ``RANKED_PROFILE_POOL``). Returned by decreasing goal–bio cosine, with it."""
+    ``RANKED_PROFILE_POOL``). Returned by decreasing goal–bio cosine, with it and with
+    those features (:func:`candidate_features` adds the sentence columns)."""
     x = candidate_features(
         catalog, feasibility, mentees, j, pool, np.zeros(len(pool), np.float32), as_of=as_of,
         goal_tags=goal_tags, sentences=False,
@@ -519,9 +541,12 @@ def ranked_cut(
     score = pool_score(x.matrix)
     score[np.isin(pool, reserved[:n_candidates])] = np.inf
     keep = np.argsort(-score, kind="stable")[:n_candidates]
-    cos = x.column("text_goal_bio")[keep]
-    order = np.argsort(-cos, kind="stable")
-    return pool[keep][order], cos[order]
+    keep = keep[np.argsort(-x.column("text_goal_bio")[keep], kind="stable")]
+    kept = PairFeatures(
+        matrix=x.matrix[keep], best_goal_sentence=x.best_goal_sentence[keep],
+        best_bio_sentence=x.best_bio_sentence[keep],
+    )  # fmt: skip
+    return pool[keep], kept.column("text_goal_bio"), kept
 
 
 def candidate_features(
@@ -536,13 +561,21 @@ def candidate_features(
     text_maps: tuple[np.ndarray, np.ndarray] | None = None,
     goal_tags: GoalTagModel | None = None,
     sentences: bool = True,
+    known: PairFeatures | None = None,
 ) -> Candidates:
     """Pair features of mentee ``j`` with candidate ``rows`` as of a date (``text_maps`` and
     ``goal_tags``: the ranker's text projection and goal-to-tag model,
     :attr:`RankerModel.text_maps`, :attr:`RankerModel.goal_tags`; ``sentences=False``: the
-    ``SENTENCE_FEATURES`` columns left NaN, see :func:`recsys.catalog.pair_inputs`)."""
+    ``SENTENCE_FEATURES`` columns left NaN, see :func:`recsys.catalog.pair_inputs`).
+    ``known``: the rows' features without sentence matching (:func:`ranked_cut`), to which
+    only the sentence columns are added."""
     _, base_load = feasibility.base(as_of)
     load = base_load[rows]
+    if known is not None:
+        sents = sentence_inputs(catalog, rows, mentees, np.full(len(rows), j), text_maps)
+        return Candidates(
+            rows=rows, retrieval_score=sims, features=known.with_sentences(sents), load=load
+        )
     inputs = pair_inputs(
         catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
         load=load, text_maps=text_maps, goal_tags=goal_tags, sentences=sentences,
@@ -569,14 +602,14 @@ def retrieve_candidates(
     pool_score: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Candidates:
     """``n_candidates`` feasible mentors (:func:`nearest_feasible`) with their features."""
-    rows, sims = nearest_feasible(
+    rows, sims, known = first_stage_candidates(
         catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude,
         first_stage=first_stage, text_maps=text_maps, learned_exact_max=learned_exact_max,
         goal_tags=goal_tags, pool_score=pool_score,
     )  # fmt: skip
     return candidate_features(
         catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps,
-        goal_tags=goal_tags,
+        goal_tags=goal_tags, known=known,
     )  # fmt: skip
 
 

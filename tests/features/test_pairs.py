@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.pairs import FEATURE_NAMES, PairInputs, compute_pair_features
+from features.pairs import FEATURE_NAMES, PairInputs, SentenceInputs, compute_pair_features
 from features.style import STYLE_AXES
 
 
@@ -19,8 +19,11 @@ def _inputs(goal_proj: np.ndarray | None, bio_proj: np.ndarray | None) -> PairIn
     one = np.ones(1, np.float32)
     return PairInputs(
         goal_vec=e[[0]], bio_vec=e[[0]], skills_vec=e[[3]],
-        goal_sents=goal_sents, goal_mask=np.ones((1, 2), bool),
-        bio_sents=bio_sents, bio_mask=np.ones((1, 2), bool),
+        sentences=SentenceInputs(
+            goal_sents=goal_sents, goal_mask=np.ones((1, 2), bool),
+            bio_sents=bio_sents, bio_mask=np.ones((1, 2), bool),
+            goal_proj=goal_proj, bio_proj=bio_proj,
+        ),
         mentee_seniority=one, mentor_seniority=one * 3, mentee_utc_offset=one * 0,
         mentor_utc_offset=one * 0, mentee_languages=[frozenset({"en"})],
         mentor_languages=[frozenset({"en"})], mentee_department=np.array(["a"], object),
@@ -28,7 +31,6 @@ def _inputs(goal_proj: np.ndarray | None, bio_proj: np.ndarray | None) -> PairIn
         mentor_skills=[frozenset()], mentor_capacity=one * 2, mentor_load=one * 0,
         mentee_style=np.zeros((1, len(STYLE_AXES)), np.float32),
         mentor_style=np.zeros((1, len(STYLE_AXES)), np.float32),
-        goal_proj=goal_proj, bio_proj=bio_proj,
     )  # fmt: skip
 
 
@@ -60,9 +62,7 @@ def test_without_sentence_vectors_only_the_sentence_columns_are_left_out():
     goal_proj = np.array([[[1.0, 0.0], [0.0, 1.0]]], np.float32)
     bio_proj = np.array([[[-1.0, 0.0], [0.0, 1.0]]], np.float32)
     full = compute_pair_features(_inputs(goal_proj, bio_proj)).matrix[0]
-    pool = compute_pair_features(
-        replace(_inputs(None, None), goal_sents=None, bio_sents=None)
-    ).matrix[0]
+    pool = compute_pair_features(replace(_inputs(None, None), sentences=None)).matrix[0]
     sentence = np.isin(FEATURE_NAMES, SENTENCE_FEATURES)
     assert sentence.sum() == len(SENTENCE_FEATURES) == 3
     assert np.isfinite(full[sentence]).all() and np.isnan(pool[sentence]).all()

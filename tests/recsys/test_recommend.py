@@ -695,10 +695,18 @@ def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(programm
         if len(pool) <= 30:
             continue
         reserved = pool[:5]
-        rows, cos = ranked_cut(cat, feas, batch, j, pool, model.pool_score, as_of=AS_OF,
-                               n_candidates=20, reserved=reserved)  # fmt: skip
+        rows, cos, known = ranked_cut(cat, feas, batch, j, pool, model.pool_score,
+                                      as_of=AS_OF, n_candidates=20, reserved=reserved)  # fmt: skip
         assert len(rows) == 20 and set(reserved.tolist()) <= set(rows.tolist())
         assert (np.diff(cos) <= 0).all()  # by decreasing cosine, as the other first stages
+        # the candidates' features: the pool's, with the sentence columns added, are the
+        # features computed whole
+        whole = candidate_features(cat, feas, batch, j, rows, cos, as_of=AS_OF)
+        added = candidate_features(cat, feas, batch, j, rows, cos, as_of=AS_OF, known=known)
+        np.testing.assert_array_equal(added.features.matrix, whole.features.matrix)
+        np.testing.assert_array_equal(
+            added.features.best_bio_sentence, whole.features.best_bio_sentence
+        )
         rest = pool[5:]
         x = candidate_features(cat, feas, batch, j, rest, np.zeros(len(rest)), as_of=AS_OF,
                                sentences=False).features.matrix  # fmt: skip
