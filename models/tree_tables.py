@@ -94,10 +94,10 @@ class TreeTables:
     cell_offsets: np.ndarray  # (tables,)
     widths: np.ndarray  # (tables,) bins of the second feature in the table
     # derived in __post_init__
-    _keys: np.ndarray = field(init=False, repr=False)
-    _starts: np.ndarray = field(init=False, repr=False)
     _nan_bins: np.ndarray = field(init=False, repr=False)
     _credited: np.ndarray = field(init=False, repr=False)
+    _folded_maps: np.ndarray = field(init=False, repr=False)
+    _cell_totals: np.ndarray = field(init=False, repr=False)
 
     @classmethod
     def compile(cls, booster: Any, path_table: np.ndarray) -> TreeTables:
@@ -174,21 +174,23 @@ class TreeTables:
         return int(self.cells.shape[1])
 
     def __post_init__(self) -> None:
-        # every feature's thresholds in one sorted array of complex keys (feature + 1j *
-        # threshold; numpy orders complex numbers by real part, then imaginary), so one
-        # binary search bins every value of every row
         sizes = [len(cut) for cut in self.thresholds]
-        keys = np.empty(sum(sizes), np.complex128)
-        keys.real = np.repeat(np.arange(self.n_features), sizes)
-        keys.imag = np.concatenate(self.thresholds) if sizes else np.zeros(0)
-        self._keys = keys
-        self._starts = np.cumsum([0, *sizes])[:-1]
         self._nan_bins = np.asarray(sizes, np.int64) + 1
         # (2 x tables, features + 1): which feature each table's two credits go to
         tables = len(self.first)
         self._credited = np.zeros((2 * tables, self.n_features + 1))
         self._credited[np.arange(tables), self.first] = 1.0
         self._credited[tables + np.arange(tables), self.second] = 1.0
+        # bin_maps with each table's first map folded into the cell index (cell offset plus
+        # bin times width), so a cell is one sum of two gathers; and each cell's two credits
+        # added up, for scores (one gather instead of two)
+        folded = self.bin_maps.copy()
+        for t in range(tables):
+            lo = int(self.map_offsets[t, 0])
+            hi = lo + len(self.thresholds[int(self.first[t])]) + 2
+            folded[lo:hi] = self.cell_offsets[t] + self.bin_maps[lo:hi] * self.widths[t]
+        self._folded_maps = folded
+        self._cell_totals = self.cells[0] + self.cells[1]
 
     def without(self, features: Collection[int]) -> TreeTables:
         """The tables that read none of ``features``: the booster's score with every tree that
@@ -210,27 +212,32 @@ class TreeTables:
         nan = np.isnan(x)
         # LightGBM's predictor reads values within its zero threshold as 0 (it keeps rows
         # sparse): a split at -1e-35 sends -1e-35 itself right, like 0
-        value = np.where(nan | (np.abs(x) <= ZERO_THRESHOLD), 0.0, x)
-        query = np.empty(x.shape, np.complex128)
-        query.real = np.arange(x.shape[1])
-        query.imag = value  # assigned, not 1j * value: 1j * inf is nan + inf j
-        found = np.searchsorted(self._keys, query, "left") - self._starts
-        return np.where(nan, self._nan_bins, found)
+        value = np.where(nan | (np.abs(x) <= ZERO_THRESHOLD), 0.0, x).T
+        # one binary search per feature: faster than one over complex (feature, threshold)
+        # keys, 0.17 against 0.25 ms for 300 rows and 1.1 against 2.3 ms for 4,200 (ad hoc)
+        found = np.empty(value.shape, np.int64)
+        for f, cut in enumerate(self.thresholds):
+            found[f] = np.searchsorted(cut, value[f], "left")
+        return np.where(nan, self._nan_bins, found.T)
+
+    def _cells(self, x: np.ndarray) -> np.ndarray:
+        """(rows, tables) the cell of each table each row falls in."""
+        bins = self.bins(x)
+        return np.take(self._folded_maps, self.map_offsets[:, 0] + bins[:, self.first]) + (
+            np.take(self._folded_maps, self.map_offsets[:, 1] + bins[:, self.second])
+        )
 
     def _credits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, tables) credits to each table's first and second feature."""
-        bins = self.bins(x)
-        local_a = np.take(self.bin_maps, self.map_offsets[:, 0] + bins[:, self.first])
-        local_b = np.take(self.bin_maps, self.map_offsets[:, 1] + bins[:, self.second])
-        cell = self.cell_offsets + local_a * self.widths + local_b
+        cell = self._cells(x)
         return np.take(self.cells[0], cell), np.take(self.cells[1], cell)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """The booster's raw score of each row."""
         out = np.empty(len(x))
         for lo in range(0, len(x), ROW_CHUNK):
-            to_first, to_second = self._credits(x[lo : lo + ROW_CHUNK])
-            out[lo : lo + ROW_CHUNK] = self.bias + to_first.sum(axis=1) + to_second.sum(axis=1)
+            cell = self._cells(x[lo : lo + ROW_CHUNK])
+            out[lo : lo + ROW_CHUNK] = self.bias + np.take(self._cell_totals, cell).sum(axis=1)
         return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:

@@ -626,14 +626,20 @@ def pair_inputs(
     days = np.asarray(dates, dtype="datetime64[D]")
     if load is None:
         load = catalog.history.load(mr, days, exclude_self)
-    day_list = days.astype(object)
+    # one offset per distinct (mentee, day), not per pair: a request's pairs all share one
+    # (the key is unique while the dates span under 2^20 days)
+    day_number = days.astype(np.int64)
+    day_number = day_number - (day_number.min() if len(day_number) else 0)
+    _, first, back = np.unique((er << 20) + day_number, return_index=True, return_inverse=True)
     mentee_off = np.fromiter(
-        (utc_offset_hours(mentees.timezone[j], d) for j, d in zip(er, day_list, strict=True)),
-        np.float32, count=len(er),
-    )  # fmt: skip
+        (utc_offset_hours(mentees.timezone[j], d)
+         for j, d in zip(er[first], days[first].astype(object), strict=True)),
+        np.float32, count=len(first),
+    )[back.ravel()]  # fmt: skip
     mentor_off = (
         np.asarray(mentor_offsets, np.float32) if mentor_offsets is not None else np.fromiter(
-            (utc_offset_hours(catalog.timezone[i], d) for i, d in zip(mr, day_list, strict=True)),
+            (utc_offset_hours(catalog.timezone[i], d)
+             for i, d in zip(mr, days.astype(object), strict=True)),
             np.float32, count=len(mr),
         )
     )  # fmt: skip
