@@ -56,12 +56,17 @@ def set_overlap(a: Sequence[frozenset[str]], b: Sequence[frozenset[str]]) -> np.
 
 def jaccard(a: Sequence[frozenset[str]], b: Sequence[frozenset[str]]) -> np.ndarray:
     """Jaccard similarity; NaN where both sets are empty (unknown, not zero)."""
-    out = np.full(len(a), np.nan, dtype=np.float32)
-    for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        union = len(x | y)
-        if union:
-            out[i] = len(x & y) / union
-    return out
+    # one set operation per pair (the union's size follows from the intersection's), the
+    # sizes and the division vectorised: a third of the per-pair loop's time (ad hoc)
+    shared = set_overlap(a, b).astype(np.float64)
+    union = (
+        np.fromiter(map(len, a), np.float64, count=len(a))
+        + np.fromiter(map(len, b), np.float64, count=len(b))
+        - shared
+    )
+    out = np.full(len(a), np.nan)
+    np.divide(shared, union, out=out, where=union > 0)
+    return out.astype(np.float32)
 
 
 def normalise_tags(tags: Sequence[str]) -> frozenset[str]:
