@@ -66,17 +66,19 @@ TAG_RESERVE = 0.25
 TAG_PRUNE = 2
 PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee's exclusions
 # With a ranker compiled to tables, the pool (the nearest by cosine, profile rows, reserved
-# rows) is cut to the candidates by the ranker's own score without sentence matching
-# (ranked_cut) instead of the cold-start prior. Why: the mentors the ranker puts in its top 10
-# over every feasible mentor but the first stage missed were far down by cosine (median rank
-# 389 of ~900) with a strong track record (success rate 0.75), which the prior does not read.
-# Seed 3 (1,500 mentors, 100 candidates), NDCG@10 against the generator's truth: prior cut
-# 0.8969; ranked cut of the same pool 0.9003; with twice the profile rows 0.9011 (every
-# feasible mentor ranked: 0.9010). The pool's size is the cost (its rows' features and
-# tables), and the cosine neighbours beyond the reserve rarely make the cut: a quarter of the
-# slots' nearest plus 1.5 profile rows per slot (~220 rows) keep 0.9011 (seed 7: 0.8902
-# against 0.8901 with the full pool, 400 mentors: 0.8163 both), a third fewer rows.
-RANKED_PROFILE_POOL = 1.5
+# rows) is cut by the ranker's own score without sentence matching (ranked_cut) instead of
+# the cold-start prior. Why: the mentors the ranker puts in its top 10 over every feasible
+# mentor but the first stage missed were far down by cosine (median rank 389 of ~900) with a
+# strong track record (success rate 0.75), which the prior does not read. Seed 3 (1,500
+# mentors, 100 candidates), NDCG@10 against the generator's truth: prior cut 0.8969; ranked
+# cut of the same pool 0.9003, with twice the profile rows 0.9011 (every feasible mentor
+# ranked: 0.9010). The pool's rows cost features and table lookups (~5.6 us each at 100k
+# mentors, ad hoc) and few of the cosine neighbours beyond the reserve make the cut, so the
+# pool takes a quarter of the slots' nearest and 1.25 profile rows per slot (~200 rows), and
+# the cut keeps 70% of the slots (the reserved half and the best fifth by the pool score)
+# for sentence matching and the ranker: seed 3 0.9014, seed 7 0.8903 (full pool and all
+# slots: 0.9011, 0.8901).
+RANKED_PROFILE_POOL = 1.25
 RANKED_COSINE_POOL = 0.25
 RANKED_KEEP = 0.7
 

@@ -230,7 +230,7 @@ def _gc_pause_ms() -> dict[str, float]:
 
 def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
     from recsys.engine import RecommendationEngine
-    from recsys.recommend import candidate_features, nearest_feasible, rank_candidates
+    from recsys.recommend import candidate_features, first_stage_candidates, rank_candidates
     from recsys.runtime import configure_threads
     from recsys.snapshot import load_mentees
 
@@ -257,15 +257,15 @@ def bench_in_process(ctx: Any, requests: int, warmup: int) -> dict[str, Any]:
         with _timer(sink["encode"]):
             batch = engine.mentee_batch([mentee], cached=False)
         with _timer(sink["retrieve"]):
-            rows, sims = nearest_feasible(
+            rows, sims, known = first_stage_candidates(
                 catalog, feasibility, batch, 0, n_candidates=n_cand, as_of=as_of,
                 text_maps=model.text_maps, learned_exact_max=engine.settings.learned_search,
                 goal_tags=model.goal_tags, pool_score=model.pool_score if model.scores_pools else None,
             )  # fmt: skip
-        with _timer(sink["features"]):
+        with _timer(sink["features"]):  # the ranked cut's pool features are in "retrieve"
             cands = candidate_features(
                 catalog, feasibility, batch, 0, rows, sims, as_of=as_of,
-                text_maps=model.text_maps, goal_tags=model.goal_tags,
+                text_maps=model.text_maps, goal_tags=model.goal_tags, known=known,
             )  # fmt: skip
         rank_ms: list[float] = []
         with _timer(rank_ms):
