@@ -316,6 +316,7 @@ def first_stage_candidates(
     learned_exact_max: int | None = LEARNED_EXACT_MAX,
     goal_tags: GoalTagModel | None = None,
     pool_score: Callable[[np.ndarray], np.ndarray] | None = None,
+    keep: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, PairFeatures | None]:
     """Catalog rows of ``n_candidates`` feasible mentors for mentee ``j``, their goal–bio
     cosines, by decreasing cosine, and (from :func:`ranked_cut`) their pair features without
@@ -329,7 +330,8 @@ def first_stage_candidates(
     exactly in catalogs of up to ``learned_exact_max`` mentors and approximately above
     (``None``: no learned reserve). With ``goal_tags`` (the ranker's goal-to-tag model),
     ``TAG_RESERVE`` of the slots also go to :func:`tag_nearest`. With ``pool_score`` (the
-    ranker's :meth:`RankerModel.pool_score`), the pool is cut by it (:func:`ranked_cut`).
+    ranker's :meth:`RankerModel.pool_score`), the pool is cut by it (:func:`ranked_cut`) to
+    ``RANKED_KEEP`` of the slots, or ``keep`` (the mentors asked for) if more.
     """
     ok = feasibility.allowed(as_of, mentees.languages[j])
     banned = [catalog.row_of[m] for m in {*exclude, *mentees.excluded[j], mentees.ids[j]}
@@ -368,7 +370,7 @@ def first_stage_candidates(
         pool = np.concatenate([near, profile, reserved if reserved is not None else rows[:0]])
         return ranked_cut(
             catalog, feasibility, mentees, j, np.unique(pool), pool_score, as_of=as_of,
-            n_candidates=round(RANKED_KEEP * n_candidates),
+            n_candidates=max(round(RANKED_KEEP * n_candidates), min(keep, n_candidates)),
             reserved=reserved if reserved is not None else rows[:reserve], goal_tags=goal_tags,
         )  # fmt: skip
     rows, sims = blend_candidates(
@@ -608,12 +610,14 @@ def retrieve_candidates(
     learned_exact_max: int | None = LEARNED_EXACT_MAX,
     goal_tags: GoalTagModel | None = None,
     pool_score: Callable[[np.ndarray], np.ndarray] | None = None,
+    keep: int = 0,
 ) -> Candidates:
-    """``n_candidates`` feasible mentors (:func:`nearest_feasible`) with their features."""
+    """``n_candidates`` feasible mentors (:func:`first_stage_candidates`) with their
+    features."""
     rows, sims, known = first_stage_candidates(
         catalog, feasibility, mentees, j, n_candidates=n_candidates, as_of=as_of, exclude=exclude,
         first_stage=first_stage, text_maps=text_maps, learned_exact_max=learned_exact_max,
-        goal_tags=goal_tags, pool_score=pool_score,
+        goal_tags=goal_tags, pool_score=pool_score, keep=keep,
     )  # fmt: skip
     return candidate_features(
         catalog, feasibility, mentees, j, rows, sims, as_of=as_of, text_maps=text_maps,
@@ -769,7 +773,7 @@ def recommend(
         catalog, feasibility, mentees, j, n_candidates=max(n_candidates, k), as_of=as_of,
         exclude=exclude, first_stage=stage, text_maps=model.text_maps,
         learned_exact_max=learned_exact_max, goal_tags=model.goal_tags,
-        pool_score=model.pool_score if model.scores_pools else None,
+        pool_score=model.pool_score if model.scores_pools else None, keep=k,
     )  # fmt: skip
     return rank_candidates(catalog, cands, mentees, j, model, k=k, as_of=as_of, strategy=strategy)
 

@@ -73,12 +73,16 @@ class Settings(BaseSettings):
     # per search at 100k instead of 2.3
     hnsw_ef_search: int = 128
     retrieval_candidates: int = Field(
-        default=100, description="Candidates retrieved per request before re-ranking."
+        default=100,
+        description="First-stage slots per request: the candidates the ranker re-scores (with a "
+        "ranker compiled to lookup tables, the ranked cut keeps 70% of them from a pool of ~2x; "
+        "docs/retrieval.md).",
     )
     first_stage: Literal["blend", "cosine"] = Field(
         default="blend",
         description="How the candidates are chosen: `blend` (nearest by goal-bio cosine plus "
-        "the best by the cold-start prior's profile terms; docs/retrieval.md) or `cosine`.",
+        "the best profile fits, cut by the ranker's own score without sentence matching, or "
+        "by the cold-start prior without a trained ranker; docs/retrieval.md) or `cosine`.",
     )
     reason_attribution: Literal["path", "shap"] = Field(
         default="path",

@@ -745,3 +745,16 @@ def test_a_ranker_with_tables_cuts_the_first_stages_pool_by_its_own_score(progra
         recs = recommend(cat, feas, batch, j, model, k=5, as_of=AS_OF, n_candidates=20)
         assert {cat.row_of[r.mentor_id] for r in recs} <= set(ranked.tolist())
     assert calls and differs >= 3
+
+
+def test_the_ranked_cut_never_keeps_fewer_candidates_than_the_mentors_asked_for(programme):
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    cat, feas = state.catalog, state.feasibility
+    model = _history_ranker(cat.encoder_id)
+    batch = engine.mentee_batch(mentees[:6])
+    for j in range(6):
+        n_feasible = len(feasible_rows(feas, batch, j, AS_OF))
+        for k in (10, 30, 40):
+            recs = recommend(cat, feas, batch, j, model, k=k, as_of=AS_OF, n_candidates=20)
+            assert len(recs) == min(k, n_feasible)
