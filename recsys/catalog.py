@@ -615,12 +615,13 @@ def pair_inputs(
     goal_tags: GoalTagModel | None = None,
     sentences: bool = True,
     mentor_offsets: np.ndarray | None = None,
+    history: dict[str, np.ndarray] | None = None,
 ) -> PairInputs:
     """Aligned inputs for pairs (catalog row i, mentee row j, as-of date) — training and serving
     (``text_maps`` / ``goal_tags``: the ranker's text projection and goal-to-tag model).
     ``sentences=False`` leaves out the sentence vectors (the ``SENTENCE_FEATURES`` columns
-    come out NaN), for the first stage's pool; ``mentor_offsets``: the mentors' UTC offsets
-    on the dates when the caller has them."""
+    come out NaN), for the first stage's pool; ``mentor_offsets`` and ``history``: the
+    mentors' UTC offsets and track-record columns on the dates, when the caller has them."""
     mr = np.asarray(mentor_rows, np.int64)
     er = np.asarray(mentee_rows, np.int64)
     days = np.asarray(dates, dtype="datetime64[D]")
@@ -663,7 +664,7 @@ def pair_inputs(
         mentor_load=load,
         mentee_style=mentees.style[er],
         mentor_style=catalog.style[mr],
-        history=catalog.history.features(mr, days),
+        history=history if history is not None else catalog.history.features(mr, days),
         goal_tag_probs=goal_tag_probs(goal_tags, mentees, er) if goal_tags is not None else None,
         mentor_tag_columns=(
             catalog.tag_table(goal_tags).columns[mr] if goal_tags is not None else None

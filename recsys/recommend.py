@@ -169,6 +169,7 @@ class FeasibilityCache:
         self._allowed: OrderedDict[tuple[dt.date, frozenset[str]], np.ndarray] = OrderedDict()
         self._profiles: OrderedDict[dt.date, ProfileGroups] = OrderedDict()
         self._offsets: OrderedDict[dt.date, np.ndarray] = OrderedDict()
+        self._history: OrderedDict[dt.date, dict[str, np.ndarray]] = OrderedDict()
         self._profile_rows: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._max = max_dates
         self._max_masks = max_masks
@@ -212,6 +213,7 @@ class FeasibilityCache:
             self._allowed.clear()
             self._profiles.clear()
             self._profile_rows.clear()
+            self._history.clear()
 
     @cached_property
     def _zones(self) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +236,22 @@ class FeasibilityCache:
 
         return self._cached(self._offsets, as_of, self._max, compute)
 
+    def history(self, as_of: dt.date) -> dict[str, np.ndarray]:
+        """The track-record columns (``HISTORY_FEATURES``) of every catalog row as of
+        ``as_of`` (read-only), so that a request gathers its candidates' instead of querying
+        the pairing history for each."""
+
+        def compute() -> dict[str, np.ndarray]:
+            rows = np.arange(len(self.catalog), dtype=np.int64)
+            columns = self.catalog.history.features(
+                rows, np.full(len(rows), np.datetime64(as_of, "D"))
+            )
+            for values in columns.values():
+                values.flags.writeable = False
+            return columns
+
+        return self._cached(self._history, as_of, self._max, compute)
+
     def profiles(self, as_of: dt.date) -> ProfileGroups:
         """The mentors who can take a mentee on ``as_of``, grouped for the profile prior."""
 
@@ -243,9 +261,8 @@ class FeasibilityCache:
             offset = self.offsets(as_of)
             free = (cat.capacity - load).astype(np.float32)
             rows = np.flatnonzero(ok)
-            day = np.full(len(rows), np.datetime64(as_of, "D"))
             track = np.zeros(len(cat), np.float32)
-            track[rows] = cat.history.features(rows, day)["hist_success_rate"]
+            track[rows] = self.history(as_of)["hist_success_rate"][rows]
             keys = np.column_stack([offset[rows], cat.seniority[rows], free[rows]])
             uniq, group = np.unique(keys, axis=0, return_inverse=True)
             group = group.reshape(-1)
@@ -590,6 +607,7 @@ def candidate_features(
         catalog, rows, mentees, np.full(len(rows), j), np.full(len(rows), np.datetime64(as_of, "D")),
         load=load, text_maps=text_maps, goal_tags=goal_tags, sentences=sentences,
         mentor_offsets=feasibility.offsets(as_of)[rows],
+        history={name: column[rows] for name, column in feasibility.history(as_of).items()},
     )  # fmt: skip
     return Candidates(
         rows=rows, retrieval_score=sims, features=compute_pair_features(inputs), load=load

@@ -664,7 +664,8 @@ def _history_ranker(encoder_id: str):
 
 
 def test_pool_features_are_the_candidate_features_without_sentence_matching(programme):
-    from features.pairs import FEATURE_NAMES, SENTENCE_FEATURES
+    from features.pairs import FEATURE_NAMES, SENTENCE_FEATURES, compute_pair_features
+    from recsys.catalog import pair_inputs
     from recsys.recommend import candidate_features
 
     engine, _, mentees = programme
@@ -680,6 +681,14 @@ def test_pool_features_are_the_candidate_features_without_sentence_matching(prog
         )  # fmt: skip
         assert np.isnan(pool[:, sentence]).all() and not np.isnan(full[:, sentence]).all()
         np.testing.assert_array_equal(pool[:, ~sentence], full[:, ~sentence])
+        # the per-date offsets and track record the request path gathers are what training's
+        # path (pair_inputs computing them per pair) gives
+        plain = compute_pair_features(
+            pair_inputs(state.catalog, rows, batch, np.full(len(rows), j),
+                        np.full(len(rows), np.datetime64(AS_OF, "D")),
+                        load=state.feasibility.base(AS_OF)[1][rows])
+        ).matrix  # fmt: skip
+        np.testing.assert_array_equal(full, plain)
 
 
 def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(programme):
