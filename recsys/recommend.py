@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -80,7 +80,7 @@ PROFILE_MARGIN = 16  # cached profile candidates beyond the pool, for the mentee
 # slots: 0.9011, 0.8901).
 RANKED_PROFILE_POOL = 1.25
 RANKED_COSINE_POOL = 0.25
-RANKED_KEEP = 0.7
+RANKED_KEEP = 0.6
 
 
 @dataclass
@@ -668,6 +668,13 @@ def _is_style(piece_style: list[bool], i: int) -> bool:
     return bool(piece_style) and piece_style[min(i, len(piece_style) - 1)]
 
 
+@lru_cache(maxsize=65536)
+def _tag_of(skill: str) -> str:
+    """A profile's skill as its tag (:func:`normalise_tags`), memoised: every recommendation's
+    reasons look up each of the mentor's skills twice."""
+    return next(iter(normalise_tags([skill])), "")
+
+
 def reason_context(
     catalog: MentorCatalog,
     mentees: MenteeBatch,
@@ -687,11 +694,11 @@ def reason_context(
     gs, bs = mentees.goal_sentences[j], catalog.bio_sentences[r]
     best_goal, best_bio = topic_sentence_pair(catalog, mentees, j, r, best_goal, best_bio)
     # one spelling per tag ("GDPR" and "gdpr" are one skill), the profile's order otherwise
-    by_tag = {next(iter(normalise_tags([s])), ""): s for s in reversed(catalog.skills_raw[r])}
+    by_tag = {_tag_of(s): s for s in reversed(catalog.skills_raw[r])}
     skills = list(reversed(by_tag.values()))
     if tag_probs is not None:
         probs, index = tag_probs
-        column = [index.get(t) for t in (next(iter(normalise_tags([s])), "") for s in skills)]
+        column = [index.get(_tag_of(s)) for s in skills]
         weight = [float(probs[c]) if c is not None else -1.0 for c in column]
         ranked = sorted(zip(weight, skills, strict=True), key=lambda p: -p[0])
         # "Skills relevant to your goals: privacy, salesforce" for a GDPR goal misleads: the
