@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(
         default=100,
         description="First-stage slots per request: the candidates the ranker re-scores (with a "
-        "ranker compiled to lookup tables, the ranked cut keeps 70% of them from a pool of ~2x; "
+        "ranker compiled to lookup tables, the ranked cut keeps 60% of them from a pool of ~2x; "
         "docs/retrieval.md).",
     )
     first_stage: Literal["blend", "cosine"] = Field(
