@@ -5,7 +5,10 @@ Retrieval (the first stage, see docs/retrieval.md) picks the ``n_candidates`` me
 ranker scores: a quarter are the nearest by goal–bio cosine (or, when the ranker has a learned
 text space, the nearest in that space: see :func:`learned_nearest`), the rest the best by a
 cheap pre-score (the cold-start prior over what is known without pair features) from a pool
-of the ``n`` nearest and the ``n`` best by the profile part of that prior alone.
+of the ``n`` nearest and the ``n`` best by the profile part of that prior alone. With a
+trained ranker compiled to lookup tables, the pre-score is the ranker's own score without the
+sentence-matching columns instead (:func:`ranked_cut`), over a pool sized by the ``RANKED_*``
+constants.
 """
 
 from __future__ import annotations
