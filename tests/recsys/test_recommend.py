@@ -663,6 +663,20 @@ def _history_ranker(encoder_id: str):
     return model
 
 
+@pytest.fixture(scope="module")
+def with_history_ranker(programme):
+    """(catalog, feasibility cache, mentees, engine, a ranker compiled to tables)."""
+    engine, _, mentees = programme
+    state = engine.org_state("default")
+    return (
+        state.catalog,
+        state.feasibility,
+        mentees,
+        engine,
+        _history_ranker(state.catalog.encoder_id),
+    )
+
+
 def test_pool_features_are_the_candidate_features_without_sentence_matching(programme):
     from features.pairs import FEATURE_NAMES, SENTENCE_FEATURES, compute_pair_features
     from recsys.catalog import pair_inputs
@@ -691,13 +705,10 @@ def test_pool_features_are_the_candidate_features_without_sentence_matching(prog
         np.testing.assert_array_equal(full, plain)
 
 
-def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(programme):
+def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(with_history_ranker):
     from recsys.recommend import candidate_features, ranked_cut
 
-    engine, _, mentees = programme
-    state = engine.org_state("default")
-    cat, feas = state.catalog, state.feasibility
-    model = _history_ranker(cat.encoder_id)
+    cat, feas, mentees, engine, model = with_history_ranker
     batch = engine.mentee_batch(mentees[:5])
     for j in range(5):
         pool = feasible_rows(feas, batch, j, AS_OF)
@@ -727,15 +738,12 @@ def test_ranked_cut_keeps_the_reserved_rows_then_takes_the_rankers_best(programm
         assert np.nanmean(hist[taken]) > np.nanmean(hist[~taken])
 
 
-def test_a_ranker_with_tables_cuts_the_first_stages_pool_by_its_own_score(programme):
+def test_a_ranker_with_tables_cuts_the_first_stages_pool_by_its_own_score(with_history_ranker):
     """recommend() hands the ranker's pool score to the first stage; the cold-start prior
     (no tables) keeps the blend."""
     from recsys.recommend import nearest_feasible
 
-    engine, _, mentees = programme
-    state = engine.org_state("default")
-    cat, feas = state.catalog, state.feasibility
-    model = _history_ranker(cat.encoder_id)
+    cat, feas, mentees, engine, model = with_history_ranker
     batch = engine.mentee_batch(mentees[:8])
     calls: list[int] = []
 
@@ -756,11 +764,10 @@ def test_a_ranker_with_tables_cuts_the_first_stages_pool_by_its_own_score(progra
     assert calls and differs >= 3
 
 
-def test_the_ranked_cut_never_keeps_fewer_candidates_than_the_mentors_asked_for(programme):
-    engine, _, mentees = programme
-    state = engine.org_state("default")
-    cat, feas = state.catalog, state.feasibility
-    model = _history_ranker(cat.encoder_id)
+def test_the_ranked_cut_never_keeps_fewer_candidates_than_the_mentors_asked_for(
+    with_history_ranker,
+):
+    cat, feas, mentees, engine, model = with_history_ranker
     batch = engine.mentee_batch(mentees[:6])
     for j in range(6):
         n_feasible = len(feasible_rows(feas, batch, j, AS_OF))
